@@ -1,0 +1,1 @@
+//! Microsoft 365 tenant simulator (placeholder until its issue lands).

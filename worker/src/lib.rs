@@ -1,0 +1,1 @@
+//! The worker's passes (placeholder until its issue lands).
