@@ -1,1 +1,4 @@
-//! Shared domain (placeholder).
+//! Shared library of the MFA onboarding system.
+//!
+//! - [`clock`]: injected time, so tests and simulations move time instead of waiting.
+pub mod clock;
