@@ -2,5 +2,7 @@
 //!
 //! - [`clock`]: injected time, so tests and simulations move time instead of waiting.
 //! - [`domain`]: validated types and the invitation lifecycle.
+//! - [`store`]: the `Store` trait and its backends (SQLite embedded).
 pub mod clock;
 pub mod domain;
+pub mod store;
