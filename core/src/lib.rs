@@ -3,6 +3,10 @@
 //! - [`clock`]: injected time, so tests and simulations move time instead of waiting.
 //! - [`domain`]: validated types and the invitation lifecycle.
 //! - [`store`]: the `Store` trait and its backends (SQLite embedded).
+//! - [`config`]: typed settings from environment variables, validated once.
+//! - [`telemetry`]: `tracing` set-up (JSON in Azure, text locally).
 pub mod clock;
+pub mod config;
 pub mod domain;
 pub mod store;
+pub mod telemetry;
