@@ -5,8 +5,10 @@
 //! - [`store`]: the `Store` trait and its backends (SQLite embedded).
 //! - [`config`]: typed settings from environment variables, validated once.
 //! - [`telemetry`]: `tracing` set-up (JSON in Azure, text locally).
+//! - [`passes`]: the `PassRunner` contract between triggers (timers, admin API, CLI) and the worker.
 pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod store;
 pub mod telemetry;
+pub mod passes;
