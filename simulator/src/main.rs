@@ -1,4 +1,2 @@
-fn main() {
-    eprintln!("tenant-sim: not built yet");
-    std::process::exit(2);
-}
+//! `tenant-sim` binary (placeholder).
+fn main() {}
