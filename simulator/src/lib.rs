@@ -41,4 +41,4 @@ pub use limits::Category;
 pub use log::{RequestRecord, Violation, ViolationKind};
 pub use sim::Simulator;
 pub use state::{AuthMethod, Group, MethodKind, NewUser, Recipient, SentMail, User};
-pub use tenant::{SimError, Tenant};
+pub use tenant::{Fields, SimError, Tenant};

@@ -33,7 +33,6 @@ pub(crate) struct Shared {
     pub limits: Mutex<Limits>,
     pub licence: Mutex<Licence>,
     pub tenant: Mutex<TenantState>,
-    #[allow(dead_code)] // read by the SharePoint handlers (next step)
     pub sharepoint: Mutex<SharePointState>,
     pub tokens: Mutex<HashMap<String, TokenInfo>>,
     pub throttle: Mutex<Throttler>,

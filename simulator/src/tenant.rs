@@ -10,6 +10,9 @@ use crate::shared::Shared;
 use crate::state::{AuthMethod, Group, MethodKind, NewUser, SentMail, User};
 use std::sync::Arc;
 
+/// Column values of a list item.
+pub type Fields = serde_json::Map<String, serde_json::Value>;
+
 /// Errors from control operations.
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
@@ -267,5 +270,55 @@ impl Tenant {
     /// Changes the tenant's licence.
     pub fn set_licence(&self, licence: Licence) {
         *self.shared.licence.lock() = licence;
+    }
+
+    /// Creates a SharePoint site `/sites/{name}`; returns its Graph id (`host,guid,guid`).
+    pub fn add_site(&self, name: &str) -> String {
+        let prefix = self
+            .shared
+            .config
+            .domain
+            .split('.')
+            .next()
+            .unwrap_or("contoso");
+        let host = format!("{prefix}.sharepoint.com");
+        let now = self.shared.clock.now();
+        self.shared.sharepoint.lock().add_site(&host, name, now).id
+    }
+
+    /// Inserts items into a list directly (no limits, no log), validating like `POST items`.
+    /// Returns the new item ids.
+    pub fn insert_items(
+        &self,
+        site: &str,
+        list: &str,
+        items: Vec<serde_json::Map<String, serde_json::Value>>,
+    ) -> Result<Vec<u64>, SimError> {
+        let now = self.shared.clock.now();
+        let mut sp = self.shared.sharepoint.lock();
+        let s = sp
+            .site_mut(site)
+            .ok_or_else(|| SimError::NotFound(site.to_string()))?;
+        let l = s
+            .list_mut(list)
+            .ok_or_else(|| SimError::NotFound(list.to_string()))?;
+        let mut ids = Vec::with_capacity(items.len());
+        for fields in items {
+            let values = l.validate(&fields).map_err(SimError::Invalid)?;
+            ids.push(l.create(values, now).map_err(SimError::Invalid)?.id);
+        }
+        Ok(ids)
+    }
+
+    /// Every item of a list as `(id, fields)`, ascending by id.
+    pub fn list_items(&self, site: &str, list: &str) -> Result<Vec<(u64, Fields)>, SimError> {
+        let mut sp = self.shared.sharepoint.lock();
+        let s = sp
+            .site_mut(site)
+            .ok_or_else(|| SimError::NotFound(site.to_string()))?;
+        let l = s
+            .list_mut(list)
+            .ok_or_else(|| SimError::NotFound(list.to_string()))?;
+        Ok(l.items.values().map(|i| (i.id, i.fields.clone())).collect())
     }
 }

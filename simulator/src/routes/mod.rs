@@ -18,7 +18,6 @@ use crate::shared::{Ctx, Shared};
 
 /// Addressing of a SharePoint list item route.
 #[derive(Debug, Clone)]
-#[allow(dead_code)] // read by the SharePoint handlers (next step)
 pub(crate) struct ListRef {
     pub site: String,
     pub list: String,
@@ -352,7 +351,7 @@ impl Route {
             Route::Batch => batch::batch(shared, ctx, req, version).await,
             Route::Site(s) => sharepoint::get_site(shared, version, s),
             Route::Lists(s, create) => sharepoint::lists(shared, ctx, req, version, s, *create),
-            Route::List(l) => sharepoint::get_list(shared, version, l),
+            Route::List(l) => sharepoint::get_list(shared, version, l, req),
             Route::Columns(l, create) => sharepoint::columns(shared, req, version, l, *create),
             Route::Column(l, c) => sharepoint::patch_column(shared, req, version, l, c),
             Route::Items(l, create) => sharepoint::items(shared, ctx, req, version, l, *create),

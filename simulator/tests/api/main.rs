@@ -6,3 +6,4 @@ mod directory;
 mod helpers;
 mod mail;
 mod reports;
+mod sharepoint;
