@@ -12,10 +12,11 @@ use crate::log::{RequestRecord, ViolationKind};
 use crate::routes::{self, control, Route, RouteInfo};
 use crate::shared::{Ctx, Shared};
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Entry point for every HTTP request the server receives.
-pub(crate) async fn handle(shared: &Shared, req: SimRequest) -> SimResponse {
+pub(crate) async fn handle(shared: &Arc<Shared>, req: SimRequest) -> SimResponse {
     let segs = req.segments();
     let s: Vec<&str> = segs.iter().map(String::as_str).collect();
     match (req.method.as_str(), s.as_slice()) {

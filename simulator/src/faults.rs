@@ -32,7 +32,7 @@ pub enum FaultTrigger {
 
 /// What happens to a hit request.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum FaultAction {
     /// Answer with this status (Graph error body) and optional `Retry-After` seconds.
     Status {

@@ -2,6 +2,7 @@
 
 mod auth;
 mod batch;
+mod control;
 mod directory;
 mod helpers;
 mod mail;
