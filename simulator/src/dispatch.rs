@@ -64,6 +64,7 @@ fn logged_auth(
         throttled: false,
         client_id: None,
         in_batch: false,
+        user_agent: req.header("user-agent").map(str::to_string),
     });
     resp
 }
@@ -99,8 +100,12 @@ async fn graph_inner(
                 ctx.client_id = p.client_id.clone();
                 ctx.permissions = p.permissions.clone();
                 ctx.in_batch = true;
+                ctx.user_agent = p.user_agent.clone();
             }
-            None => auth::authenticate(shared, req, &mut ctx)?,
+            None => {
+                ctx.user_agent = req.header("user-agent").map(str::to_string);
+                auth::authenticate(shared, req, &mut ctx)?
+            }
         }
         let route = routes::resolve(&req.method, version, rest)
             .ok_or_else(|| GraphError::no_route(&req.method, &req.path))?;
@@ -157,6 +162,10 @@ async fn graph_inner(
         throttled: ctx.throttled.load(Ordering::Relaxed),
         client_id: ctx.client_id.clone(),
         in_batch: ctx.in_batch,
+        user_agent: req
+            .header("user-agent")
+            .map(str::to_string)
+            .or_else(|| ctx.user_agent.clone()),
     });
     resp
 }

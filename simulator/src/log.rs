@@ -25,6 +25,8 @@ pub struct RequestRecord {
     pub client_id: Option<String>,
     /// Whether it arrived inside a `$batch`.
     pub in_batch: bool,
+    /// `User-Agent` sent (for batch sub-requests, the envelope's).
+    pub user_agent: Option<String>,
 }
 
 /// What rule a violation broke.

@@ -177,6 +177,7 @@ pub(crate) struct Ctx {
     pub client_id: Option<String>,
     pub permissions: Option<HashSet<String>>,
     pub in_batch: bool,
+    pub user_agent: Option<String>,
     pub throttled: AtomicBool,
 }
 
@@ -193,6 +194,7 @@ impl Ctx {
             client_id: None,
             permissions: None,
             in_batch: false,
+            user_agent: None,
             throttled: AtomicBool::new(false),
         }
     }

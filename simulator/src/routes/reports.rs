@@ -4,7 +4,7 @@
 use crate::config::Licence;
 use crate::errors::{GraphError, GraphResult};
 use crate::http::{SimRequest, SimResponse};
-use crate::odata;
+use crate::odata::{self, Expr, Lit, Op};
 use crate::routes::users::page_size;
 use crate::shared::{Ctx, Shared};
 use crate::state::{MethodKind, User};
@@ -125,6 +125,35 @@ pub(crate) fn registration_details(
     let visible_before =
         ctx.now - chrono::Duration::from_std(shared.config.report_lag).unwrap_or_default();
     let t = shared.tenant.lock();
+    let keep = |r: &Map<String, Value>| {
+        filter.as_ref().is_none_or(|f| {
+            odata::eval(f, &|name| {
+                r.iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v.clone())
+            })
+        })
+    };
+    let context = format!(
+        "{}/$metadata#reports/authenticationMethods/userRegistrationDetails",
+        shared.graph_root(version)
+    );
+    if let Some(keys) = filter.as_ref().and_then(lookup_keys) {
+        // Point lookups by id / UPN do not scan the directory.
+        let mut seen = std::collections::HashSet::new();
+        let value: Vec<Value> = keys
+            .iter()
+            .filter_map(|k| t.user(k))
+            .filter(|u| u.account_enabled && seen.insert(u.id.clone()))
+            .map(|u| row(u, visible_before))
+            .filter(|r| keep(r))
+            .map(|r| Value::Object(odata::apply_select(r, &select)))
+            .collect();
+        return Ok(SimResponse::json(
+            200,
+            json!({"@odata.context": context, "value": value}),
+        ));
+    }
     let mut value = Vec::new();
     let mut pos = start;
     while pos < t.user_order.len() && value.len() < top {
@@ -148,10 +177,7 @@ pub(crate) fn registration_details(
     let more = t.user_order[pos.min(t.user_order.len())..]
         .iter()
         .any(|id| t.users.get(id).is_some_and(|u| u.account_enabled));
-    let mut body = json!({
-        "@odata.context": format!("{}/$metadata#reports/authenticationMethods/userRegistrationDetails", shared.graph_root(version)),
-        "value": value,
-    });
+    let mut body = json!({"@odata.context": context, "value": value});
     if more {
         body["@odata.nextLink"] = json!(odata::next_link(
             &shared.graph_root(version),
@@ -161,4 +187,23 @@ pub(crate) fn registration_details(
         ));
     }
     Ok(SimResponse::json(200, body))
+}
+
+/// Ids/UPNs a filter is restricted to when it is an `or` of `id eq`/`userPrincipalName eq`
+/// clauses (possibly `and`-ed with other conditions).
+fn lookup_keys(e: &Expr) -> Option<Vec<String>> {
+    match e {
+        Expr::Cmp(f, Op::Eq, Lit::Str(v))
+            if f.eq_ignore_ascii_case("id") || f.eq_ignore_ascii_case("userPrincipalName") =>
+        {
+            Some(vec![v.clone()])
+        }
+        Expr::Or(a, b) => {
+            let mut k = lookup_keys(a)?;
+            k.extend(lookup_keys(b)?);
+            Some(k)
+        }
+        Expr::And(a, b) => lookup_keys(a).or_else(|| lookup_keys(b)),
+        _ => None,
+    }
 }

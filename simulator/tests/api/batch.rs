@@ -22,7 +22,15 @@ async fn batch_routes_each_request_and_throttles_them_separately() {
          "body": {"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{}", a.id)}},
         {"id": "6", "method": "GET", "url": "/users/a@contoso.example/manager", "dependsOn": ["2"]}
     ]});
-    let r = t.post("/v1.0/$batch", body).await;
+    let r = t
+        .send(
+            t.http
+                .post(t.url("/v1.0/$batch"))
+                .bearer_auth(&t.token)
+                .header("User-Agent", "NONISV|Contoso|MfaOnboarding/0.1")
+                .json(&body),
+        )
+        .await;
     assert_eq!(r.status, 200);
     let by_id = |id: &str| {
         r.body["responses"]

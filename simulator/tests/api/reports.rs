@@ -72,6 +72,17 @@ async fn report_rows_have_the_documented_fields_and_filters_work() {
         .await;
     assert_eq!(r.body["value"].as_array().unwrap().len(), 0);
     assert_eq!(t.get(&format!("{REPORT}?$top=1000")).await.status, 400);
+    let r = t.get(&format!("{REPORT}?$filter=userPrincipalName eq 'off@contoso.example' or id eq '{}'&$select=id,isMfaRegistered", a["id"].as_str().unwrap())).await;
+    assert_eq!(
+        r.body["value"].as_array().unwrap().len(),
+        1,
+        "disabled users stay excluded on point lookups"
+    );
+    assert_eq!(
+        r.body["value"][0].as_object().unwrap().len(),
+        2,
+        "$select applies"
+    );
 }
 
 #[tokio::test]
