@@ -9,6 +9,6 @@
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod passes;
 pub mod store;
 pub mod telemetry;
-pub mod passes;

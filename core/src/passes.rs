@@ -57,7 +57,9 @@ impl fmt::Display for PassKind {
 
 /// An unknown pass name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown pass {0:?} (expected invitation, check, reminder, escalation, deadline or report)")]
+#[error(
+    "unknown pass {0:?} (expected invitation, check, reminder, escalation, deadline or report)"
+)]
 pub struct UnknownPass(pub String);
 
 impl FromStr for PassKind {

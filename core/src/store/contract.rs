@@ -12,7 +12,8 @@ use futures::StreamExt;
 use uuid::Uuid;
 
 use super::{
-    Attention, DueQuery, Lease, PeopleFilter, SharedStore, StoreError, UploadBatch, UpsertMode,
+    Attention, DueQuery, Lease, PeopleFilter, SendLogEntry, SharedStore, StoreError, UploadBatch,
+    UpsertMode,
 };
 use crate::domain::{BatchId, InviteStatus, NewPerson, Source, StatusEvent, TrackingToken, Upn};
 
@@ -34,7 +35,8 @@ macro_rules! store_contract_tests {
             reupload_requeues_errors, reupload_reset_when_asked, stale_write_is_refused,
             racing_writers_one_wins, update_of_missing_record, due_returns_only_due_rows,
             claim_due_respects_leases, opens_stamp_first_only, summary_counts,
-            list_filters_and_pages, export_streams_everything, meta_round_trip);
+            list_filters_and_pages, export_streams_everything, meta_round_trip,
+            meta_compare_and_set, send_log_window);
     };
 }
 
@@ -682,4 +684,77 @@ pub async fn bulk_upsert_100k(store: SharedStore) {
     let s = store.summary(t0()).await.expect("summary");
     assert_eq!(s.funnel.uploaded, 100_000);
     assert_eq!(s.by_batch.len(), 1, "re-upload keeps the original batch");
+}
+
+/// Compare-and-set on meta values: exactly one of two racing claimers wins.
+pub async fn meta_compare_and_set(store: SharedStore) {
+    assert!(store
+        .compare_and_set_meta("lease", None, Some("a"))
+        .await
+        .expect("cas"));
+    assert!(
+        !store
+            .compare_and_set_meta("lease", None, Some("b"))
+            .await
+            .expect("cas"),
+        "taken"
+    );
+    assert!(!store
+        .compare_and_set_meta("lease", Some("x"), Some("b"))
+        .await
+        .expect("cas"));
+    assert_eq!(
+        store.get_meta("lease").await.expect("read").as_deref(),
+        Some("a")
+    );
+    assert!(store
+        .compare_and_set_meta("lease", Some("a"), None)
+        .await
+        .expect("release"));
+    assert_eq!(store.get_meta("lease").await.expect("read"), None);
+    let racers: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .compare_and_set_meta("race", None, Some(&format!("w{i}")))
+                    .await
+            })
+        })
+        .collect();
+    let mut wins = 0;
+    for r in racers {
+        if r.await.expect("task").expect("cas") {
+            wins += 1;
+        }
+    }
+    assert_eq!(wins, 1);
+}
+
+/// The mail log returns the window asked for, oldest first.
+pub async fn send_log_window(store: SharedStore) {
+    let mbx = upn("mfa@contoso.com");
+    for m in 0..5 {
+        let entry = SendLogEntry {
+            mailbox: mbx.clone(),
+            at: t0() + Duration::minutes(m),
+            recipients: 1,
+        };
+        store.log_send(&entry).await.expect("log");
+    }
+    let recent = store
+        .sends_since(t0() + Duration::minutes(2))
+        .await
+        .expect("window");
+    assert_eq!(
+        recent.iter().map(|e| e.at).collect::<Vec<_>>(),
+        (2..5)
+            .map(|m| t0() + Duration::minutes(m))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        store.sends_since(t0()).await.expect("window").len(),
+        3,
+        "older entries were pruned"
+    );
 }

@@ -300,6 +300,35 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Writes a small named value.
     async fn set_meta(&self, key: &str, value: &str) -> StoreResult<()>;
+
+    /// Atomically replaces the value of `key` with `new` (`None` deletes it) if its current value
+    /// is `expected` (`None`: absent). Returns whether it did. Used for the run lease.
+    async fn compare_and_set_meta(
+        &self,
+        key: &str,
+        expected: Option<&str>,
+        new: Option<&str>,
+    ) -> StoreResult<bool>;
+
+    /// Appends to the mail log: `mailbox` is about to send to `recipients` people at `at`.
+    /// Written before the send, so sending limits are never under-counted, even after a crash.
+    async fn log_send(&self, entry: &SendLogEntry) -> StoreResult<()>;
+
+    /// Mail log entries at or after `since`, oldest first. Entries older than `since` may be
+    /// pruned by the call.
+    async fn sends_since(&self, since: DateTime<Utc>) -> StoreResult<Vec<SendLogEntry>>;
+}
+
+/// One email sent (or about to be sent) from a sender mailbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SendLogEntry {
+    /// The sender mailbox.
+    pub mailbox: Upn,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Recipients of the message (Exchange counts recipients per day).
+    pub recipients: u32,
 }
 
 /// Largest page any query returns.

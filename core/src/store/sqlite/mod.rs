@@ -19,8 +19,8 @@ use parking_lot::Mutex;
 use rusqlite::{Connection, OpenFlags};
 
 use super::{
-    check_limit, DueQuery, Lease, Page, PeopleFilter, Store, StoreError, StoreResult, Summary,
-    UploadBatch, UpsertSummary,
+    check_limit, DueQuery, Lease, Page, PeopleFilter, SendLogEntry, Store, StoreError, StoreResult,
+    Summary, UploadBatch, UpsertSummary,
 };
 use crate::domain::{InviteStatus, NewPerson, OnboardingRecord, TrackingToken, Upn};
 
@@ -283,5 +283,27 @@ impl Store for SqliteStore {
         let (key, value) = (key.to_string(), value.to_string());
         self.write(move |c| queries::set_meta(c, &key, &value))
             .await
+    }
+
+    async fn compare_and_set_meta(
+        &self,
+        key: &str,
+        expected: Option<&str>,
+        new: Option<&str>,
+    ) -> StoreResult<bool> {
+        let key = key.to_string();
+        let expected = expected.map(str::to_string);
+        let new = new.map(str::to_string);
+        self.write(move |c| queries::cas_meta(c, &key, expected.as_deref(), new.as_deref()))
+            .await
+    }
+
+    async fn log_send(&self, entry: &SendLogEntry) -> StoreResult<()> {
+        let entry = entry.clone();
+        self.write(move |c| queries::log_send(c, &entry)).await
+    }
+
+    async fn sends_since(&self, since: DateTime<Utc>) -> StoreResult<Vec<SendLogEntry>> {
+        self.write(move |c| queries::sends_since(c, since)).await
     }
 }

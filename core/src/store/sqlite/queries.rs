@@ -10,8 +10,8 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transact
 use super::rows::{read_record, ts, write_record, COLUMNS, INSERT, UPDATE};
 use crate::domain::{InviteStatus, NewPerson, OnboardingRecord, StatusEvent};
 use crate::store::{
-    Attention, BatchCounts, DayCounts, DueQuery, Funnel, Lease, Page, PeopleFilter, StoreError,
-    Summary, UploadBatch, UpsertMode, UpsertSummary,
+    Attention, BatchCounts, DayCounts, DueQuery, Funnel, Lease, Page, PeopleFilter, SendLogEntry,
+    StoreError, Summary, UploadBatch, UpsertMode, UpsertSummary,
 };
 
 pub fn get_one(
@@ -436,10 +436,69 @@ pub fn get_meta(c: &Connection, key: &str) -> anyhow::Result<Option<String>> {
         .optional()?)
 }
 
-pub fn set_meta(c: &mut Connection, key: &str, value: &str) -> anyhow::Result<()> {
+pub fn set_meta(c: &Connection, key: &str, value: &str) -> anyhow::Result<()> {
     c.prepare_cached(
         "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     )?
     .execute([key, value])?;
     Ok(())
+}
+
+pub fn cas_meta(
+    c: &mut Connection,
+    key: &str,
+    expected: Option<&str>,
+    new: Option<&str>,
+) -> anyhow::Result<bool> {
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let current: Option<String> = tx
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?;
+    if current.as_deref() != expected {
+        return Ok(false);
+    }
+    match new {
+        Some(v) => set_meta(&tx, key, v)?,
+        None => {
+            tx.prepare_cached("DELETE FROM meta WHERE key = ?1")?
+                .execute([key])?;
+        }
+    }
+    tx.commit()?;
+    Ok(true)
+}
+
+pub fn log_send(c: &mut Connection, e: &SendLogEntry) -> anyhow::Result<()> {
+    c.prepare_cached("INSERT INTO send_log (mailbox, at, recipients) VALUES (?1, ?2, ?3)")?
+        .execute(params![e.mailbox.as_str(), ts(e.at), e.recipients])?;
+    Ok(())
+}
+
+pub fn sends_since(c: &mut Connection, since: DateTime<Utc>) -> anyhow::Result<Vec<SendLogEntry>> {
+    let since = ts(since);
+    c.prepare_cached("DELETE FROM send_log WHERE at < ?1")?
+        .execute([&since])?;
+    let mut stmt = c.prepare_cached(
+        "SELECT mailbox, at, recipients FROM send_log WHERE at >= ?1 ORDER BY at, id",
+    )?;
+    let rows = stmt.query_map([&since], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, u32>(2)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (mailbox, at, recipients) = row?;
+        out.push(SendLogEntry {
+            mailbox: crate::domain::Upn::parse(&mailbox).context("mailbox in send log")?,
+            at: DateTime::parse_from_rfc3339(&at)
+                .context("time in send log")?
+                .to_utc(),
+            recipients,
+        });
+    }
+    Ok(out)
 }

@@ -52,6 +52,16 @@ const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     );
     "#,
+    // 2: the mail log that sending limits are counted from.
+    r#"
+    CREATE TABLE send_log (
+        id         INTEGER PRIMARY KEY,
+        mailbox    TEXT NOT NULL,
+        at         TEXT NOT NULL,
+        recipients INTEGER NOT NULL
+    );
+    CREATE INDEX send_log_at ON send_log(at);
+    "#,
 ];
 
 /// The schema version this build writes.
