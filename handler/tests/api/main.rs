@@ -4,6 +4,7 @@
 mod admin;
 mod auth;
 mod enrol;
+mod functions;
 mod helpers;
 mod host;
 mod keys;
