@@ -20,8 +20,13 @@ async fn main() {
     };
     mfa_core::telemetry::init(settings.core.log_format, settings.core.in_azure);
     if let Err(e) = run(settings).await {
-        tracing::error!(error = ?e, "handler failed");
-        eprintln!("handler failed: {e:#}");
+        match e.downcast_ref::<mfa_core::config::ConfigError>() {
+            Some(config) => eprintln!("configuration error: {config}"),
+            None => {
+                tracing::error!(error = ?e, "handler failed");
+                eprintln!("handler failed: {e:#}");
+            }
+        }
         std::process::exit(1);
     }
 }
