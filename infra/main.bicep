@@ -122,6 +122,26 @@ param escalateAfterReminders int = 2
 @description('Address that gets escalations for people with no manager. Empty: listed for admins.')
 param escalationFallback string = ''
 
+@description('Date (2026-12-31) or RFC 3339 instant after which people who have not clicked are added to the group anyway. Empty: no deadline.')
+param deadline string = ''
+
+@description('Days after each person\'s invitation after which they are added to the group anyway (1-365). Empty: none.')
+param deadlineDays string = ''
+
+@description('Report email: daily, weekly (on reportWeekday) or off.')
+@allowed([
+  'daily'
+  'weekly'
+  'off'
+])
+param reportSchedule string = 'daily'
+
+@description('Day of the weekly report (Mon, Tue, ...).')
+param reportWeekday string = 'Mon'
+
+@description('Invited this many days ago without a click counts as needing attention.')
+param attentionDays int = 3
+
 @description('Where the enrol page sends people (https).')
 param setupUrl string = 'https://aka.ms/mfasetup'
 
@@ -251,6 +271,13 @@ var productSettings = union(
     MFA_ESCALATE_AFTER_REMINDERS: string(escalateAfterReminders)
     MFA_ESCALATION_FALLBACK: escalationFallback
     MFA_SETUP_URL: setupUrl
+    MFA_DEADLINE: deadline
+    MFA_DEADLINE_DAYS: deadlineDays
+    // Reports
+    MFA_REPORT_SCHEDULE: reportSchedule
+    MFA_REPORT_WEEKDAY: reportWeekday
+    MFA_ATTENTION_DAYS: string(attentionDays)
+    MFA_PORTAL_URL: portal.outputs.url // dashboard link in report emails
     MFA_CHECK_MODE: checkMode
     // Sending limits
     MFA_MAIL_PER_MINUTE: string(mailPerMinute)

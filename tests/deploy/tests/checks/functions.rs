@@ -1,5 +1,4 @@
 //! `host.json` and `functions/*/function.json` against SPEC §3 and the handler's routes.
-//! Ignored until the handler's `host.json` and `functions/` are on main: un-ignore them then.
 
 use std::fs;
 
@@ -49,7 +48,6 @@ fn handler_source() -> String {
 }
 
 #[test]
-#[ignore = "needs functions/ from the handler"]
 fn every_spec_function_exists() {
     let names: Vec<_> = function_definitions().into_iter().map(|(n, _)| n).collect();
     for f in SPEC_HTTP_FUNCTIONS.iter().chain(SPEC_TIMER_FUNCTIONS) {
@@ -61,7 +59,6 @@ fn every_spec_function_exists() {
 }
 
 #[test]
-#[ignore = "needs functions/ from the handler"]
 fn every_function_has_the_documented_shape_and_a_served_route() {
     let source = handler_source();
     for (name, json) in function_definitions() {
@@ -131,7 +128,6 @@ fn every_function_has_the_documented_shape_and_a_served_route() {
 }
 
 #[test]
-#[ignore = "needs host.json from the handler"]
 fn host_json_starts_the_handler_with_forwarding() {
     let host: Value = serde_json::from_str(&read("host.json")).expect("host.json is JSON");
     assert_eq!(host["version"], "2.0");

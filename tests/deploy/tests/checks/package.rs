@@ -184,7 +184,6 @@ fn package_refuses_unusable_arguments() {
 }
 
 #[test]
-#[ignore = "needs functions/ and host.json from the handler"]
 fn package_of_this_repository_ships_every_function() {
     let root = repo_root();
     let tmp = tempfile::tempdir().expect("tempdir");
