@@ -93,12 +93,19 @@ mod tests {
 
     #[tokio::test]
     async fn manual_clock_sleep_moves_time_forward_only() {
-        let start = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().expect("valid date");
+        let start = Utc
+            .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+            .single()
+            .expect("valid date");
         let clock = ManualClock::new(start);
         clock.sleep(Duration::from_secs(60)).await;
         assert_eq!(clock.now(), start + chrono::Duration::seconds(60));
         clock.advance_to(start);
-        assert_eq!(clock.now(), start + chrono::Duration::seconds(60), "never backwards");
+        assert_eq!(
+            clock.now(),
+            start + chrono::Duration::seconds(60),
+            "never backwards"
+        );
         clock.advance(Duration::from_secs(3600));
         assert_eq!(clock.now(), start + chrono::Duration::seconds(3660));
     }
