@@ -5,7 +5,7 @@
 //! - [`retry`]: `Retry-After` parsing and the backoff policy.
 //! - [`throttle`]: per-[`Category`] gates and adaptive concurrency, and the counters.
 //! - [`batch`]: JSON `$batch` with per-sub-request retries.
-//! - [`users`], [`mail`]: typed calls.
+//! - [`users`], [`methods`], [`reports`], [`mail`]: typed calls.
 //! - [`settings`]: [`GraphSettings`], every tunable, loaded from app settings.
 //!
 //! # Categories
@@ -43,6 +43,8 @@ pub mod batch;
 pub mod client;
 pub mod error;
 pub mod mail;
+pub mod methods;
+pub mod reports;
 pub mod request;
 pub mod retry;
 pub mod settings;
@@ -56,6 +58,8 @@ pub use batch::{BatchRequest, BatchResponse, MAX_BATCH};
 pub use client::GraphClient;
 pub use error::{GraphError, GraphResult};
 pub use mail::Mail;
+pub use methods::{AuthMethod, MethodKind, PerUserMfaState, PhoneType};
+pub use reports::RegistrationDetails;
 pub use request::{odata_string, segment, GraphRequest, GraphResponse, Page};
 pub use settings::GraphSettings;
 pub use throttle::{Category, CategoryStats, GraphStats};

@@ -4,3 +4,4 @@ mod auth;
 mod batch;
 mod helpers;
 mod retry;
+mod typed;
