@@ -5,7 +5,7 @@
 //! - [`retry`]: `Retry-After` parsing and the backoff policy.
 //! - [`throttle`]: per-[`Category`] gates and adaptive concurrency, and the counters.
 //! - [`batch`]: JSON `$batch` with per-sub-request retries.
-//! - [`users`], [`methods`], [`reports`], [`mail`]: typed calls.
+//! - [`users`], [`methods`], [`reports`], [`mail`], [`sharepoint`]: typed calls.
 //! - [`settings`]: [`GraphSettings`], every tunable, loaded from app settings.
 //!
 //! # Categories
@@ -30,7 +30,7 @@
 //! [`crate::clock::Clock`]; only the per-request network timeout is real time.
 //!
 //! # Settings
-//! See [`GraphSettings`]: `MFA_GRAPH_BASE_URL`, `MFA_GRAPH_ORG`,
+//! See [`GraphSettings`] and `docs/graph-client.md`: `MFA_GRAPH_BASE_URL`, `MFA_GRAPH_ORG`,
 //! `MFA_GRAPH_TIMEOUT_SECONDS`, `MFA_GRAPH_MAX_RETRIES`, `MFA_GRAPH_MAX_WAIT_SECONDS`,
 //! `MFA_GRAPH_BACKOFF_BASE_MS`, `MFA_GRAPH_BACKOFF_CAP_SECONDS`,
 //! `MFA_GRAPH_TOKEN_REFRESH_MARGIN_SECONDS` and the `MFA_GRAPH_*_CONCURRENCY` ceilings; the
@@ -48,6 +48,7 @@ pub mod reports;
 pub mod request;
 pub mod retry;
 pub mod settings;
+pub mod sharepoint;
 pub mod throttle;
 pub mod users;
 
@@ -62,5 +63,6 @@ pub use methods::{AuthMethod, MethodKind, PerUserMfaState, PhoneType};
 pub use reports::RegistrationDetails;
 pub use request::{odata_string, segment, GraphRequest, GraphResponse, Page};
 pub use settings::GraphSettings;
+pub use sharepoint::{Column, ItemQuery, List, ListItem};
 pub use throttle::{Category, CategoryStats, GraphStats};
 pub use users::{AddMember, User};

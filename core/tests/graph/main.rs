@@ -4,4 +4,5 @@ mod auth;
 mod batch;
 mod helpers;
 mod retry;
+mod sharepoint;
 mod typed;
