@@ -1,0 +1,258 @@
+//! One person's onboarding record: every column of the seed's SharePoint list plus what the worker
+//! needs to be efficient.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{
+    BatchId, InviteStatus, MfaState, ObjectId, Source, StatusEvent, TrackingToken, TransitionError,
+    Upn,
+};
+
+/// The kinds of email the system sends to or about a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum MailKind {
+    /// The first email with the personal link (also after a resend).
+    Invitation,
+    /// A periodic reminder.
+    Reminder,
+    /// The note to the person's manager.
+    Escalation,
+}
+
+impl MailKind {
+    /// Stable name for storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailKind::Invitation => "Invitation",
+            MailKind::Reminder => "Reminder",
+            MailKind::Escalation => "Escalation",
+        }
+    }
+
+    /// Parses [`MailKind::as_str`] output.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "Invitation" => Some(MailKind::Invitation),
+            "Reminder" => Some(MailKind::Reminder),
+            "Escalation" => Some(MailKind::Escalation),
+            _ => None,
+        }
+    }
+}
+
+/// One person's row. Field names follow the old list's columns (shown in brackets) so the export
+/// and the SharePoint backend map one to one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OnboardingRecord {
+    /// `Title`: the person's UPN, the record's key.
+    pub upn: Upn,
+    /// `DisplayName_`: from the upload or from Entra ID.
+    pub display_name: Option<String>,
+    /// `Department`, when known.
+    pub department: Option<String>,
+    /// `JobTitle`, when known.
+    pub job_title: Option<String>,
+    /// `InviteStatus`.
+    pub status: InviteStatus,
+    /// `InGroup`: member of the Conditional Access group.
+    pub in_group: bool,
+    /// `MFARegistrationState`.
+    pub mfa_state: MfaState,
+    /// `MFARegistrationDate`: when registration was first detected.
+    pub mfa_registration_date: Option<DateTime<Utc>>,
+    /// `TrackingToken`: the token in the person's current links.
+    pub token: TrackingToken,
+    /// `ClickedLinkDate`.
+    pub clicked_link_date: Option<DateTime<Utc>>,
+    /// `AddedToGroupDate`.
+    pub added_to_group_date: Option<DateTime<Utc>>,
+    /// `InviteSentDate`: the latest invitation.
+    pub invite_sent_date: Option<DateTime<Utc>>,
+    /// `LastReminderDate`.
+    pub last_reminder_date: Option<DateTime<Utc>>,
+    /// `ReminderCount`: reminders sent (the invitation itself is not counted).
+    pub reminder_count: u32,
+    /// `LastChecked`: the last MFA check that looked at this person.
+    pub last_checked: Option<DateTime<Utc>>,
+    /// `EmailOpenedDate`: first open seen (an estimate: image loading is not reliable).
+    pub email_opened_date: Option<DateTime<Utc>>,
+    /// `EscalatedToManager`.
+    pub escalated_to_manager: bool,
+    /// `EscalationDate`.
+    pub escalation_date: Option<DateTime<Utc>>,
+    /// `ManagerUPN`: whom the escalation went to.
+    pub manager_upn: Option<Upn>,
+    /// `Source`.
+    pub source: Source,
+    /// `SourceBatchId`: the upload that first added the person.
+    pub batch_id: BatchId,
+    /// `ErrorDetails`: why processing stopped for this person (unknown or disabled account, …).
+    pub error_details: Option<String>,
+    /// `CorrelationId`: ties the record to the upload and the log lines about it.
+    pub correlation_id: Uuid,
+    /// `ObjectId`: the Entra object id, once resolved.
+    pub object_id: Option<ObjectId>,
+    /// When the worker next has something to do for this person (`None`: nothing until an
+    /// external event).
+    pub next_due_at: Option<DateTime<Utc>>,
+    /// Self-service resends requested.
+    pub resend_count: u32,
+    /// The latest self-service resend.
+    pub last_resend_at: Option<DateTime<Utc>>,
+    /// An email about to be sent (recorded before the send, cleared after): after a crash the
+    /// worker reconciles instead of sending twice.
+    pub send_intent: Option<MailKind>,
+    /// When [`Self::send_intent`] was recorded.
+    pub send_intent_at: Option<DateTime<Utc>>,
+    /// Which worker run holds this person, if any.
+    pub lease_owner: Option<String>,
+    /// Until when that run holds them.
+    pub lease_until: Option<DateTime<Utc>>,
+    /// When the record was created.
+    pub created_at: DateTime<Utc>,
+    /// Last write.
+    pub updated_at: DateTime<Utc>,
+    /// Row version for compare-and-set: every successful write increments it.
+    pub version: u64,
+}
+
+/// A person as uploaded: only what an admin can supply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewPerson {
+    /// Their UPN or mail address.
+    pub upn: Upn,
+    /// Display name, if the file had one.
+    pub display_name: Option<String>,
+    /// Department, if given.
+    pub department: Option<String>,
+    /// Job title, if given.
+    pub job_title: Option<String>,
+}
+
+impl NewPerson {
+    /// A person known only by address.
+    pub fn new(upn: Upn) -> Self {
+        Self {
+            upn,
+            display_name: None,
+            department: None,
+            job_title: None,
+        }
+    }
+}
+
+impl OnboardingRecord {
+    /// A fresh Pending record for an uploaded person, due for an invitation at `now`.
+    pub fn new_pending(
+        person: NewPerson,
+        batch_id: BatchId,
+        source: Source,
+        correlation_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            upn: person.upn,
+            display_name: person.display_name,
+            department: person.department,
+            job_title: person.job_title,
+            status: InviteStatus::Pending,
+            in_group: false,
+            mfa_state: MfaState::Unknown,
+            mfa_registration_date: None,
+            token: TrackingToken::generate(),
+            clicked_link_date: None,
+            added_to_group_date: None,
+            invite_sent_date: None,
+            last_reminder_date: None,
+            reminder_count: 0,
+            last_checked: None,
+            email_opened_date: None,
+            escalated_to_manager: false,
+            escalation_date: None,
+            manager_upn: None,
+            source,
+            batch_id,
+            error_details: None,
+            correlation_id,
+            object_id: None,
+            next_due_at: Some(now),
+            resend_count: 0,
+            last_resend_at: None,
+            send_intent: None,
+            send_intent_at: None,
+            lease_owner: None,
+            lease_until: None,
+            created_at: now,
+            updated_at: now,
+            version: 0,
+        }
+    }
+
+    /// Applies a lifecycle event: moves the status (per [`InviteStatus::apply`]) and stamps the
+    /// date columns that go with it. This is the only place that pairs events with columns.
+    pub fn apply(&mut self, event: StatusEvent, now: DateTime<Utc>) -> Result<(), TransitionError> {
+        let next = self.status.apply(event)?;
+        match event {
+            StatusEvent::InvitationSent => self.invite_sent_date = Some(now),
+            StatusEvent::LinkClicked => {
+                self.clicked_link_date.get_or_insert(now);
+            }
+            StatusEvent::GroupAdded => {
+                self.in_group = true;
+                self.added_to_group_date.get_or_insert(now);
+            }
+            StatusEvent::MfaRegistered => {
+                self.mfa_state = MfaState::Registered;
+                self.mfa_registration_date.get_or_insert(now);
+                self.last_checked = Some(now);
+                self.next_due_at = None;
+            }
+            StatusEvent::Requeued => {
+                self.error_details = None;
+                self.next_due_at = Some(now);
+            }
+            StatusEvent::Reset => self.reset_history(now),
+        }
+        self.status = next;
+        Ok(())
+    }
+
+    fn reset_history(&mut self, now: DateTime<Utc>) {
+        self.token = TrackingToken::generate();
+        self.in_group = false;
+        self.mfa_state = MfaState::Unknown;
+        self.mfa_registration_date = None;
+        self.clicked_link_date = None;
+        self.added_to_group_date = None;
+        self.invite_sent_date = None;
+        self.last_reminder_date = None;
+        self.reminder_count = 0;
+        self.last_checked = None;
+        self.email_opened_date = None;
+        self.escalated_to_manager = false;
+        self.escalation_date = None;
+        self.manager_upn = None;
+        self.error_details = None;
+        self.resend_count = 0;
+        self.last_resend_at = None;
+        self.send_intent = None;
+        self.send_intent_at = None;
+        self.next_due_at = Some(now);
+    }
+
+    /// Records a processing problem that needs an admin (unknown or disabled account, no
+    /// manager, …). The person is not retried until re-uploaded.
+    pub fn record_error(&mut self, details: impl Into<String>) {
+        let mut details: String = details.into();
+        details.truncate(1000);
+        self.error_details = Some(details);
+        self.next_due_at = None;
+    }
+
+    /// True while a worker run other than `owner` holds this person at `now`.
+    pub fn is_leased_by_other(&self, owner: &str, now: DateTime<Utc>) -> bool {
+        matches!((&self.lease_owner, self.lease_until), (Some(o), Some(until)) if o != owner && until > now)
+    }
+}

@@ -1,0 +1,167 @@
+//! The invitation lifecycle. Every allowed status change is defined here, in
+//! [`InviteStatus::apply`], and nowhere else.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Where a person is in the onboarding journey (`Pending → Sent → Clicked → AddedToGroup → Active`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum InviteStatus {
+    /// Uploaded; no invitation sent yet (or re-queued for a new one).
+    Pending,
+    /// The invitation email has been sent.
+    Sent,
+    /// The person followed their personal link.
+    Clicked,
+    /// The person is in the Conditional Access group.
+    AddedToGroup,
+    /// MFA registration confirmed: onboarding complete.
+    Active,
+}
+
+/// Something that happened to a person, which may move their status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StatusEvent {
+    /// Their invitation email was accepted by the mail service.
+    InvitationSent,
+    /// They confirmed a visit to their personal link.
+    LinkClicked,
+    /// They were added to the security group (after a click, or by the deadline rule).
+    GroupAdded,
+    /// An MFA-capable method was found on their account.
+    MfaRegistered,
+    /// They asked for a new link, or an admin re-uploaded a failed record: send a new invitation.
+    Requeued,
+    /// An admin explicitly restarted their onboarding from the beginning.
+    Reset,
+}
+
+/// A status change that the lifecycle does not allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{event:?} is not allowed while the status is {from}")]
+pub struct TransitionError {
+    /// The status the record had.
+    pub from: InviteStatus,
+    /// The refused event.
+    pub event: StatusEvent,
+}
+
+impl InviteStatus {
+    /// Every status, in lifecycle order.
+    pub const ALL: [InviteStatus; 5] = [
+        InviteStatus::Pending,
+        InviteStatus::Sent,
+        InviteStatus::Clicked,
+        InviteStatus::AddedToGroup,
+        InviteStatus::Active,
+    ];
+
+    /// The status after `event`, or why that event is not allowed now.
+    ///
+    /// The rules: progress only moves forward, and may skip steps (a person can register MFA
+    /// before clicking, or be added to the group by the deadline rule without clicking; a click can
+    /// arrive before the worker recorded the send, after a crash). A click counts once. Nothing
+    /// leaves `Active` except an explicit admin `Reset`; `Requeued` goes back to `Pending` from any
+    /// unfinished status.
+    pub fn apply(self, event: StatusEvent) -> Result<InviteStatus, TransitionError> {
+        use InviteStatus::*;
+        use StatusEvent::*;
+        let refused = Err(TransitionError { from: self, event });
+        match (self, event) {
+            (_, Reset) => Ok(Pending),
+            (Active, _) => refused,
+            (_, MfaRegistered) => Ok(Active),
+            (_, Requeued) => Ok(Pending),
+            (Pending, InvitationSent) => Ok(Sent),
+            (_, InvitationSent) => refused,
+            (Pending | Sent, LinkClicked) => Ok(Clicked),
+            (_, LinkClicked) => refused,
+            (Pending | Sent | Clicked, GroupAdded) => Ok(AddedToGroup),
+            (AddedToGroup, GroupAdded) => refused,
+        }
+    }
+
+    /// Whether `event` is allowed now.
+    pub fn allows(self, event: StatusEvent) -> bool {
+        self.apply(event).is_ok()
+    }
+
+    /// Position in the lifecycle (0 = Pending … 4 = Active).
+    pub fn rank(self) -> u8 {
+        self as u8
+    }
+
+    /// True once onboarding is complete.
+    pub fn is_complete(self) -> bool {
+        self == InviteStatus::Active
+    }
+
+    /// The name used in the store, exports and the old SharePoint list.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InviteStatus::Pending => "Pending",
+            InviteStatus::Sent => "Sent",
+            InviteStatus::Clicked => "Clicked",
+            InviteStatus::AddedToGroup => "AddedToGroup",
+            InviteStatus::Active => "Active",
+        }
+    }
+}
+
+impl fmt::Display for InviteStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An unknown status name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown invite status {0:?} (expected Pending, Sent, Clicked, AddedToGroup or Active)")]
+pub struct UnknownStatus(pub String);
+
+impl FromStr for InviteStatus {
+    type Err = UnknownStatus;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        InviteStatus::ALL
+            .into_iter()
+            .find(|st| st.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| UnknownStatus(s.to_string()))
+    }
+}
+
+/// What the last MFA check found (`MFARegistrationState` in the old list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+pub enum MfaState {
+    /// Not checked yet.
+    #[default]
+    Unknown,
+    /// Checked: no MFA-capable method.
+    NotRegistered,
+    /// Checked: at least one MFA-capable method.
+    Registered,
+}
+
+impl MfaState {
+    /// The name used in the store and the old list (`Not Registered` has a space there).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MfaState::Unknown => "Unknown",
+            MfaState::NotRegistered => "Not Registered",
+            MfaState::Registered => "Registered",
+        }
+    }
+}
+
+impl FromStr for MfaState {
+    type Err = UnknownStatus;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().replace(' ', "").as_str() {
+            "" | "unknown" => Ok(MfaState::Unknown),
+            "notregistered" => Ok(MfaState::NotRegistered),
+            "registered" => Ok(MfaState::Registered),
+            _ => Err(UnknownStatus(s.to_string())),
+        }
+    }
+}

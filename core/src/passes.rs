@@ -1,0 +1,133 @@
+//! The contract between whatever triggers worker passes (Functions timers through the handler,
+//! the admin API's "run now", the `worker` binary) and the worker that runs them.
+
+use std::fmt;
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// One kind of pass over the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PassKind {
+    /// Pending people → resolve in Entra → invitation email.
+    Invitation,
+    /// Detect MFA registration for people not yet Active.
+    Check,
+    /// Periodic reminders.
+    Reminder,
+    /// Manager escalation after the configured number of reminders.
+    Escalation,
+    /// Optional deadline: add non-clickers to the group.
+    Deadline,
+    /// Admin summary email.
+    Report,
+}
+
+impl PassKind {
+    /// The passes the `orchestrator-timer` runs, in order.
+    pub const ORCHESTRATOR: [PassKind; 5] = [
+        PassKind::Check,
+        PassKind::Escalation,
+        PassKind::Reminder,
+        PassKind::Invitation,
+        PassKind::Deadline,
+    ];
+
+    /// The name used on the command line and in the admin API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PassKind::Invitation => "invitation",
+            PassKind::Check => "check",
+            PassKind::Reminder => "reminder",
+            PassKind::Escalation => "escalation",
+            PassKind::Deadline => "deadline",
+            PassKind::Report => "report",
+        }
+    }
+}
+
+impl fmt::Display for PassKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An unknown pass name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown pass {0:?} (expected invitation, check, reminder, escalation, deadline or report)"
+)]
+pub struct UnknownPass(pub String);
+
+impl FromStr for PassKind {
+    type Err = UnknownPass;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            PassKind::Invitation,
+            PassKind::Check,
+            PassKind::Reminder,
+            PassKind::Escalation,
+            PassKind::Deadline,
+            PassKind::Report,
+        ]
+        .into_iter()
+        .find(|p| p.as_str().eq_ignore_ascii_case(s.trim()))
+        .ok_or_else(|| UnknownPass(s.to_string()))
+    }
+}
+
+/// What to run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunRequest {
+    /// Passes, run in this order.
+    pub passes: Vec<PassKind>,
+    /// Override of "now" (tests, `worker run-once --now`); `None` uses the clock.
+    pub now: Option<DateTime<Utc>>,
+    /// Report what would happen; send and write nothing.
+    pub dry_run: bool,
+    /// What triggered the run (for logs): `timer`, `admin`, `upload`, `cli`.
+    pub trigger: String,
+}
+
+/// What one pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PassOutcome {
+    /// Which pass.
+    pub pass: Option<PassKind>,
+    /// People looked at.
+    pub examined: u64,
+    /// People whose record changed.
+    pub changed: u64,
+    /// Emails sent.
+    pub emails_sent: u64,
+    /// People left for a later run (sending limits, time budget).
+    pub deferred: u64,
+    /// People with a recorded error.
+    pub errors: u64,
+    /// Human-readable notes (what a dry run would do, why a pass was skipped).
+    pub notes: Vec<String>,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunReport {
+    /// Unique id of the run (also its lease owner).
+    pub run_id: String,
+    /// Per pass, in order.
+    pub passes: Vec<PassOutcome>,
+    /// True when the time budget ran out before all work was done.
+    pub budget_exhausted: bool,
+}
+
+/// Runs passes. Implemented by the worker; called by the handler's timers and admin API.
+#[async_trait]
+pub trait PassRunner: Send + Sync {
+    /// Runs the requested passes and reports what they did.
+    async fn run(&self, request: RunRequest) -> anyhow::Result<RunReport>;
+}

@@ -1,0 +1,344 @@
+//! The one seam between the domain and persistence.
+//!
+//! [`Store`] is used as `Arc<dyn Store>`. Backends: [`sqlite::SqliteStore`] (embedded, the local
+//! default) and, in its own module, the SharePoint list store. Every backend runs the same
+//! contract suite ([`contract`]), so the handler and worker never depend on which one is behind
+//! the trait.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use futures::stream::BoxStream;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::domain::{
+    BatchId, InviteStatus, NewPerson, OnboardingRecord, Source, TrackingToken, Upn,
+};
+
+#[cfg(any(test, feature = "test-support"))]
+pub mod contract;
+pub mod sqlite;
+
+/// Shared handle to the store.
+pub type SharedStore = Arc<dyn Store>;
+
+/// What can go wrong in a store operation.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A compare-and-set write lost a race: the record changed since it was read. Re-read and
+    /// decide again; never overwrite.
+    #[error("the record for {upn} was changed by someone else (expected version {expected})")]
+    Conflict {
+        /// Whose record.
+        upn: Upn,
+        /// The version the writer had read.
+        expected: u64,
+    },
+    /// The record does not exist.
+    #[error("no record for {0}")]
+    NotFound(Upn),
+    /// The caller asked for something impossible (bad page size, too many rows, …).
+    #[error("invalid request: {0}")]
+    Invalid(String),
+    /// The backend failed (I/O, corrupt row, network).
+    #[error("store unavailable")]
+    Backend(#[from] anyhow::Error),
+}
+
+/// Result of store operations.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What to do with people who are already on the list when they are uploaded again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum UpsertMode {
+    /// Keep status, token, dates and counts. Fill in missing names; a record stopped by an
+    /// error (unknown or disabled account) is re-queued for another try. The default.
+    #[default]
+    KeepHistory,
+    /// Start the person over: Pending, a new token, counts and dates cleared. Only when an admin
+    /// explicitly asks.
+    Reset,
+}
+
+/// The upload a set of people arrives in.
+#[derive(Debug, Clone)]
+pub struct UploadBatch {
+    /// Batch id (new people get it as `SourceBatchId`).
+    pub batch_id: BatchId,
+    /// CSV or manual entry.
+    pub source: Source,
+    /// Correlates the records with the upload's log lines.
+    pub correlation_id: Uuid,
+    /// When the upload happened.
+    pub now: DateTime<Utc>,
+    /// Treatment of people already on the list.
+    pub mode: UpsertMode,
+}
+
+/// What an upsert did, person by person in aggregate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpsertSummary {
+    /// New people, now Pending.
+    pub inserted: u64,
+    /// Known people whose error was cleared and who are queued again.
+    pub requeued: u64,
+    /// Known people restarted on request ([`UpsertMode::Reset`]).
+    pub reset: u64,
+    /// Known people left as they were (names may have been filled in).
+    pub unchanged: u64,
+}
+
+/// Page through records with something due: statuses in `statuses` and `next_due_at <= now`,
+/// oldest due first. Continue with `after` = the last row's `(next_due_at, upn)`.
+#[derive(Debug, Clone)]
+pub struct DueQuery {
+    /// Statuses to include.
+    pub statuses: Vec<InviteStatus>,
+    /// Due at or before this instant.
+    pub now: DateTime<Utc>,
+    /// Keyset cursor.
+    pub after: Option<(DateTime<Utc>, Upn)>,
+    /// Page size (1..=5000).
+    pub limit: usize,
+}
+
+/// A worker run's claim on the records it processes.
+#[derive(Debug, Clone)]
+pub struct Lease {
+    /// Unique name of the run.
+    pub owner: String,
+    /// The claim lapses at this instant (so a crashed run does not hold people forever).
+    pub until: DateTime<Utc>,
+}
+
+/// Filters for the admin people table and the export.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PeopleFilter {
+    /// Case-insensitive substring of the UPN or display name.
+    pub search: Option<String>,
+    /// Only this status.
+    pub status: Option<InviteStatus>,
+    /// Only this batch.
+    pub batch_id: Option<BatchId>,
+    /// Only people needing this kind of attention.
+    pub attention: Option<Attention>,
+}
+
+/// Groups of people an admin should look at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum Attention {
+    /// Invited before `before` and still not clicked.
+    NotClicked {
+        /// The cut-off.
+        before: DateTime<Utc>,
+    },
+    /// Clicked (or in the group) but not registered.
+    ClickedNotRegistered,
+    /// Escalated to their manager.
+    Escalated,
+    /// Stopped by an error.
+    Errors,
+    /// Waiting for an email because of sending limits: due at or before `now`.
+    Queued {
+        /// The instant of the report.
+        now: DateTime<Utc>,
+    },
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Page<T> {
+    /// The rows.
+    pub items: Vec<T>,
+    /// Rows matching the filter in all pages.
+    pub total: u64,
+    /// Zero-based page number.
+    pub page: u64,
+    /// Rows per page.
+    pub page_size: u64,
+}
+
+/// The funnel of the campaign: each count includes everyone who got at least that far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Funnel {
+    /// Everyone on the list.
+    pub uploaded: u64,
+    /// Sent an invitation.
+    pub sent: u64,
+    /// Opened an email (estimate).
+    pub opened: u64,
+    /// Clicked their link.
+    pub clicked: u64,
+    /// In the Conditional Access group.
+    pub in_group: u64,
+    /// Registered MFA.
+    pub active: u64,
+}
+
+/// Funnel of one upload batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchCounts {
+    /// The batch.
+    pub batch_id: String,
+    /// Its funnel.
+    #[serde(flatten)]
+    pub funnel: Funnel,
+}
+
+/// What happened on one UTC day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DayCounts {
+    /// The day.
+    pub day: NaiveDate,
+    /// People uploaded that day.
+    pub uploaded: u64,
+    /// Invitations first sent that day (latest invitation date).
+    pub sent: u64,
+    /// First opens.
+    pub opened: u64,
+    /// Clicks.
+    pub clicked: u64,
+    /// Registrations detected.
+    pub active: u64,
+}
+
+/// Aggregates for reports and the dashboard, computed by the backend.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    /// Counts per status (every status present, zero included).
+    pub by_status: BTreeMap<String, u64>,
+    /// The funnel over everyone.
+    pub funnel: Funnel,
+    /// Escalated to a manager.
+    pub escalated: u64,
+    /// Stopped by an error.
+    pub errors: u64,
+    /// Due for an email now but not sent yet (waiting on sending limits).
+    pub queued: u64,
+    /// Per batch, by batch id.
+    pub by_batch: Vec<BatchCounts>,
+    /// Per day, oldest first.
+    pub by_day: Vec<DayCounts>,
+}
+
+/// Storage for onboarding records.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Adds uploaded people in one all-or-nothing write. Known people are treated per
+    /// `batch.mode` (see [`UpsertMode`]). Duplicate UPNs in `people` are refused.
+    async fn upsert_people(
+        &self,
+        batch: &UploadBatch,
+        people: Vec<NewPerson>,
+    ) -> StoreResult<UpsertSummary>;
+
+    /// The record whose current link carries `token`.
+    async fn get_by_token(&self, token: &TrackingToken) -> StoreResult<Option<OnboardingRecord>>;
+
+    /// The record of `upn`.
+    async fn get_by_upn(&self, upn: &Upn) -> StoreResult<Option<OnboardingRecord>>;
+
+    /// Records of the given people that exist (any order).
+    async fn get_many(&self, upns: &[Upn]) -> StoreResult<Vec<OnboardingRecord>>;
+
+    /// One page of records that are due (see [`DueQuery`]). Reads only due rows.
+    async fn due(&self, query: &DueQuery) -> StoreResult<Vec<OnboardingRecord>>;
+
+    /// Like [`Store::due`] but also claims the returned rows for `lease.owner` until
+    /// `lease.until`, skipping rows another live lease holds. Claiming bumps the row version.
+    async fn claim_due(
+        &self,
+        query: &DueQuery,
+        lease: &Lease,
+    ) -> StoreResult<Vec<OnboardingRecord>>;
+
+    /// Unfinished (not Active) records with the given statuses, paged by UPN.
+    async fn page_by_status(
+        &self,
+        statuses: &[InviteStatus],
+        after: Option<&Upn>,
+        limit: usize,
+    ) -> StoreResult<Vec<OnboardingRecord>>;
+
+    /// Compare-and-set write: stores `record` if the stored version still equals
+    /// `record.version`, and returns it with the new version. A stale write fails with
+    /// [`StoreError::Conflict`] and changes nothing.
+    async fn update(&self, record: &OnboardingRecord) -> StoreResult<OnboardingRecord>;
+
+    /// Stamps `EmailOpenedDate` for each token whose record has none yet (first open only), in
+    /// one write. Returns how many records changed. Unknown tokens are ignored.
+    async fn record_opens(&self, opens: &[(TrackingToken, DateTime<Utc>)]) -> StoreResult<u64>;
+
+    /// Counts by status, batch and day, and the funnel.
+    async fn summary(&self, now: DateTime<Utc>) -> StoreResult<Summary>;
+
+    /// One page of people matching `filter`, ordered by UPN.
+    async fn list(
+        &self,
+        filter: &PeopleFilter,
+        page: u64,
+        page_size: u64,
+    ) -> StoreResult<Page<OnboardingRecord>>;
+
+    /// Every record matching `filter`, ordered by UPN, read in chunks so memory stays bounded.
+    fn export(&self, filter: PeopleFilter) -> BoxStream<'_, StoreResult<OnboardingRecord>>;
+
+    /// Reads a small named value (watermarks, last report snapshot).
+    async fn get_meta(&self, key: &str) -> StoreResult<Option<String>>;
+
+    /// Writes a small named value.
+    async fn set_meta(&self, key: &str, value: &str) -> StoreResult<()>;
+
+    /// Atomically replaces the value of `key` with `new` (`None` deletes it) if its current value
+    /// is `expected` (`None`: absent). Returns whether it did. Used for the run lease.
+    async fn compare_and_set_meta(
+        &self,
+        key: &str,
+        expected: Option<&str>,
+        new: Option<&str>,
+    ) -> StoreResult<bool>;
+
+    /// Appends to the mail log: `mailbox` is about to send to `recipients` people at `at`.
+    /// Written before the send, so sending limits are never under-counted, even after a crash.
+    async fn log_send(&self, entry: &SendLogEntry) -> StoreResult<()>;
+
+    /// Mail log entries at or after `since`, oldest first. Entries older than `since` may be
+    /// pruned by the call.
+    async fn sends_since(&self, since: DateTime<Utc>) -> StoreResult<Vec<SendLogEntry>>;
+}
+
+/// One email sent (or about to be sent) from a sender mailbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SendLogEntry {
+    /// The sender mailbox.
+    pub mailbox: Upn,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Recipients of the message (Exchange counts recipients per day).
+    pub recipients: u32,
+}
+
+/// Largest page any query returns.
+pub const MAX_PAGE: usize = 5000;
+
+fn check_limit(limit: usize) -> StoreResult<()> {
+    if limit == 0 || limit > MAX_PAGE {
+        return Err(StoreError::Invalid(format!(
+            "page size must be between 1 and {MAX_PAGE}, got {limit}"
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,504 @@
+//! The SQL behind [`super::SqliteStore`]. Functions here run on a blocking thread with a
+//! connection in hand.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context;
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, TransactionBehavior};
+
+use super::rows::{read_record, ts, write_record, COLUMNS, INSERT, UPDATE};
+use crate::domain::{InviteStatus, NewPerson, OnboardingRecord, StatusEvent};
+use crate::store::{
+    Attention, BatchCounts, DayCounts, DueQuery, Funnel, Lease, Page, PeopleFilter, SendLogEntry,
+    StoreError, Summary, UploadBatch, UpsertMode, UpsertSummary,
+};
+
+pub fn get_one(
+    c: &Connection,
+    column: &str,
+    value: &str,
+) -> anyhow::Result<Option<OnboardingRecord>> {
+    let sql = format!("SELECT {COLUMNS} FROM people WHERE {column} = ?1");
+    let mut stmt = c.prepare_cached(&sql)?;
+    Ok(stmt.query_row([value], read_record).optional()?)
+}
+
+pub fn get_many(c: &Connection, upns: &[String]) -> anyhow::Result<Vec<OnboardingRecord>> {
+    let mut out = Vec::with_capacity(upns.len());
+    for chunk in upns.chunks(500) {
+        let marks = vec!["?"; chunk.len()].join(",");
+        let sql = format!("SELECT {COLUMNS} FROM people WHERE upn IN ({marks})");
+        let mut stmt = c.prepare(&sql)?;
+        let rows = stmt.query_map(params_from_iter(chunk), read_record)?;
+        for r in rows {
+            out.push(r?);
+        }
+    }
+    Ok(out)
+}
+
+pub fn upsert_people(
+    c: &mut Connection,
+    batch: &UploadBatch,
+    people: Vec<NewPerson>,
+) -> anyhow::Result<UpsertSummary> {
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut summary = UpsertSummary::default();
+    {
+        let select = format!("SELECT {COLUMNS} FROM people WHERE upn = ?1");
+        let mut find = tx.prepare_cached(&select)?;
+        let mut insert = tx.prepare_cached(INSERT)?;
+        let mut update = tx.prepare_cached(UPDATE)?;
+        for person in people {
+            let existing = find
+                .query_row([person.upn.as_str()], read_record)
+                .optional()?;
+            let Some(mut rec) = existing else {
+                let rec = OnboardingRecord::new_pending(
+                    person,
+                    batch.batch_id.clone(),
+                    batch.source,
+                    batch.correlation_id,
+                    batch.now,
+                );
+                write_record(&mut insert, &rec, None)?;
+                summary.inserted += 1;
+                continue;
+            };
+            let expected = rec.version;
+            let names_filled = fill_missing(&mut rec, &person);
+            match batch.mode {
+                UpsertMode::Reset => {
+                    rec.apply(StatusEvent::Reset, batch.now)?;
+                    rec.correlation_id = batch.correlation_id;
+                    summary.reset += 1;
+                }
+                UpsertMode::KeepHistory
+                    if rec.error_details.is_some() && rec.status.allows(StatusEvent::Requeued) =>
+                {
+                    rec.apply(StatusEvent::Requeued, batch.now)?;
+                    rec.correlation_id = batch.correlation_id;
+                    summary.requeued += 1;
+                }
+                UpsertMode::KeepHistory => {
+                    summary.unchanged += 1;
+                    if !names_filled {
+                        continue;
+                    }
+                }
+            }
+            rec.updated_at = batch.now;
+            rec.version = expected + 1;
+            write_record(&mut update, &rec, Some(expected))?;
+        }
+    }
+    tx.commit().context("committing the upload")?;
+    Ok(summary)
+}
+
+/// Copies names the record lacks from the upload. Returns whether anything changed.
+fn fill_missing(rec: &mut OnboardingRecord, person: &NewPerson) -> bool {
+    let mut changed = false;
+    for (slot, new) in [
+        (&mut rec.display_name, &person.display_name),
+        (&mut rec.department, &person.department),
+        (&mut rec.job_title, &person.job_title),
+    ] {
+        if slot.is_none() && new.is_some() {
+            slot.clone_from(new);
+            changed = true;
+        }
+    }
+    changed
+}
+
+fn status_list(statuses: &[InviteStatus]) -> String {
+    statuses
+        .iter()
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+pub fn due(
+    c: &Connection,
+    q: &DueQuery,
+    lease: Option<&Lease>,
+) -> anyhow::Result<Vec<OnboardingRecord>> {
+    if q.statuses.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (after_at, after_upn) = match &q.after {
+        Some((at, upn)) => (ts(*at), upn.as_str().to_string()),
+        None => (String::new(), String::new()),
+    };
+    let lease_clause = if lease.is_some() {
+        "AND (lease_until IS NULL OR lease_until <= ?4 OR lease_owner = ?5)"
+    } else {
+        "AND ?4 IS NOT NULL AND ?5 IS NOT NULL"
+    };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM people WHERE status IN ({}) AND next_due_at IS NOT NULL \
+         AND next_due_at <= ?1 AND (next_due_at, upn) > (?2, ?3) {lease_clause} \
+         ORDER BY next_due_at, upn LIMIT ?6",
+        status_list(&q.statuses)
+    );
+    let now = ts(q.now);
+    let owner = lease.map(|l| l.owner.clone()).unwrap_or_default();
+    let mut stmt = c.prepare_cached(&sql)?;
+    let rows = stmt.query_map(
+        params![now, after_at, after_upn, now, owner, q.limit as i64],
+        read_record,
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn claim_due(
+    c: &mut Connection,
+    q: &DueQuery,
+    lease: &Lease,
+) -> anyhow::Result<Vec<OnboardingRecord>> {
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut claimed = due(&tx, q, Some(lease))?;
+    {
+        let mut stmt = tx.prepare_cached(
+            "UPDATE people SET lease_owner = ?1, lease_until = ?2, version = version + 1 \
+             WHERE upn = ?3 AND version = ?4",
+        )?;
+        let until = ts(lease.until);
+        for rec in &mut claimed {
+            stmt.execute(params![
+                lease.owner,
+                until,
+                rec.upn.as_str(),
+                rec.version as i64
+            ])?;
+            rec.lease_owner = Some(lease.owner.clone());
+            rec.lease_until = Some(lease.until);
+            rec.version += 1;
+        }
+    }
+    tx.commit()?;
+    Ok(claimed)
+}
+
+pub fn page_by_status(
+    c: &Connection,
+    statuses: &[InviteStatus],
+    after: Option<&str>,
+    limit: usize,
+) -> anyhow::Result<Vec<OnboardingRecord>> {
+    if statuses.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM people WHERE status IN ({}) AND upn > ?1 ORDER BY upn LIMIT ?2",
+        status_list(statuses)
+    );
+    let mut stmt = c.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![after.unwrap_or(""), limit as i64], read_record)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn update(c: &mut Connection, mut rec: OnboardingRecord) -> anyhow::Result<OnboardingRecord> {
+    let expected = rec.version;
+    rec.version = expected + 1;
+    let changed = {
+        let mut stmt = c.prepare_cached(UPDATE)?;
+        write_record(&mut stmt, &rec, Some(expected))?
+    };
+    if changed == 1 {
+        return Ok(rec);
+    }
+    let exists: bool = c
+        .prepare_cached("SELECT 1 FROM people WHERE upn = ?1")?
+        .exists([rec.upn.as_str()])?;
+    if exists {
+        Err(StoreError::Conflict {
+            upn: rec.upn,
+            expected,
+        }
+        .into())
+    } else {
+        Err(StoreError::NotFound(rec.upn).into())
+    }
+}
+
+pub fn record_opens(
+    c: &mut Connection,
+    opens: &[(crate::domain::TrackingToken, DateTime<Utc>)],
+) -> anyhow::Result<u64> {
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut changed = 0u64;
+    {
+        let mut stmt = tx.prepare_cached(
+            "UPDATE people SET email_opened_date = ?1, updated_at = ?1, version = version + 1 \
+             WHERE token = ?2 AND email_opened_date IS NULL",
+        )?;
+        for (token, at) in opens {
+            changed += stmt.execute(params![ts(*at), token.to_string()])? as u64;
+        }
+    }
+    tx.commit()?;
+    Ok(changed)
+}
+
+const FUNNEL_SQL: &str = "COUNT(*), COUNT(invite_sent_date), COUNT(email_opened_date), \
+    COUNT(clicked_link_date), COALESCE(SUM(in_group), 0), \
+    COALESCE(SUM(status = 'Active'), 0)";
+
+fn read_funnel(row: &rusqlite::Row<'_>, offset: usize) -> rusqlite::Result<Funnel> {
+    let n = |i: usize| row.get::<_, i64>(offset + i).map(|v| v as u64);
+    Ok(Funnel {
+        uploaded: n(0)?,
+        sent: n(1)?,
+        opened: n(2)?,
+        clicked: n(3)?,
+        in_group: n(4)?,
+        active: n(5)?,
+    })
+}
+
+pub fn summary(c: &Connection, now: DateTime<Utc>) -> anyhow::Result<Summary> {
+    let mut s = Summary::default();
+    for st in InviteStatus::ALL {
+        s.by_status.insert(st.as_str().to_string(), 0);
+    }
+    let mut stmt = c.prepare_cached("SELECT status, COUNT(*) FROM people GROUP BY status")?;
+    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+        let (st, n) = row?;
+        s.by_status.insert(st, n as u64);
+    }
+    let sql = format!(
+        "SELECT {FUNNEL_SQL}, COALESCE(SUM(escalated_to_manager), 0), COUNT(error_details), \
+         COALESCE(SUM(status <> 'Active' AND next_due_at IS NOT NULL AND next_due_at <= ?1), 0) \
+         FROM people"
+    );
+    c.prepare_cached(&sql)?.query_row([ts(now)], |r| {
+        s.funnel = read_funnel(r, 0)?;
+        s.escalated = r.get::<_, i64>(6)? as u64;
+        s.errors = r.get::<_, i64>(7)? as u64;
+        s.queued = r.get::<_, i64>(8)? as u64;
+        Ok(())
+    })?;
+    let sql =
+        format!("SELECT batch_id, {FUNNEL_SQL} FROM people GROUP BY batch_id ORDER BY batch_id");
+    let mut stmt = c.prepare_cached(&sql)?;
+    for row in stmt.query_map([], |r| {
+        Ok(BatchCounts {
+            batch_id: r.get(0)?,
+            funnel: read_funnel(r, 1)?,
+        })
+    })? {
+        s.by_batch.push(row?);
+    }
+    s.by_day = by_day(c)?;
+    Ok(s)
+}
+
+fn by_day(c: &Connection) -> anyhow::Result<Vec<DayCounts>> {
+    let mut days: BTreeMap<NaiveDate, DayCounts> = BTreeMap::new();
+    let columns = [
+        "created_at",
+        "invite_sent_date",
+        "email_opened_date",
+        "clicked_link_date",
+        "mfa_registration_date",
+    ];
+    for (i, col) in columns.iter().enumerate() {
+        let sql = format!(
+            "SELECT substr({col}, 1, 10) AS d, COUNT(*) FROM people WHERE {col} IS NOT NULL GROUP BY d"
+        );
+        let mut stmt = c.prepare_cached(&sql)?;
+        for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+            let (d, n) = row?;
+            let day = NaiveDate::parse_from_str(&d, "%Y-%m-%d").context("day in store")?;
+            let e = days.entry(day).or_insert(DayCounts {
+                day,
+                uploaded: 0,
+                sent: 0,
+                opened: 0,
+                clicked: 0,
+                active: 0,
+            });
+            let slot = match i {
+                0 => &mut e.uploaded,
+                1 => &mut e.sent,
+                2 => &mut e.opened,
+                3 => &mut e.clicked,
+                _ => &mut e.active,
+            };
+            *slot = n as u64;
+        }
+    }
+    Ok(days.into_values().collect())
+}
+
+/// WHERE clause and parameters for a people filter.
+fn filter_sql(f: &PeopleFilter) -> (String, Vec<String>) {
+    let mut clauses = vec!["1 = 1".to_string()];
+    let mut params: Vec<String> = Vec::new();
+    let bind = |v: String, params: &mut Vec<String>| {
+        params.push(v);
+        format!("?{}", params.len())
+    };
+    if let Some(term) = f.search.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let escaped = term
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let p = bind(format!("%{escaped}%"), &mut params);
+        clauses.push(format!(
+            "(upn LIKE {p} ESCAPE '\\' OR lower(COALESCE(display_name, '')) LIKE {p} ESCAPE '\\')"
+        ));
+    }
+    if let Some(st) = f.status {
+        let p = bind(st.as_str().to_string(), &mut params);
+        clauses.push(format!("status = {p}"));
+    }
+    if let Some(b) = &f.batch_id {
+        let p = bind(b.as_str().to_string(), &mut params);
+        clauses.push(format!("batch_id = {p}"));
+    }
+    match f.attention {
+        None => {}
+        Some(Attention::NotClicked { before }) => {
+            let p = bind(ts(before), &mut params);
+            clauses.push(format!(
+                "status = 'Sent' AND clicked_link_date IS NULL AND invite_sent_date <= {p}"
+            ));
+        }
+        Some(Attention::ClickedNotRegistered) => {
+            clauses.push("status IN ('Clicked', 'AddedToGroup')".to_string());
+        }
+        Some(Attention::Escalated) => clauses.push("escalated_to_manager = 1".to_string()),
+        Some(Attention::Errors) => clauses.push("error_details IS NOT NULL".to_string()),
+        Some(Attention::Queued { now }) => {
+            let p = bind(ts(now), &mut params);
+            clauses.push(format!(
+                "status <> 'Active' AND next_due_at IS NOT NULL AND next_due_at <= {p}"
+            ));
+        }
+    }
+    (clauses.join(" AND "), params)
+}
+
+pub fn list(
+    c: &Connection,
+    f: &PeopleFilter,
+    page: u64,
+    page_size: u64,
+) -> anyhow::Result<Page<OnboardingRecord>> {
+    let (clause, params) = filter_sql(f);
+    let total: i64 = c
+        .prepare_cached(&format!("SELECT COUNT(*) FROM people WHERE {clause}"))?
+        .query_row(params_from_iter(&params), |r| r.get(0))?;
+    let offset = page.saturating_mul(page_size);
+    let sql = format!(
+        "SELECT {COLUMNS} FROM people WHERE {clause} ORDER BY upn LIMIT {page_size} OFFSET {offset}"
+    );
+    let mut stmt = c.prepare_cached(&sql)?;
+    let items = stmt
+        .query_map(params_from_iter(&params), read_record)?
+        .collect::<Result<_, _>>()?;
+    Ok(Page {
+        items,
+        total: total as u64,
+        page,
+        page_size,
+    })
+}
+
+pub fn export_chunk(
+    c: &Connection,
+    f: &PeopleFilter,
+    after: Option<&str>,
+    limit: usize,
+) -> anyhow::Result<Vec<OnboardingRecord>> {
+    let (clause, mut params) = filter_sql(f);
+    params.push(after.unwrap_or("").to_string());
+    let p = params.len();
+    let sql = format!(
+        "SELECT {COLUMNS} FROM people WHERE {clause} AND upn > ?{p} ORDER BY upn LIMIT {limit}"
+    );
+    let mut stmt = c.prepare_cached(&sql)?;
+    let rows = stmt
+        .query_map(params_from_iter(&params), read_record)?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+pub fn get_meta(c: &Connection, key: &str) -> anyhow::Result<Option<String>> {
+    Ok(c.prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?)
+}
+
+pub fn set_meta(c: &Connection, key: &str, value: &str) -> anyhow::Result<()> {
+    c.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute([key, value])?;
+    Ok(())
+}
+
+pub fn cas_meta(
+    c: &mut Connection,
+    key: &str,
+    expected: Option<&str>,
+    new: Option<&str>,
+) -> anyhow::Result<bool> {
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let current: Option<String> = tx
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?;
+    if current.as_deref() != expected {
+        return Ok(false);
+    }
+    match new {
+        Some(v) => set_meta(&tx, key, v)?,
+        None => {
+            tx.prepare_cached("DELETE FROM meta WHERE key = ?1")?
+                .execute([key])?;
+        }
+    }
+    tx.commit()?;
+    Ok(true)
+}
+
+pub fn log_send(c: &mut Connection, e: &SendLogEntry) -> anyhow::Result<()> {
+    c.prepare_cached("INSERT INTO send_log (mailbox, at, recipients) VALUES (?1, ?2, ?3)")?
+        .execute(params![e.mailbox.as_str(), ts(e.at), e.recipients])?;
+    Ok(())
+}
+
+pub fn sends_since(c: &mut Connection, since: DateTime<Utc>) -> anyhow::Result<Vec<SendLogEntry>> {
+    let since = ts(since);
+    c.prepare_cached("DELETE FROM send_log WHERE at < ?1")?
+        .execute([&since])?;
+    let mut stmt = c.prepare_cached(
+        "SELECT mailbox, at, recipients FROM send_log WHERE at >= ?1 ORDER BY at, id",
+    )?;
+    let rows = stmt.query_map([&since], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, u32>(2)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (mailbox, at, recipients) = row?;
+        out.push(SendLogEntry {
+            mailbox: crate::domain::Upn::parse(&mailbox).context("mailbox in send log")?,
+            at: DateTime::parse_from_rfc3339(&at)
+                .context("time in send log")?
+                .to_utc(),
+            recipients,
+        });
+    }
+    Ok(out)
+}

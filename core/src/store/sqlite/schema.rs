@@ -1,0 +1,94 @@
+//! Versioned migrations for the SQLite store, applied in order at open and recorded in
+//! `PRAGMA user_version`. Never edit a shipped migration: append a new one.
+
+use anyhow::Context;
+use rusqlite::Connection;
+
+/// Each entry moves the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: the people table and its indexes.
+    r#"
+    CREATE TABLE people (
+        upn                   TEXT PRIMARY KEY NOT NULL,
+        display_name          TEXT,
+        department            TEXT,
+        job_title             TEXT,
+        status                TEXT NOT NULL CHECK (status IN ('Pending','Sent','Clicked','AddedToGroup','Active')),
+        in_group              INTEGER NOT NULL DEFAULT 0,
+        mfa_state             TEXT NOT NULL DEFAULT 'Unknown',
+        mfa_registration_date TEXT,
+        token                 TEXT NOT NULL,
+        clicked_link_date     TEXT,
+        added_to_group_date   TEXT,
+        invite_sent_date      TEXT,
+        last_reminder_date    TEXT,
+        reminder_count        INTEGER NOT NULL DEFAULT 0,
+        last_checked          TEXT,
+        email_opened_date     TEXT,
+        escalated_to_manager  INTEGER NOT NULL DEFAULT 0,
+        escalation_date       TEXT,
+        manager_upn           TEXT,
+        source                TEXT NOT NULL,
+        batch_id              TEXT NOT NULL,
+        error_details         TEXT,
+        correlation_id        TEXT NOT NULL,
+        object_id             TEXT,
+        next_due_at           TEXT,
+        resend_count          INTEGER NOT NULL DEFAULT 0,
+        last_resend_at        TEXT,
+        send_intent           TEXT,
+        send_intent_at        TEXT,
+        lease_owner           TEXT,
+        lease_until           TEXT,
+        created_at            TEXT NOT NULL,
+        updated_at            TEXT NOT NULL,
+        version               INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE UNIQUE INDEX people_token ON people(token);
+    CREATE INDEX people_due ON people(status, next_due_at) WHERE next_due_at IS NOT NULL;
+    CREATE INDEX people_batch ON people(batch_id);
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY NOT NULL,
+        value TEXT NOT NULL
+    );
+    "#,
+    // 2: the mail log that sending limits are counted from.
+    r#"
+    CREATE TABLE send_log (
+        id         INTEGER PRIMARY KEY,
+        mailbox    TEXT NOT NULL,
+        at         TEXT NOT NULL,
+        recipients INTEGER NOT NULL
+    );
+    CREATE INDEX send_log_at ON send_log(at);
+    "#,
+];
+
+/// The schema version this build writes.
+pub fn latest_version() -> usize {
+    MIGRATIONS.len()
+}
+
+/// Brings the database up to [`latest_version`], refusing a database written by a newer build.
+pub fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
+    let current: usize = conn
+        .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+        .context("reading the schema version")?
+        .try_into()
+        .context("negative schema version")?;
+    if current > MIGRATIONS.len() {
+        anyhow::bail!(
+            "the database has schema version {current}, newer than this build understands ({})",
+            MIGRATIONS.len()
+        );
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.transaction().context("starting a migration")?;
+        tx.execute_batch(sql)
+            .with_context(|| format!("applying migration {}", i + 1))?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)
+            .context("recording the schema version")?;
+        tx.commit().context("committing a migration")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,131 @@
+//! The `/_sim/` control API: JSON mirrors of the [`Tenant`](crate::Tenant) handle plus a
+//! readable outbox page. It needs no token and is never throttled or logged.
+
+use crate::faults::FaultRule;
+use crate::http::{SimRequest, SimResponse};
+use crate::shared::Shared;
+use crate::state::{MethodKind, NewUser};
+use crate::tenant::{SimError, Tenant};
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+fn err(status: u16, msg: impl std::fmt::Display) -> SimResponse {
+    SimResponse::json(status, json!({"error": msg.to_string()}))
+}
+
+fn sim_err(e: SimError) -> SimResponse {
+    match e {
+        SimError::NotFound(_) => err(404, e),
+        SimError::Invalid(_) => err(400, e),
+    }
+}
+
+fn to_json<T: serde::Serialize>(status: u16, v: &T) -> SimResponse {
+    match serde_json::to_value(v) {
+        Ok(v) => SimResponse::json(status, v),
+        Err(e) => err(500, e),
+    }
+}
+
+/// Routes one control request.
+pub(crate) async fn route(shared: &Arc<Shared>, req: &SimRequest, rest: &[&str]) -> SimResponse {
+    let tenant = Tenant::new(shared.clone());
+    let body = req.json();
+    match (req.method.as_str(), rest) {
+        ("GET", ["outbox"]) => to_json(200, &tenant.outbox()),
+        ("GET", ["outbox.html"]) => SimResponse::html(outbox_page(&tenant)),
+        ("GET", ["users"]) => to_json(200, &tenant.users()),
+        ("POST", ["users"]) => match body.map(serde_json::from_value::<NewUser>) {
+            Ok(Ok(new)) => tenant
+                .add_user(new)
+                .map_or_else(sim_err, |u| to_json(201, &u)),
+            Ok(Err(e)) => err(400, e),
+            Err(e) => err(400, e),
+        },
+        ("POST", ["users", upn, "register-mfa"]) => {
+            let name = body
+                .ok()
+                .and_then(|b| b.get("method").and_then(Value::as_str).map(str::to_string))
+                .unwrap_or_default();
+            match MethodKind::parse(&name) {
+                Some(kind) => tenant
+                    .register_mfa(upn, kind)
+                    .map_or_else(sim_err, |m| to_json(201, &m)),
+                None => err(400, format!("unknown method '{name}'")),
+            }
+        }
+        ("GET", ["groups", id, "members"]) => tenant
+            .group_members(id)
+            .map_or_else(sim_err, |m| to_json(200, &m)),
+        ("GET", ["clock"]) => SimResponse::json(200, json!({"now": shared.clock.now()})),
+        ("POST", ["clock", "advance"]) => {
+            match body
+                .ok()
+                .and_then(|b| b.get("seconds").and_then(Value::as_u64))
+            {
+                Some(secs) => {
+                    shared.clock.advance(std::time::Duration::from_secs(secs));
+                    SimResponse::json(200, json!({"now": shared.clock.now()}))
+                }
+                None => err(400, "expected {\"seconds\": N}"),
+            }
+        }
+        ("GET", ["requests"]) => to_json(200, &tenant.requests()),
+        ("GET", ["violations"]) => to_json(200, &tenant.violations()),
+        ("POST", ["faults"]) => match body.map(serde_json::from_value::<FaultRule>) {
+            Ok(Ok(rule)) => {
+                tenant.add_fault(rule);
+                SimResponse::empty(201)
+            }
+            Ok(Err(e)) => err(400, e),
+            Err(e) => err(400, e),
+        },
+        ("DELETE", ["faults"]) => {
+            tenant.clear_faults();
+            SimResponse::empty(204)
+        }
+        ("POST", ["tokens", "expire"]) => {
+            tenant.expire_all_tokens();
+            SimResponse::empty(204)
+        }
+        _ => err(
+            404,
+            format!("no control endpoint {} {}", req.method, req.path),
+        ),
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A page listing every sent mail, newest first, each rendered so its links can be clicked.
+fn outbox_page(tenant: &Tenant) -> String {
+    let mails = tenant.outbox();
+    let mut html = String::from("<!doctype html><html><head><meta charset=\"utf-8\"><title>tenant-sim outbox</title><style>body{font-family:sans-serif;margin:2em;background:#f4f4f4}section{background:#fff;margin:1em 0;padding:1em;border-radius:6px}dt{font-weight:bold}iframe{width:100%;height:480px;border:1px solid #ddd}</style></head><body>");
+    html.push_str(&format!("<h1>Outbox ({} messages)</h1>", mails.len()));
+    for m in mails.iter().rev() {
+        let to: Vec<String> =
+            m.to.iter()
+                .chain(&m.cc)
+                .map(|r| r.address.clone())
+                .collect();
+        let headers: Vec<String> = m.headers.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        html.push_str(&format!(
+            "<section><dl><dt>From</dt><dd>{}</dd><dt>To</dt><dd>{}</dd><dt>Subject</dt><dd>{}</dd><dt>Sent (sim time)</dt><dd>{}</dd><dt>Headers</dt><dd>{}</dd></dl>",
+            escape(&m.sender), escape(&to.join(", ")), escape(&m.subject), m.at.to_rfc3339(), escape(&headers.join("; "))
+        ));
+        if m.content_type == "HTML" {
+            let doc = format!("<base target=\"_blank\">{}", m.body);
+            html.push_str(&format!("<iframe sandbox=\"allow-popups allow-popups-to-escape-sandbox\" srcdoc=\"{}\"></iframe>", escape(&doc)));
+        } else {
+            html.push_str(&format!("<pre>{}</pre>", escape(&m.body)));
+        }
+        html.push_str("</section>");
+    }
+    html.push_str("</body></html>");
+    html
+}

@@ -1,0 +1,209 @@
+//! `GET /reports/authenticationMethods/userRegistrationDetails`: the bulk registration report
+//! (P1/P2 only, enabled users only, optional lag, `$filter`, paging by next link).
+
+use crate::config::Licence;
+use crate::errors::{GraphError, GraphResult};
+use crate::http::{SimRequest, SimResponse};
+use crate::odata::{self, Expr, Lit, Op};
+use crate::routes::users::page_size;
+use crate::shared::{Ctx, Shared};
+use crate::state::{MethodKind, User};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{json, Map, Value};
+
+/// Names the report uses in `methodsRegistered`.
+fn registered_name(kind: MethodKind, phone_type: Option<&str>) -> Option<&'static str> {
+    Some(match kind {
+        MethodKind::Password => return None,
+        MethodKind::Phone => match phone_type {
+            Some("alternateMobile") => "alternateMobilePhone",
+            Some("office") => "officePhone",
+            _ => "mobilePhone",
+        },
+        MethodKind::MicrosoftAuthenticator => "microsoftAuthenticatorPush",
+        MethodKind::SoftwareOath => "softwareOneTimePasscode",
+        MethodKind::Fido2 => "fido2",
+        MethodKind::WindowsHelloForBusiness => "windowsHelloForBusiness",
+        MethodKind::Email => "email",
+        MethodKind::TemporaryAccessPass => "temporaryAccessPass",
+        MethodKind::PlatformCredential => "macOsSecureEnclaveKey",
+    })
+}
+
+/// One report row as of `visible_before` (methods registered later are not yet reported).
+pub(crate) fn row(u: &User, visible_before: DateTime<Utc>) -> Map<String, Value> {
+    let visible: Vec<_> = u
+        .methods
+        .iter()
+        .filter(|m| m.created <= visible_before)
+        .collect();
+    let mfa = visible.iter().any(|m| m.kind.is_mfa_capable());
+    let sspr = visible.iter().any(|m| {
+        matches!(
+            m.kind,
+            MethodKind::Phone
+                | MethodKind::MicrosoftAuthenticator
+                | MethodKind::SoftwareOath
+                | MethodKind::Email
+        )
+    });
+    let passwordless = visible.iter().any(|m| {
+        matches!(
+            m.kind,
+            MethodKind::Fido2
+                | MethodKind::WindowsHelloForBusiness
+                | MethodKind::PlatformCredential
+        )
+    });
+    let names: Vec<&str> = visible
+        .iter()
+        .filter_map(|m| registered_name(m.kind, m.phone_type.as_deref()))
+        .collect();
+    let preferred = if visible
+        .iter()
+        .any(|m| m.kind == MethodKind::MicrosoftAuthenticator)
+    {
+        "push"
+    } else if visible.iter().any(|m| m.kind == MethodKind::Phone) {
+        "sms"
+    } else if visible.iter().any(|m| m.kind == MethodKind::SoftwareOath) {
+        "oath"
+    } else {
+        "none"
+    };
+    let updated = visible.iter().map(|m| m.created).max().unwrap_or(u.created);
+    let v = json!({
+        "id": u.id,
+        "userPrincipalName": u.user_principal_name,
+        "userDisplayName": u.display_name,
+        "userType": u.user_type.to_ascii_lowercase(),
+        "isAdmin": false,
+        "isSsprRegistered": sspr,
+        "isSsprEnabled": false,
+        "isSsprCapable": false,
+        "isMfaRegistered": mfa,
+        "isMfaCapable": mfa,
+        "isPasswordlessCapable": passwordless,
+        "methodsRegistered": names,
+        "isSystemPreferredAuthenticationMethodEnabled": false,
+        "systemPreferredAuthenticationMethods": [],
+        "userPreferredMethodForSecondaryAuthentication": preferred,
+        "lastUpdatedDateTime": updated.to_rfc3339_opts(SecondsFormat::Secs, true),
+    });
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+/// The report endpoint. `$skiptoken` is the position in the directory to resume from.
+pub(crate) fn registration_details(
+    shared: &Shared,
+    ctx: &Ctx,
+    req: &SimRequest,
+    version: &str,
+) -> GraphResult {
+    if *shared.licence.lock() == Licence::Free {
+        return Err(GraphError::new(
+            403,
+            "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
+            "Neither tenant is B2C or tenant doesn't have premium license",
+        ));
+    }
+    let select = odata::select_list(req.param("$select"));
+    let filter = match req.param("$filter") {
+        Some(f) => Some(odata::parse_filter(&f).map_err(|e| {
+            GraphError::new(400, "BadRequest", format!("Invalid filter clause: {e}"))
+        })?),
+        None => None,
+    };
+    let top = page_size(req, 999, 999)?;
+    let start: usize = req
+        .param("$skiptoken")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let visible_before =
+        ctx.now - chrono::Duration::from_std(shared.config.report_lag).unwrap_or_default();
+    let t = shared.tenant.lock();
+    let keep = |r: &Map<String, Value>| {
+        filter.as_ref().is_none_or(|f| {
+            odata::eval(f, &|name| {
+                r.iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v.clone())
+            })
+        })
+    };
+    let context = format!(
+        "{}/$metadata#reports/authenticationMethods/userRegistrationDetails",
+        shared.graph_root(version)
+    );
+    if let Some(keys) = filter.as_ref().and_then(lookup_keys) {
+        // Point lookups by id / UPN do not scan the directory.
+        let mut seen = std::collections::HashSet::new();
+        let value: Vec<Value> = keys
+            .iter()
+            .filter_map(|k| t.user(k))
+            .filter(|u| u.account_enabled && seen.insert(u.id.clone()))
+            .map(|u| row(u, visible_before))
+            .filter(|r| keep(r))
+            .map(|r| Value::Object(odata::apply_select(r, &select)))
+            .collect();
+        return Ok(SimResponse::json(
+            200,
+            json!({"@odata.context": context, "value": value}),
+        ));
+    }
+    let mut value = Vec::new();
+    let mut pos = start;
+    while pos < t.user_order.len() && value.len() < top {
+        let id = &t.user_order[pos];
+        pos += 1;
+        let Some(u) = t.users.get(id).filter(|u| u.account_enabled) else {
+            continue;
+        };
+        let r = row(u, visible_before);
+        let keep = filter.as_ref().is_none_or(|f| {
+            odata::eval(f, &|name| {
+                r.iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v.clone())
+            })
+        });
+        if keep {
+            value.push(Value::Object(odata::apply_select(r, &select)));
+        }
+    }
+    let more = t.user_order[pos.min(t.user_order.len())..]
+        .iter()
+        .any(|id| t.users.get(id).is_some_and(|u| u.account_enabled));
+    let mut body = json!({"@odata.context": context, "value": value});
+    if more {
+        body["@odata.nextLink"] = json!(odata::next_link(
+            &shared.graph_root(version),
+            "/reports/authenticationMethods/userRegistrationDetails",
+            &req.params(),
+            &pos.to_string(),
+        ));
+    }
+    Ok(SimResponse::json(200, body))
+}
+
+/// Ids/UPNs a filter is restricted to when it is an `or` of `id eq`/`userPrincipalName eq`
+/// clauses (possibly `and`-ed with other conditions).
+fn lookup_keys(e: &Expr) -> Option<Vec<String>> {
+    match e {
+        Expr::Cmp(f, Op::Eq, Lit::Str(v))
+            if f.eq_ignore_ascii_case("id") || f.eq_ignore_ascii_case("userPrincipalName") =>
+        {
+            Some(vec![v.clone()])
+        }
+        Expr::Or(a, b) => {
+            let mut k = lookup_keys(a)?;
+            k.extend(lookup_keys(b)?);
+            Some(k)
+        }
+        Expr::And(a, b) => lookup_keys(a).or_else(|| lookup_keys(b)),
+        _ => None,
+    }
+}

@@ -1,0 +1,189 @@
+//! `GET /users/{id|upn}`, `GET /users` and `GET /users/{id}/manager`.
+
+use crate::errors::{GraphError, GraphResult};
+use crate::http::{SimRequest, SimResponse};
+use crate::odata;
+use crate::shared::{Ctx, Shared};
+use crate::state::User;
+use serde_json::{json, Map, Value};
+
+/// Properties Graph returns for a user when no `$select` is given.
+const DEFAULT_PROPS: &[&str] = &[
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+    "id",
+];
+
+/// Every property the simulator knows for a user.
+pub(crate) fn user_json(u: &User) -> Map<String, Value> {
+    let mut parts = u.display_name.splitn(2, ' ');
+    let given = parts.next().map(str::to_string);
+    let surname = parts.next().map(str::to_string);
+    let v = json!({
+        "businessPhones": [],
+        "displayName": u.display_name,
+        "givenName": given,
+        "jobTitle": u.job_title,
+        "mail": u.mail,
+        "mobilePhone": u.mobile_phone,
+        "officeLocation": null,
+        "preferredLanguage": null,
+        "surname": surname,
+        "userPrincipalName": u.user_principal_name,
+        "id": u.id,
+        "accountEnabled": u.account_enabled,
+        "department": u.department,
+        "userType": u.user_type,
+        "createdDateTime": u.created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    });
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+/// The user projected onto `$select` (or the default property set).
+pub(crate) fn project(u: &User, select: &[String]) -> Map<String, Value> {
+    let all = user_json(u);
+    if select.is_empty() {
+        all.into_iter()
+            .filter(|(k, _)| DEFAULT_PROPS.contains(&k.as_str()))
+            .collect()
+    } else {
+        odata::apply_select(all, select)
+    }
+}
+
+fn context(shared: &Shared, version: &str, select: &[String], entity: bool) -> String {
+    let sel = if select.is_empty() {
+        String::new()
+    } else {
+        format!("({})", select.join(","))
+    };
+    let suffix = if entity { "/$entity" } else { "" };
+    format!(
+        "{}/$metadata#users{sel}{suffix}",
+        shared.graph_root(version)
+    )
+}
+
+/// `GET /users/{id|upn}`.
+pub(crate) fn get_user(
+    shared: &Shared,
+    _ctx: &Ctx,
+    req: &SimRequest,
+    version: &str,
+    id: &str,
+) -> GraphResult {
+    let select = odata::select_list(req.param("$select"));
+    let t = shared.tenant.lock();
+    let u = t
+        .user(id)
+        .ok_or_else(|| GraphError::resource_not_found(id))?;
+    let mut body = Map::new();
+    body.insert(
+        "@odata.context".into(),
+        json!(context(shared, version, &select, true)),
+    );
+    body.extend(project(u, &select));
+    Ok(SimResponse::json(200, Value::Object(body)))
+}
+
+/// `GET /users` with `$filter`, `$select`, `$top` (≤ 999, default 100) and `$skiptoken`.
+pub(crate) fn list_users(shared: &Shared, req: &SimRequest, version: &str) -> GraphResult {
+    let select = odata::select_list(req.param("$select"));
+    let filter = match req.param("$filter") {
+        Some(f) => Some(
+            odata::parse_filter(&f)
+                .map_err(|e| GraphError::bad_request(format!("Invalid filter clause: {e}")))?,
+        ),
+        None => None,
+    };
+    let top = page_size(req, 100, 999)?;
+    let skip: usize = req
+        .param("$skiptoken")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let t = shared.tenant.lock();
+    let matching: Vec<&User> = t
+        .users_in_order()
+        .filter(|u| {
+            filter.as_ref().is_none_or(|f| {
+                let all = user_json(u);
+                odata::eval(f, &|name| {
+                    all.iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                        .map(|(_, v)| v.clone())
+                })
+            })
+        })
+        .collect();
+    let page: Vec<Value> = matching
+        .iter()
+        .skip(skip)
+        .take(top)
+        .map(|u| Value::Object(project(u, &select)))
+        .collect();
+    let mut body =
+        json!({"@odata.context": context(shared, version, &select, false), "value": page});
+    if skip + top < matching.len() {
+        body["@odata.nextLink"] = json!(odata::next_link(
+            &shared.graph_root(version),
+            "/users",
+            &req.params(),
+            &(skip + top).to_string()
+        ));
+    }
+    Ok(SimResponse::json(200, body))
+}
+
+/// `GET /users/{id}/manager` (404 when there is none).
+pub(crate) fn get_manager(
+    shared: &Shared,
+    req: &SimRequest,
+    version: &str,
+    id: &str,
+) -> GraphResult {
+    let select = odata::select_list(req.param("$select"));
+    let t = shared.tenant.lock();
+    let u = t
+        .user(id)
+        .ok_or_else(|| GraphError::resource_not_found(id))?;
+    let m = u
+        .manager_id
+        .as_deref()
+        .and_then(|m| t.user(m))
+        .ok_or_else(|| GraphError::resource_not_found("manager"))?;
+    let mut body = Map::new();
+    body.insert(
+        "@odata.context".into(),
+        json!(format!(
+            "{}/$metadata#directoryObjects/$entity",
+            shared.graph_root(version)
+        )),
+    );
+    body.insert("@odata.type".into(), json!("#microsoft.graph.user"));
+    body.extend(project(m, &select));
+    Ok(SimResponse::json(200, Value::Object(body)))
+}
+
+/// `$top` with a default and a maximum (400 above it, like Graph).
+pub(crate) fn page_size(req: &SimRequest, default: usize, max: usize) -> Result<usize, GraphError> {
+    match req.param("$top") {
+        None => Ok(default),
+        Some(t) => match t.parse::<usize>() {
+            Ok(n) if n >= 1 && n <= max => Ok(n),
+            _ => Err(GraphError::bad_request(format!(
+                "Invalid page size specified: '{t}'. Must be between 1 and {max} inclusive."
+            ))),
+        },
+    }
+}

@@ -1,0 +1,386 @@
+//! The tenant model: users, managers, groups, authentication methods, sender mailboxes and the
+//! outbox. Route handlers and the control API both work on it under one lock.
+
+use chrono::{DateTime, Utc};
+use std::collections::{HashMap, HashSet};
+
+/// Authentication method types Graph reports, named as in `#microsoft.graph.<kind>AuthenticationMethod`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum MethodKind {
+    /// Password (every user has one).
+    Password,
+    /// Phone (SMS/voice).
+    Phone,
+    /// Microsoft Authenticator app.
+    MicrosoftAuthenticator,
+    /// Software OATH token.
+    SoftwareOath,
+    /// FIDO2 security key / passkey.
+    Fido2,
+    /// Windows Hello for Business.
+    WindowsHelloForBusiness,
+    /// Email (SSPR only).
+    Email,
+    /// Temporary Access Pass.
+    TemporaryAccessPass,
+    /// Platform credential (macOS).
+    PlatformCredential,
+}
+
+impl MethodKind {
+    /// Every kind.
+    pub const ALL: [MethodKind; 9] = [
+        Self::Password,
+        Self::Phone,
+        Self::MicrosoftAuthenticator,
+        Self::SoftwareOath,
+        Self::Fido2,
+        Self::WindowsHelloForBusiness,
+        Self::Email,
+        Self::TemporaryAccessPass,
+        Self::PlatformCredential,
+    ];
+
+    /// The camelCase name used in `@odata.type` and the control API.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Password => "password",
+            Self::Phone => "phone",
+            Self::MicrosoftAuthenticator => "microsoftAuthenticator",
+            Self::SoftwareOath => "softwareOath",
+            Self::Fido2 => "fido2",
+            Self::WindowsHelloForBusiness => "windowsHelloForBusiness",
+            Self::Email => "email",
+            Self::TemporaryAccessPass => "temporaryAccessPass",
+            Self::PlatformCredential => "platformCredential",
+        }
+    }
+
+    /// Parses the camelCase name (case-insensitive).
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.name().eq_ignore_ascii_case(s))
+    }
+
+    /// Whether this method satisfies MFA.
+    pub fn is_mfa_capable(self) -> bool {
+        matches!(
+            self,
+            Self::Phone
+                | Self::MicrosoftAuthenticator
+                | Self::SoftwareOath
+                | Self::Fido2
+                | Self::WindowsHelloForBusiness
+                | Self::PlatformCredential
+        )
+    }
+}
+
+/// One registered authentication method.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthMethod {
+    /// Method id (GUID; the password method has the well-known id).
+    pub id: String,
+    /// Kind.
+    pub kind: MethodKind,
+    /// When it was registered (simulated time).
+    pub created: DateTime<Utc>,
+    /// Phone number for phone methods (`+CC number`).
+    pub phone_number: Option<String>,
+    /// `mobile`, `alternateMobile` or `office` for phone methods.
+    pub phone_type: Option<String>,
+}
+
+/// Well-known id of the password method.
+pub const PASSWORD_METHOD_ID: &str = "28c10230-6103-485e-b985-444c60001490";
+
+/// A directory user.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    /// Object id (GUID).
+    pub id: String,
+    /// Display name.
+    pub display_name: String,
+    /// UPN.
+    pub user_principal_name: String,
+    /// Primary SMTP address.
+    pub mail: Option<String>,
+    /// Whether sign-in is allowed.
+    pub account_enabled: bool,
+    /// Mobile phone as typed in the directory (any format).
+    pub mobile_phone: Option<String>,
+    /// Department.
+    pub department: Option<String>,
+    /// Job title.
+    pub job_title: Option<String>,
+    /// Manager's object id.
+    pub manager_id: Option<String>,
+    /// `Member` or `Guest`.
+    pub user_type: String,
+    /// Registered methods (the password method is implicit and not stored here).
+    pub methods: Vec<AuthMethod>,
+    /// Per-user MFA state (`disabled`, `enabled`, `enforced`).
+    pub per_user_mfa_state: String,
+    /// When the directory object was created.
+    pub created: DateTime<Utc>,
+}
+
+/// Input for creating a user (only the UPN is required).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct NewUser {
+    /// Object id; generated when absent.
+    pub id: Option<String>,
+    /// UPN (required).
+    pub user_principal_name: String,
+    /// Display name; derived from the UPN when absent.
+    pub display_name: Option<String>,
+    /// Mail; defaults to the UPN.
+    pub mail: Option<String>,
+    /// Disabled when `Some(false)`.
+    pub account_enabled: Option<bool>,
+    /// Mobile phone.
+    pub mobile_phone: Option<String>,
+    /// Department.
+    pub department: Option<String>,
+    /// Job title.
+    pub job_title: Option<String>,
+    /// Manager id or UPN.
+    pub manager: Option<String>,
+    /// `Guest` for guests.
+    pub user_type: Option<String>,
+}
+
+impl NewUser {
+    /// A user with just a UPN.
+    pub fn upn(upn: impl Into<String>) -> Self {
+        Self {
+            user_principal_name: upn.into(),
+            ..Self::default()
+        }
+    }
+}
+
+/// A security group.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Group {
+    /// Object id.
+    pub id: String,
+    /// Display name.
+    pub display_name: String,
+    /// Member object ids in the order they were added.
+    pub members: Vec<String>,
+    #[serde(skip)]
+    member_set: HashSet<String>,
+}
+
+impl Group {
+    /// Whether `user_id` is a direct member.
+    pub fn has_member(&self, user_id: &str) -> bool {
+        self.member_set.contains(user_id)
+    }
+
+    pub(crate) fn add_member(&mut self, user_id: &str) -> bool {
+        if self.member_set.insert(user_id.to_string()) {
+            self.members.push(user_id.to_string());
+            true
+        } else {
+            false
+        }
+    }
+
+    pub(crate) fn remove_member(&mut self, user_id: &str) -> bool {
+        if self.member_set.remove(user_id) {
+            self.members.retain(|m| m != user_id);
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// A recipient of a sent mail.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Recipient {
+    /// SMTP address.
+    pub address: String,
+    /// Display name, if given.
+    pub name: Option<String>,
+}
+
+/// A message accepted by `sendMail`.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SentMail {
+    /// Sending mailbox (as addressed in the URL, lower-case).
+    pub sender: String,
+    /// `toRecipients`.
+    pub to: Vec<Recipient>,
+    /// `ccRecipients`.
+    pub cc: Vec<Recipient>,
+    /// `bccRecipients`.
+    pub bcc: Vec<Recipient>,
+    /// Subject.
+    pub subject: String,
+    /// `HTML` or `Text`.
+    pub content_type: String,
+    /// Body content.
+    pub body: String,
+    /// `internetMessageHeaders` (name, value).
+    pub headers: Vec<(String, String)>,
+    /// `saveToSentItems` (defaults to true in Graph).
+    pub save_to_sent_items: bool,
+    /// Simulated time accepted.
+    pub at: DateTime<Utc>,
+}
+
+/// The whole directory + mail state.
+#[derive(Debug, Default)]
+pub struct TenantState {
+    pub(crate) users: HashMap<String, User>,
+    pub(crate) user_order: Vec<String>,
+    upn_index: HashMap<String, String>,
+    pub(crate) groups: HashMap<String, Group>,
+    pub(crate) group_order: Vec<String>,
+    pub(crate) mailboxes: HashSet<String>,
+    pub(crate) outbox: Vec<SentMail>,
+}
+
+impl TenantState {
+    /// Finds a user by object id or UPN (case-insensitive).
+    pub fn user(&self, id_or_upn: &str) -> Option<&User> {
+        let key = id_or_upn.to_ascii_lowercase();
+        let id = self.upn_index.get(&key).map(String::as_str).unwrap_or(&key);
+        self.users.get(id)
+    }
+
+    /// Mutable lookup by id or UPN.
+    pub fn user_mut(&mut self, id_or_upn: &str) -> Option<&mut User> {
+        let key = id_or_upn.to_ascii_lowercase();
+        let id = self.upn_index.get(&key).cloned().unwrap_or(key);
+        self.users.get_mut(&id)
+    }
+
+    /// Users in creation order.
+    pub fn users_in_order(&self) -> impl Iterator<Item = &User> {
+        self.user_order.iter().filter_map(|id| self.users.get(id))
+    }
+
+    /// Creates a user; fails when the UPN or id is taken or the manager is unknown.
+    pub fn add_user(&mut self, new: NewUser, now: DateTime<Utc>) -> Result<User, String> {
+        let upn = new.user_principal_name.trim().to_string();
+        if upn.is_empty() || !upn.contains('@') {
+            return Err(format!("invalid userPrincipalName '{upn}'"));
+        }
+        if self.upn_index.contains_key(&upn.to_ascii_lowercase()) {
+            return Err(format!("userPrincipalName '{upn}' already exists"));
+        }
+        let id = new
+            .id
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+            .to_ascii_lowercase();
+        if self.users.contains_key(&id) {
+            return Err(format!("id '{id}' already exists"));
+        }
+        let manager_id = match new.manager {
+            Some(m) => Some(
+                self.user(&m)
+                    .map(|u| u.id.clone())
+                    .ok_or_else(|| format!("manager '{m}' not found"))?,
+            ),
+            None => None,
+        };
+        let display_name = new.display_name.unwrap_or_else(|| display_from_upn(&upn));
+        let user = User {
+            id: id.clone(),
+            display_name,
+            mail: Some(new.mail.unwrap_or_else(|| upn.clone())),
+            user_principal_name: upn.clone(),
+            account_enabled: new.account_enabled.unwrap_or(true),
+            mobile_phone: new.mobile_phone,
+            department: new.department,
+            job_title: new.job_title,
+            manager_id,
+            user_type: new.user_type.unwrap_or_else(|| "Member".to_string()),
+            methods: Vec::new(),
+            per_user_mfa_state: "disabled".to_string(),
+            created: now,
+        };
+        self.upn_index.insert(upn.to_ascii_lowercase(), id.clone());
+        self.user_order.push(id.clone());
+        self.users.insert(id, user.clone());
+        Ok(user)
+    }
+
+    /// Finds a group by id.
+    pub fn group(&self, id: &str) -> Option<&Group> {
+        self.groups.get(&id.to_ascii_lowercase())
+    }
+
+    /// Mutable group lookup.
+    pub fn group_mut(&mut self, id: &str) -> Option<&mut Group> {
+        self.groups.get_mut(&id.to_ascii_lowercase())
+    }
+
+    /// Creates a group.
+    pub fn add_group(&mut self, display_name: &str, id: Option<String>) -> Group {
+        let id = id
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+            .to_ascii_lowercase();
+        let g = Group {
+            id: id.clone(),
+            display_name: display_name.to_string(),
+            members: Vec::new(),
+            member_set: HashSet::new(),
+        };
+        self.group_order.push(id.clone());
+        self.groups.insert(id, g.clone());
+        g
+    }
+
+    /// Whether `upn` is a configured sender mailbox.
+    pub fn is_mailbox(&self, upn: &str) -> bool {
+        self.mailboxes.contains(&upn.to_ascii_lowercase())
+    }
+}
+
+/// Builds "Given Family" from `given.family@domain`.
+fn display_from_upn(upn: &str) -> String {
+    let local = upn.split('@').next().unwrap_or(upn);
+    local
+        .split(['.', '_', '-'])
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let mut c = p.chars();
+            match c.next() {
+                Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn users_are_found_by_id_and_upn_case_insensitively() {
+        let mut t = TenantState::default();
+        let u = t
+            .add_user(NewUser::upn("Ada.Lovelace@contoso.example"), Utc::now())
+            .unwrap();
+        assert_eq!(u.display_name, "Ada Lovelace");
+        assert!(t.user("ada.lovelace@CONTOSO.example").is_some());
+        assert!(t.user(&u.id.to_uppercase()).is_some());
+        assert!(t
+            .add_user(NewUser::upn("ada.lovelace@contoso.example"), Utc::now())
+            .is_err());
+    }
+}

@@ -1,0 +1,324 @@
+//! [`Tenant`]: the control handle tests and the `/_sim/` API use to shape the tenant and read
+//! what the product did (outbox, request log, violations).
+
+use crate::auth;
+use crate::clock::SimClock;
+use crate::config::{Licence, Limits};
+use crate::faults::FaultRule;
+use crate::log::{RequestRecord, Violation};
+use crate::shared::Shared;
+use crate::state::{AuthMethod, Group, MethodKind, NewUser, SentMail, User};
+use std::sync::Arc;
+
+/// Column values of a list item.
+pub type Fields = serde_json::Map<String, serde_json::Value>;
+
+/// Errors from control operations.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// The named user, group, site or list does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The input is not acceptable.
+    #[error("invalid: {0}")]
+    Invalid(String),
+}
+
+/// Fixed ids Graph uses for the three phone method types.
+pub(crate) fn phone_method_id(phone_type: &str) -> &'static str {
+    match phone_type {
+        "alternateMobile" => "b6332ec1-7057-4abe-9331-3d72feddfe41",
+        "office" => "e37fc753-ff3b-4958-9484-eaa9425c82bc",
+        _ => "3179e48a-750b-4051-897c-87b9720928f7",
+    }
+}
+
+/// Control handle over a running simulator (cheap to clone).
+#[derive(Clone)]
+pub struct Tenant {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Tenant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tenant").finish_non_exhaustive()
+    }
+}
+
+impl Tenant {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        Self { shared }
+    }
+
+    /// The simulator's clock.
+    pub fn clock(&self) -> SimClock {
+        self.shared.clock.clone()
+    }
+
+    /// Primary domain of the tenant.
+    pub fn domain(&self) -> String {
+        self.shared.config.domain.clone()
+    }
+
+    /// Creates a user.
+    pub fn add_user(&self, new: NewUser) -> Result<User, SimError> {
+        let now = self.shared.clock.now();
+        self.shared
+            .tenant
+            .lock()
+            .add_user(new, now)
+            .map_err(SimError::Invalid)
+    }
+
+    /// A user by id or UPN.
+    pub fn user(&self, id_or_upn: &str) -> Option<User> {
+        self.shared.tenant.lock().user(id_or_upn).cloned()
+    }
+
+    /// Every user in creation order.
+    pub fn users(&self) -> Vec<User> {
+        self.shared
+            .tenant
+            .lock()
+            .users_in_order()
+            .cloned()
+            .collect()
+    }
+
+    /// Sets (or clears) a user's manager.
+    pub fn set_manager(&self, user: &str, manager: Option<&str>) -> Result<(), SimError> {
+        let mut t = self.shared.tenant.lock();
+        let manager_id = match manager {
+            Some(m) => Some(
+                t.user(m)
+                    .map(|u| u.id.clone())
+                    .ok_or_else(|| SimError::NotFound(m.to_string()))?,
+            ),
+            None => None,
+        };
+        let u = t
+            .user_mut(user)
+            .ok_or_else(|| SimError::NotFound(user.to_string()))?;
+        u.manager_id = manager_id;
+        Ok(())
+    }
+
+    /// Enables or disables sign-in (disabled users drop out of the registration report).
+    pub fn set_account_enabled(&self, user: &str, enabled: bool) -> Result<(), SimError> {
+        let mut t = self.shared.tenant.lock();
+        let u = t
+            .user_mut(user)
+            .ok_or_else(|| SimError::NotFound(user.to_string()))?;
+        u.account_enabled = enabled;
+        Ok(())
+    }
+
+    /// Creates a security group.
+    pub fn add_group(&self, display_name: &str) -> Group {
+        self.shared.tenant.lock().add_group(display_name, None)
+    }
+
+    /// A group by id.
+    pub fn group(&self, id: &str) -> Option<Group> {
+        self.shared.tenant.lock().group(id).cloned()
+    }
+
+    /// Direct members of a group.
+    pub fn group_members(&self, group_id: &str) -> Result<Vec<User>, SimError> {
+        let t = self.shared.tenant.lock();
+        let g = t
+            .group(group_id)
+            .ok_or_else(|| SimError::NotFound(group_id.to_string()))?;
+        Ok(g.members
+            .iter()
+            .filter_map(|m| t.user(m).cloned())
+            .collect())
+    }
+
+    /// Adds a user to a group directly (not through Graph; no limits, no log).
+    pub fn add_group_member(&self, group_id: &str, user: &str) -> Result<bool, SimError> {
+        let mut t = self.shared.tenant.lock();
+        let uid = t
+            .user(user)
+            .map(|u| u.id.clone())
+            .ok_or_else(|| SimError::NotFound(user.to_string()))?;
+        let g = t
+            .group_mut(group_id)
+            .ok_or_else(|| SimError::NotFound(group_id.to_string()))?;
+        Ok(g.add_member(&uid))
+    }
+
+    /// Makes `upn` a mailbox the app may send from; creates a disabled (shared-mailbox) user
+    /// object when none exists.
+    pub fn add_mailbox(&self, upn: &str) -> Result<(), SimError> {
+        let now = self.shared.clock.now();
+        let mut t = self.shared.tenant.lock();
+        if t.user(upn).is_none() {
+            let mut new = NewUser::upn(upn);
+            new.account_enabled = Some(false);
+            t.add_user(new, now).map_err(SimError::Invalid)?;
+        }
+        t.mailboxes.insert(upn.to_ascii_lowercase());
+        Ok(())
+    }
+
+    /// Registers an authentication method for a user now (phone uses the directory mobile
+    /// number when it is in `+CC number` form, else a placeholder).
+    pub fn register_mfa(&self, user: &str, kind: MethodKind) -> Result<AuthMethod, SimError> {
+        let now = self.shared.clock.now();
+        let mut t = self.shared.tenant.lock();
+        let u = t
+            .user_mut(user)
+            .ok_or_else(|| SimError::NotFound(user.to_string()))?;
+        if kind == MethodKind::Password {
+            return Err(SimError::Invalid(
+                "every user already has a password".into(),
+            ));
+        }
+        let (id, phone_number, phone_type) = if kind == MethodKind::Phone {
+            if u.methods
+                .iter()
+                .any(|m| m.phone_type.as_deref() == Some("mobile"))
+            {
+                return Err(SimError::Invalid(
+                    "user already has a mobile phone method".into(),
+                ));
+            }
+            let number = u
+                .mobile_phone
+                .clone()
+                .filter(|n| crate::routes::methods::valid_phone(n))
+                .unwrap_or_else(|| "+1 5550100".to_string());
+            (
+                phone_method_id("mobile").to_string(),
+                Some(number),
+                Some("mobile".to_string()),
+            )
+        } else {
+            (uuid::Uuid::new_v4().to_string(), None, None)
+        };
+        let m = AuthMethod {
+            id,
+            kind,
+            created: now,
+            phone_number,
+            phone_type,
+        };
+        u.methods.push(m.clone());
+        Ok(m)
+    }
+
+    /// Removes a user's methods of `kind` (all non-password methods when `None`); returns how many.
+    pub fn remove_methods(&self, user: &str, kind: Option<MethodKind>) -> Result<usize, SimError> {
+        let mut t = self.shared.tenant.lock();
+        let u = t
+            .user_mut(user)
+            .ok_or_else(|| SimError::NotFound(user.to_string()))?;
+        let before = u.methods.len();
+        u.methods.retain(|m| kind.is_some_and(|k| k != m.kind));
+        Ok(before - u.methods.len())
+    }
+
+    /// Every message accepted by `sendMail`, oldest first.
+    pub fn outbox(&self) -> Vec<SentMail> {
+        self.shared.tenant.lock().outbox.clone()
+    }
+
+    /// Every logged request, oldest first.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.shared.log.lock().iter().cloned().collect()
+    }
+
+    /// Every recorded violation, oldest first.
+    pub fn violations(&self) -> Vec<Violation> {
+        self.shared.violations.lock().clone()
+    }
+
+    /// Empties the outbox, the request log and the violation log.
+    pub fn clear_logs(&self) {
+        self.shared.tenant.lock().outbox.clear();
+        self.shared.log.lock().clear();
+        self.shared.violations.lock().clear();
+    }
+
+    /// Adds a fault rule.
+    pub fn add_fault(&self, rule: FaultRule) {
+        self.shared.faults.lock().add(rule);
+    }
+
+    /// Removes every fault rule.
+    pub fn clear_faults(&self) {
+        self.shared.faults.lock().clear();
+    }
+
+    /// Expires every token issued so far (the next Graph call answers 401).
+    pub fn expire_all_tokens(&self) {
+        auth::expire_all(&self.shared);
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> Limits {
+        self.shared.limits.lock().clone()
+    }
+
+    /// Replaces the limits (windows already counted keep their old sizes).
+    pub fn set_limits(&self, limits: Limits) {
+        *self.shared.limits.lock() = limits;
+        *self.shared.throttle.lock() = Default::default();
+    }
+
+    /// Changes the tenant's licence.
+    pub fn set_licence(&self, licence: Licence) {
+        *self.shared.licence.lock() = licence;
+    }
+
+    /// Creates a SharePoint site `/sites/{name}`; returns its Graph id (`host,guid,guid`).
+    pub fn add_site(&self, name: &str) -> String {
+        let prefix = self
+            .shared
+            .config
+            .domain
+            .split('.')
+            .next()
+            .unwrap_or("contoso");
+        let host = format!("{prefix}.sharepoint.com");
+        let now = self.shared.clock.now();
+        self.shared.sharepoint.lock().add_site(&host, name, now).id
+    }
+
+    /// Inserts items into a list directly (no limits, no log), validating like `POST items`.
+    /// Returns the new item ids.
+    pub fn insert_items(
+        &self,
+        site: &str,
+        list: &str,
+        items: Vec<serde_json::Map<String, serde_json::Value>>,
+    ) -> Result<Vec<u64>, SimError> {
+        let now = self.shared.clock.now();
+        let mut sp = self.shared.sharepoint.lock();
+        let s = sp
+            .site_mut(site)
+            .ok_or_else(|| SimError::NotFound(site.to_string()))?;
+        let l = s
+            .list_mut(list)
+            .ok_or_else(|| SimError::NotFound(list.to_string()))?;
+        let mut ids = Vec::with_capacity(items.len());
+        for fields in items {
+            let values = l.validate(&fields).map_err(SimError::Invalid)?;
+            ids.push(l.create(values, now).map_err(SimError::Invalid)?.id);
+        }
+        Ok(ids)
+    }
+
+    /// Every item of a list as `(id, fields)`, ascending by id.
+    pub fn list_items(&self, site: &str, list: &str) -> Result<Vec<(u64, Fields)>, SimError> {
+        let mut sp = self.shared.sharepoint.lock();
+        let s = sp
+            .site_mut(site)
+            .ok_or_else(|| SimError::NotFound(site.to_string()))?;
+        let l = s
+            .list_mut(list)
+            .ok_or_else(|| SimError::NotFound(list.to_string()))?;
+        Ok(l.items.values().map(|i| (i.id, i.fields.clone())).collect())
+    }
+}

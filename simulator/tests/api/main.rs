@@ -1,0 +1,10 @@
+//! Integration tests: the simulator as the product sees it over HTTP.
+
+mod auth;
+mod batch;
+mod control;
+mod directory;
+mod helpers;
+mod mail;
+mod reports;
+mod sharepoint;
