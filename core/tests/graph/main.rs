@@ -1,0 +1,8 @@
+//! Graph client integration tests against a fault-scripting stand-in (`helpers`).
+
+mod auth;
+mod batch;
+mod helpers;
+mod retry;
+mod sharepoint;
+mod typed;
