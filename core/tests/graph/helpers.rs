@@ -318,16 +318,32 @@ impl SteppedClock {
         step: Duration,
         done: tokio::task::JoinHandle<T>,
     ) -> T {
-        for _ in 0..10_000 {
+        let server = server.clone();
+        self.drive_with(
+            move || server.received().len() + server.in_flight(),
+            step,
+            done,
+        )
+        .await
+    }
+
+    /// [`SteppedClock::drive`] with any activity counter (e.g. a simulator's request log).
+    pub async fn drive_with<T>(
+        &self,
+        activity: impl Fn() -> usize,
+        step: Duration,
+        done: tokio::task::JoinHandle<T>,
+    ) -> T {
+        for _ in 0..100_000 {
             if done.is_finished() {
                 break;
             }
-            let mut seen = server.received().len();
+            let mut seen = activity();
             let mut quiet = 0;
             while quiet < 5 {
                 tokio::time::sleep(Duration::from_millis(5)).await;
-                let now_seen = server.received().len();
-                if now_seen == seen && server.in_flight() == 0 {
+                let now_seen = activity();
+                if now_seen == seen {
                     quiet += 1;
                 } else {
                     quiet = 0;
