@@ -92,6 +92,8 @@ pub struct CategoryStats {
     pub limit: usize,
     /// Most requests ever in flight at once.
     pub peak_in_flight: usize,
+    /// Requests in flight now (holding a concurrency slot).
+    pub in_flight: usize,
 }
 
 /// Counters of every category seen so far.
@@ -283,6 +285,7 @@ impl CategoryState {
             throttled: self.throttled.load(Ordering::Relaxed),
             limit: a.limit,
             peak_in_flight: a.peak,
+            in_flight: a.in_flight,
         }
     }
 }

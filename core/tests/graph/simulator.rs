@@ -332,6 +332,7 @@ async fn a_mail_burst_is_paced_under_the_mailbox_limit() {
     let probe = t.clone();
     let results = clock
         .drive_with(
+            &client,
             move || probe.requests().len(),
             Duration::from_secs(1),
             burst,
