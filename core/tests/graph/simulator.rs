@@ -34,22 +34,12 @@ async fn setup() -> Setup {
     })
     .await
     .unwrap();
-    let shared: SharedClock = Arc::new(clock.clone());
     let vars: HashMap<&str, String> = HashMap::from([
+        ("MFA_GRAPH_BASE_URL", sim.base_url()),
         ("IDENTITY_ENDPOINT", sim.identity_endpoint()),
         ("IDENTITY_HEADER", sim.identity_header()),
     ]);
-    let credential = GraphCredential::from_env(
-        &|k| vars.get(k).cloned(),
-        shared.clone(),
-        Duration::from_secs(300),
-    )
-    .unwrap();
-    let settings = GraphSettings {
-        base_url: sim.base_url().parse().unwrap(),
-        ..GraphSettings::default()
-    };
-    let client = GraphClient::new(settings, Arc::new(credential), shared).unwrap();
+    let client = GraphClient::from_vars(&|k| vars.get(k).cloned(), Arc::new(clock)).unwrap();
     Setup { sim, client }
 }
 
