@@ -70,6 +70,16 @@ async fn directory_methods_report_and_mail_end_to_end() {
         .unwrap()
         .unwrap();
     assert_eq!(got.id, ada.id);
+    // Revoked mid-run: the 401 makes the client fetch a new token once and carry on.
+    t.expire_all_tokens();
+    assert_eq!(client.get_user(&ada.id).await.unwrap().unwrap().id, ada.id);
+    let statuses: Vec<u16> = t
+        .requests()
+        .iter()
+        .filter(|r| r.path == format!("/v1.0/users/{}", ada.id))
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, vec![401, 200]);
     assert_eq!(client.get_user("nobody@contoso.example").await, Ok(None));
     assert_eq!(
         client.get_manager(&bob.id).await.unwrap().unwrap().id,
