@@ -15,7 +15,9 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::client::GraphClient;
+use chrono::{DateTime, Utc};
+
+use super::client::{answered_at, sleep_until, GraphClient};
 use super::error::{map_status, parse_error_value, GraphError, GraphResult};
 use super::request::GraphRequest;
 use super::retry::{is_retryable_status, server_wait_from};
@@ -140,29 +142,61 @@ impl GraphClient {
             for c in &categories {
                 self.throttles().get(c).wait_gate(&clock).await;
             }
-            let envelope_category = chunk[pending[0]].category();
-            let idempotent = pending.iter().all(|&i| chunk[i].method != Method::POST);
+            // Paced categories (reports, mail) take a slot per sub-request; the rest wait for a
+            // later envelope.
+            let now = clock.now();
+            let mut send_now = Vec::new();
+            let mut deferred = Vec::new();
+            let mut frees_at: Option<DateTime<Utc>> = None;
+            for &i in &pending {
+                match self.throttles().get(&chunk[i].category()).try_take(now) {
+                    Ok(()) => send_now.push(i),
+                    Err(at) => {
+                        deferred.push(i);
+                        frees_at = Some(frees_at.map_or(at, |f| f.min(at)));
+                    }
+                }
+            }
+            if send_now.is_empty() {
+                sleep_until(
+                    &clock,
+                    now,
+                    (frees_at.unwrap_or(now) - now).to_std().unwrap_or_default(),
+                )
+                .await;
+                continue;
+            }
+            let idempotent = send_now.iter().all(|&i| chunk[i].method != Method::POST);
             let body = json!({
-                "requests": pending.iter().map(|&i| sub_request_json(i, &chunk[i])).collect::<Vec<_>>()
+                "requests": send_now.iter().map(|&i| sub_request_json(i, &chunk[i])).collect::<Vec<_>>()
             });
+            // The envelope is not throttled itself (each sub-request is, and was gated above).
             let envelope = GraphRequest::post("/v1.0/$batch", body)
-                .category(envelope_category)
+                .category(Category::Other)
                 .idempotent(idempotent);
+            let sent_at = clock.now();
+            let real_start = std::time::Instant::now();
             let parsed = match self.send(envelope).await.and_then(|r| r.json::<Envelope>()) {
                 Ok(p) => p,
                 Err(e) => {
-                    for &i in &pending {
+                    for &i in &send_now {
                         results[i] = Some(Err(e.clone()));
                     }
-                    break;
+                    pending = deferred;
+                    continue;
                 }
             };
-            let now = clock.now();
+            let now = answered_at(&clock, sent_at, real_start);
             let mut wait = Duration::ZERO;
             let mut again = Vec::new();
             let mut answered = BTreeSet::new();
             for sub in parsed.responses {
-                let Some(i) = sub.id.parse::<usize>().ok().filter(|i| pending.contains(i)) else {
+                let Some(i) = sub
+                    .id
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|i| send_now.contains(i))
+                else {
                     continue;
                 };
                 answered.insert(i);
@@ -196,40 +230,35 @@ impl GraphClient {
                     results[i] = Some(sub_result(sub));
                 }
             }
-            for &i in &pending {
+            for &i in &send_now {
                 if !answered.contains(&i) {
                     last_server.entry(i).or_insert(None);
                     again.push(i);
                     wait = wait.max(policy.backoff(retries));
                 }
             }
-            if again.is_empty() {
-                break;
-            }
-            again.sort_unstable();
-            if !policy.allows(retries, started, now, wait) {
-                for &i in &again {
-                    results[i] = Some(Err(GraphError::Throttled {
-                        retry_after: last_server.get(&i).copied().flatten(),
-                    }));
+            if !again.is_empty() {
+                if !policy.allows(retries, started, now, wait) {
+                    for &i in &again {
+                        results[i] = Some(Err(GraphError::Throttled {
+                            retry_after: last_server.get(&i).copied().flatten(),
+                        }));
+                    }
+                    again.clear();
+                } else {
+                    retries += 1;
+                    for &i in &again {
+                        self.throttles()
+                            .get(&chunk[i].category())
+                            .retries
+                            .fetch_add(1, Ordering::Relaxed);
+                    }
+                    tracing::debug!(count = again.len(), ?wait, "retrying batch sub-requests");
+                    sleep_until(&clock, now, wait).await;
                 }
-                break;
             }
-            retries += 1;
-            for &i in &again {
-                self.throttles()
-                    .get(&chunk[i].category())
-                    .retries
-                    .fetch_add(1, Ordering::Relaxed);
-            }
-            tracing::debug!(count = again.len(), ?wait, "retrying batch sub-requests");
-            let target = now + chrono::Duration::from_std(wait).unwrap_or_default();
-            let current = clock.now();
-            if target > current {
-                clock
-                    .sleep((target - current).to_std().unwrap_or_default())
-                    .await;
-            }
+            again.extend(deferred);
+            again.sort_unstable();
             pending = again;
         }
         results

@@ -72,6 +72,28 @@ impl GraphClient {
         })
     }
 
+    /// Settings and credential from app settings in one step ([`GraphSettings::from_vars`] and
+    /// [`GraphCredential::from_env`](super::auth::GraphCredential::from_env)); the error names
+    /// the variable at fault.
+    pub fn from_vars(
+        vars: &dyn Fn(&str) -> Option<String>,
+        clock: SharedClock,
+    ) -> Result<Self, String> {
+        let settings = GraphSettings::from_vars(vars)?;
+        let credential = super::auth::GraphCredential::from_env(
+            vars,
+            clock.clone(),
+            settings.token_refresh_margin,
+        )?;
+        tracing::info!(
+            kind = ?credential.kind,
+            azure_sdk = credential.uses_azure_sdk,
+            base_url = %settings.base_url,
+            "graph client configured"
+        );
+        Self::new(settings, Arc::new(credential), clock).map_err(|e| e.to_string())
+    }
+
     /// The settings in force.
     pub fn settings(&self) -> &GraphSettings {
         &self.inner.settings
@@ -147,6 +169,8 @@ impl GraphClient {
             state
                 .requests
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let sent_at = clock.now();
+            let real_start = std::time::Instant::now();
             let result = match rb.send().await {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
@@ -175,7 +199,7 @@ impl GraphClient {
                 Ok((status, headers, body))
                     if is_retryable_status(status) && (req.idempotent || status != 504) =>
                 {
-                    let now = clock.now();
+                    let now = answered_at(clock, sent_at, real_start);
                     let server = server_wait(&headers, now);
                     let wait = server.unwrap_or_else(|| inner.policy.backoff(retries));
                     if status == 429 || (status == 503 && server.is_some()) {
@@ -210,7 +234,7 @@ impl GraphClient {
                 }
             };
             drop(permit);
-            let now = clock.now();
+            let now = answered_at(clock, sent_at, real_start);
             if !inner.policy.allows(retries, started, now, wait) {
                 tracing::warn!(retries, ?wait, error = %give_up, "graph retry budget exhausted");
                 return Err(give_up);
@@ -255,7 +279,27 @@ impl GraphClient {
     }
 }
 
-async fn sleep_until(clock: &SharedClock, from: chrono::DateTime<chrono::Utc>, wait: Duration) {
+/// When the answer arrived, in clock time: the clock time the request was sent plus how long it
+/// took in real time (never later than now). On the system clock this is simply now; on a
+/// simulated clock that another task moved forward while the request was in flight, it keeps a
+/// `Retry-After` counting from the answer rather than from that later instant.
+pub(crate) fn answered_at(
+    clock: &SharedClock,
+    sent_at: chrono::DateTime<chrono::Utc>,
+    real_start: std::time::Instant,
+) -> chrono::DateTime<chrono::Utc> {
+    let now = clock.now();
+    chrono::Duration::from_std(real_start.elapsed())
+        .ok()
+        .and_then(|d| sent_at.checked_add_signed(d))
+        .map_or(now, |t| t.min(now))
+}
+
+pub(crate) async fn sleep_until(
+    clock: &SharedClock,
+    from: chrono::DateTime<chrono::Utc>,
+    wait: Duration,
+) {
     let target = chrono::Duration::from_std(wait)
         .ok()
         .and_then(|d| from.checked_add_signed(d))

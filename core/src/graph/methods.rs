@@ -1,4 +1,5 @@
-//! Authentication methods, phone prepopulation and per-user MFA state (identity category).
+//! Authentication methods (reports category: Graph may count method reads against the reports
+//! limit), phone prepopulation and per-user MFA state (identity category).
 
 use std::fmt;
 
@@ -172,7 +173,7 @@ impl GraphClient {
             "/v1.0/users/{}/authentication/methods",
             segment(user_id)
         ))
-        .category(Category::Identity);
+        .category(Category::Reports);
         Ok(methods_from_page(self.send_json(req).await?))
     }
 

@@ -14,7 +14,9 @@
 //! Exchange allows 4 concurrent requests per mailbox), [`Category::SharePoint`] and
 //! [`Category::Other`]. Each has a gate and an AIMD concurrency limit within `[1, ceiling]`:
 //! a 429 closes the gate for every caller until the server's `Retry-After` instant and halves the
-//! limit; a run of successes as long as the limit raises it by one.
+//! limit; a run of successes as long as the limit raises it by one. Per-user method reads count
+//! as reports (Graph may charge them to the reports limit). Mail (per mailbox) and reports are
+//! also paced by a rolling window at the published rate, so the client stays under it.
 //!
 //! # Retry policy
 //! 429, 503 and 504 responses and connection failures/timeouts are retried, at most
@@ -33,7 +35,8 @@
 //! See [`GraphSettings`] and `docs/graph-client.md`: `MFA_GRAPH_BASE_URL`, `MFA_GRAPH_ORG`,
 //! `MFA_GRAPH_TIMEOUT_SECONDS`, `MFA_GRAPH_MAX_RETRIES`, `MFA_GRAPH_MAX_WAIT_SECONDS`,
 //! `MFA_GRAPH_BACKOFF_BASE_MS`, `MFA_GRAPH_BACKOFF_CAP_SECONDS`,
-//! `MFA_GRAPH_TOKEN_REFRESH_MARGIN_SECONDS` and the `MFA_GRAPH_*_CONCURRENCY` ceilings; the
+//! `MFA_GRAPH_TOKEN_REFRESH_MARGIN_SECONDS`, the `MFA_GRAPH_*_CONCURRENCY` ceilings,
+//! `MFA_GRAPH_MAIL_PER_MINUTE` and `MFA_GRAPH_REPORTS_PER_10_SECONDS`; the
 //! credential comes from the Azure SDK's standard variables (see [`auth`]).
 
 #![warn(missing_docs)]

@@ -40,6 +40,12 @@ pub struct GraphSettings {
     pub sharepoint_concurrency: usize,
     /// Concurrency ceiling for everything else (`MFA_GRAPH_OTHER_CONCURRENCY`).
     pub other_concurrency: usize,
+    /// Messages per rolling minute per sending mailbox the client lets through; Exchange allows
+    /// 30; 0 turns pacing off (`MFA_GRAPH_MAIL_PER_MINUTE`).
+    pub mail_per_minute: usize,
+    /// Report requests (and per-user method reads) per rolling 10 s; Graph allows 5; 0 turns
+    /// pacing off (`MFA_GRAPH_REPORTS_PER_10_SECONDS`).
+    pub reports_per_10_seconds: usize,
 }
 
 impl Default for GraphSettings {
@@ -58,6 +64,8 @@ impl Default for GraphSettings {
             mail_concurrency: 4,
             sharepoint_concurrency: 8,
             other_concurrency: 8,
+            mail_per_minute: 30,
+            reports_per_10_seconds: 5,
         }
     }
 }
@@ -122,6 +130,12 @@ impl GraphSettings {
             "MFA_GRAPH_OTHER_CONCURRENCY",
             &mut s.other_concurrency,
         )?;
+        rate(vars, "MFA_GRAPH_MAIL_PER_MINUTE", &mut s.mail_per_minute)?;
+        rate(
+            vars,
+            "MFA_GRAPH_REPORTS_PER_10_SECONDS",
+            &mut s.reports_per_10_seconds,
+        )?;
         Ok(s)
     }
 }
@@ -163,6 +177,15 @@ fn count(vars: &dyn Fn(&str) -> Option<String>, name: &str, out: &mut usize) -> 
     Ok(())
 }
 
+fn rate(vars: &dyn Fn(&str) -> Option<String>, name: &str, out: &mut usize) -> Result<(), String> {
+    if let Some(v) = non_empty(vars, name) {
+        *out = v
+            .parse()
+            .map_err(|_| format!("{name}: not a whole number (0 turns pacing off): {v}"))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,12 +211,14 @@ mod tests {
             ("MFA_GRAPH_TIMEOUT_SECONDS", "5"),
             ("MFA_GRAPH_MAX_RETRIES", "2"),
             ("MFA_GRAPH_MAIL_CONCURRENCY", "3"),
+            ("MFA_GRAPH_REPORTS_PER_10_SECONDS", "0"),
         ])
         .unwrap();
         assert_eq!(s.base_url.as_str(), "http://127.0.0.1:8080/");
         assert_eq!(s.timeout, Duration::from_secs(5));
         assert_eq!(s.max_retries, 2);
         assert_eq!(s.mail_concurrency, 3);
+        assert_eq!(s.reports_per_10_seconds, 0);
     }
 
     #[test]
@@ -206,6 +231,7 @@ mod tests {
             ("MFA_GRAPH_MAX_RETRIES", "-1"),
             ("MFA_GRAPH_MAIL_CONCURRENCY", "0"),
             ("MFA_GRAPH_ORG", "a|b"),
+            ("MFA_GRAPH_MAIL_PER_MINUTE", "many"),
         ] {
             let err = load(&[(name, value)]).unwrap_err();
             assert!(err.starts_with(name), "{name}={value} gave {err}");

@@ -6,8 +6,13 @@
 //! until the category's gate is open, then takes a concurrency permit. A 429 closes the gate until
 //! the server's `Retry-After` instant and halves the concurrency limit; a run of successes as long
 //! as the current limit raises it by one, never above the category's ceiling.
+//!
+//! Where Microsoft publishes a plain request rate (mail: 30 messages a minute per mailbox;
+//! reports: 5 requests in 10 s), the category also has a rolling window so the client paces
+//! itself below the limit instead of learning it from 429s: with several requests in flight, a
+//! 429 means the others were already sent into a throttled service.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -25,7 +30,8 @@ use crate::clock::SharedClock;
 pub enum Category {
     /// Identity and access: users, groups, directory objects, authentication methods.
     Identity,
-    /// Reports, including the authentication-methods registration report.
+    /// Reports, including the authentication-methods registration report, and per-user
+    /// authentication-method reads (Graph may count them against the reports limit).
     Reports,
     /// Outlook/Exchange, per sending mailbox (lower-cased UPN).
     Mail(String),
@@ -49,7 +55,8 @@ impl Category {
             .filter(|s| !s.is_empty() && *s != "v1.0" && *s != "beta")
             .collect();
         match segs.as_slice() {
-            ["reports", ..] => Category::Reports,
+            // Graph may count per-user method reads against the reports limit: treat them so.
+            ["reports", ..] | ["users", _, "authentication", "methods"] => Category::Reports,
             ["sites", ..] => Category::SharePoint,
             ["users", who, "sendMail"] => {
                 Category::mail(&percent_encoding::percent_decode_str(who).decode_utf8_lossy())
@@ -85,6 +92,8 @@ pub struct CategoryStats {
     pub limit: usize,
     /// Most requests ever in flight at once.
     pub peak_in_flight: usize,
+    /// Requests in flight now (holding a concurrency slot).
+    pub in_flight: usize,
 }
 
 /// Counters of every category seen so far.
@@ -102,6 +111,8 @@ struct Aimd {
 #[derive(Debug)]
 pub(crate) struct CategoryState {
     max: usize,
+    rate: Option<(usize, chrono::Duration)>,
+    sent: Mutex<VecDeque<DateTime<Utc>>>,
     gate: Mutex<Option<DateTime<Utc>>>,
     aimd: Mutex<Aimd>,
     released: Notify,
@@ -127,10 +138,14 @@ impl Drop for Permit {
 }
 
 impl CategoryState {
-    fn new(max: usize) -> Self {
+    fn new(max: usize, rate: Option<(usize, Duration)>) -> Self {
         let max = max.max(1);
         Self {
             max,
+            rate: rate
+                .filter(|(n, _)| *n > 0)
+                .map(|(n, per)| (n, chrono::Duration::from_std(per).unwrap_or_default())),
+            sent: Mutex::new(VecDeque::new()),
             gate: Mutex::new(None),
             aimd: Mutex::new(Aimd {
                 limit: max,
@@ -167,14 +182,42 @@ impl CategoryState {
 
     /// Waits for an open gate and a free slot; re-checks the gate after getting the slot, so a
     /// 429 seen while queueing still holds everyone back.
+    /// Also takes a slot in the rate window, waiting for one to free.
     pub(crate) async fn acquire(self: &Arc<Self>, clock: &SharedClock) -> Permit {
         loop {
             self.wait_gate(clock).await;
             let permit = self.slot().await;
-            if self.closed_until(clock.now()).is_none() {
-                return permit;
+            let now = clock.now();
+            if self.closed_until(now).is_some() {
+                continue;
             }
-            drop(permit);
+            match self.try_take(now) {
+                Ok(()) => return permit,
+                Err(free_at) => {
+                    drop(permit);
+                    clock
+                        .sleep((free_at - now).to_std().unwrap_or_default())
+                        .await;
+                }
+            }
+        }
+    }
+
+    /// Takes a send slot in the category's rate window at `now`, or says when one frees.
+    /// Categories without a published rate always succeed.
+    pub(crate) fn try_take(&self, now: DateTime<Utc>) -> Result<(), DateTime<Utc>> {
+        let Some((max, per)) = self.rate else {
+            return Ok(());
+        };
+        let mut sent = self.sent.lock();
+        while sent.front().is_some_and(|t| *t + per <= now) {
+            sent.pop_front();
+        }
+        if sent.len() < max {
+            sent.push_back(now);
+            Ok(())
+        } else {
+            Err(sent.front().map_or(now, |t| *t + per))
         }
     }
 
@@ -242,6 +285,7 @@ impl CategoryState {
             throttled: self.throttled.load(Ordering::Relaxed),
             limit: a.limit,
             peak_in_flight: a.peak,
+            in_flight: a.in_flight,
         }
     }
 }
@@ -273,7 +317,15 @@ impl Throttles {
             Category::SharePoint => self.settings.sharepoint_concurrency,
             Category::Other => self.settings.other_concurrency,
         };
-        let state = Arc::new(CategoryState::new(max));
+        let rate = match category {
+            Category::Mail(_) => Some((self.settings.mail_per_minute, Duration::from_secs(60))),
+            Category::Reports => Some((
+                self.settings.reports_per_10_seconds,
+                Duration::from_secs(10),
+            )),
+            _ => None,
+        };
+        let state = Arc::new(CategoryState::new(max, rate));
         states.insert(category.clone(), Arc::clone(&state));
         state
     }
@@ -317,8 +369,23 @@ mod tests {
     }
 
     #[test]
+    fn rate_window_frees_a_slot_when_the_oldest_send_is_a_window_old() {
+        let s = CategoryState::new(4, Some((2, Duration::from_secs(10))));
+        let t = Utc::now();
+        assert_eq!(s.try_take(t), Ok(()));
+        assert_eq!(s.try_take(t + chrono::Duration::seconds(3)), Ok(()));
+        let third = t + chrono::Duration::seconds(4);
+        assert_eq!(s.try_take(third), Err(t + chrono::Duration::seconds(10)));
+        assert_eq!(s.try_take(t + chrono::Duration::seconds(10)), Ok(()));
+        let unpaced = CategoryState::new(4, Some((0, Duration::from_secs(10))));
+        for _ in 0..100 {
+            assert_eq!(unpaced.try_take(t), Ok(()));
+        }
+    }
+
+    #[test]
     fn aimd_halves_on_429_and_grows_after_successes() {
-        let s = CategoryState::new(8);
+        let s = CategoryState::new(8, None);
         let now = Utc::now();
         s.on_throttled(now, Duration::from_secs(5));
         assert_eq!(s.stats().limit, 4);

@@ -130,7 +130,7 @@ async fn large_inputs_are_chunked_into_twenties_in_order() {
     let ids: Vec<String> = (0..45).map(|i| format!("user{i}")).collect();
     let requests = ids
         .iter()
-        .map(|u| BatchRequest::get(format!("/users/{u}/authentication/methods")))
+        .map(|u| BatchRequest::get(format!("/users/{u}/manager")))
         .collect();
     let results = server.client().batch(requests).await;
     assert_eq!(results.len(), 45);
@@ -199,4 +199,52 @@ async fn raw_batch_rejects_absolute_urls_without_sending() {
         .await;
     assert!(matches!(results[0], Err(GraphError::InvalidArgument(_))));
     assert!(server.received().is_empty());
+}
+
+#[tokio::test]
+async fn paced_sub_requests_are_spread_over_envelopes() {
+    // Per-user method reads count against the reports limit (5 in 10 s): a batch of 12 goes as
+    // 5 now, 5 ten seconds later and 2 after twenty, results still in input order.
+    let server = TestServer::start().await;
+    server.on_fn("POST", "/v1.0/$batch", |r| {
+        let responses: Vec<Value> = r.json()["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|q| {
+                let user = q["url"]
+                    .as_str()
+                    .unwrap()
+                    .split('/')
+                    .nth(2)
+                    .unwrap()
+                    .to_string();
+                sub(
+                    &q["id"],
+                    200,
+                    json!({}),
+                    json!({"value": [
+                        {"@odata.type": "#microsoft.graph.fido2AuthenticationMethod", "id": user}
+                    ]}),
+                )
+            })
+            .collect();
+        crate::helpers::reply(200).json(json!({"responses": responses}))
+    });
+    let ids: Vec<String> = (0..12).map(|i| format!("u{i}")).collect();
+    let results = server.client().list_methods_batch(&ids).await;
+    for (i, r) in results.iter().enumerate() {
+        assert_eq!(r.as_ref().unwrap()[0].id, format!("u{i}"));
+    }
+    let envelopes: Vec<(i64, usize)> = server
+        .received_at("POST", "/v1.0/$batch")
+        .iter()
+        .map(|e| {
+            (
+                (e.at - t0()).num_seconds(),
+                e.json()["requests"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    assert_eq!(envelopes, vec![(0, 5), (10, 5), (20, 2)]);
 }

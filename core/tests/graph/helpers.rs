@@ -309,25 +309,45 @@ impl SteppedClock {
         self.tick.send_replace(*now);
     }
 
-    /// Moves time in `step`s until `done` is finished, each step only once `server` is quiet
-    /// (nothing in flight and no new arrival for 25 ms of real time), so a request sent at one
-    /// instant is recorded at that instant.
+    /// Moves time in `step`s until `done` is finished, each step only once everything is quiet:
+    /// `client` has nothing in flight and `server` has nothing in flight and no new arrival for
+    /// 25 ms, so a request sent at one instant is recorded at that instant.
     pub async fn drive<T>(
         &self,
+        client: &GraphClient,
         server: &TestServer,
         step: Duration,
         done: tokio::task::JoinHandle<T>,
     ) -> T {
-        for _ in 0..10_000 {
+        let server = server.clone();
+        self.drive_with(
+            client,
+            move || server.received().len() + server.in_flight(),
+            step,
+            done,
+        )
+        .await
+    }
+
+    /// [`SteppedClock::drive`] with any server activity counter (e.g. a simulator's request log).
+    pub async fn drive_with<T>(
+        &self,
+        client: &GraphClient,
+        activity: impl Fn() -> usize,
+        step: Duration,
+        done: tokio::task::JoinHandle<T>,
+    ) -> T {
+        let busy = || client.stats().values().any(|s| s.in_flight > 0);
+        for _ in 0..100_000 {
             if done.is_finished() {
                 break;
             }
-            let mut seen = server.received().len();
+            let mut seen = activity();
             let mut quiet = 0;
             while quiet < 5 {
                 tokio::time::sleep(Duration::from_millis(5)).await;
-                let now_seen = server.received().len();
-                if now_seen == seen && server.in_flight() == 0 {
+                let now_seen = activity();
+                if now_seen == seen && !busy() {
                     quiet += 1;
                 } else {
                     quiet = 0;

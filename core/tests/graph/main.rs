@@ -5,4 +5,5 @@ mod batch;
 mod helpers;
 mod retry;
 mod sharepoint;
+mod simulator;
 mod typed;

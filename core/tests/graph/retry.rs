@@ -73,7 +73,9 @@ async fn a_429_storm_waits_for_retry_after_and_loses_nothing() {
             .await
         }
     });
-    let results = clock.drive(&server, Duration::from_secs(1), calls).await;
+    let results = clock
+        .drive(&client, &server, Duration::from_secs(1), calls)
+        .await;
     for (i, r) in results.iter().enumerate() {
         assert_eq!(r.as_ref().unwrap().as_ref().unwrap().id, format!("u{i}"));
     }
@@ -140,7 +142,9 @@ async fn a_429_closes_the_category_for_other_callers_only() {
         async move { client.get_user("b").await }
     });
     let both = tokio::spawn(async move { (a.await.unwrap(), b.await.unwrap()) });
-    let (a, b) = clock.drive(&server, Duration::from_secs(1), both).await;
+    let (a, b) = clock
+        .drive(&client, &server, Duration::from_secs(1), both)
+        .await;
     a.unwrap().unwrap();
     b.unwrap().unwrap();
     let b_at = server.received_at("GET", "/v1.0/users/b")[0].at;
