@@ -9,5 +9,6 @@ mod helpers;
 mod host;
 mod keys;
 mod resend;
+mod simulated;
 mod track_open;
 mod upload;
