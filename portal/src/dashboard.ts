@@ -81,7 +81,7 @@ export class Dashboard {
     this.attention = h("div", { id: "attention" });
 
     const searchId = uid("search");
-    this.search = h("input", { id: searchId, type: "search", placeholder: "UPN, name or department", autocomplete: "off" });
+    this.search = h("input", { id: searchId, type: "search", placeholder: "UPN or name", autocomplete: "off" });
     let debounce: number | undefined;
     this.search.addEventListener("input", () => {
       clearTimeout(debounce);

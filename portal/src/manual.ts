@@ -67,12 +67,14 @@ export class ManualPanel {
     const index = this.rows.length + 1;
     const inputs = {} as Row["inputs"];
     const msgs = {} as Row["msgs"];
-    const fields = FIELDS.map(([key, label, ac]) => {
+    const fields = FIELDS.map(([key, label]) => {
       const id = uid(`m-${key}`);
       const msgId = `${id}-msg`;
-      const input = h("input", { id, name: key, autocomplete: "off", "data-ac": ac, "aria-describedby": msgId, required: key === "upn", maxlength: key === "upn" ? 254 : 256 });
+      const input = h("input", { id, name: key, autocomplete: "off", "aria-describedby": msgId, required: key === "upn", maxlength: key === "upn" ? 254 : 256 });
       const msg = h("span", { id: msgId, class: "field-msg error" });
-      input.addEventListener("blur", () => {
+      input.addEventListener("blur", (e) => {
+        // Not when focus moves to the submit button: the message would shift it under the pointer.
+        if ((e as FocusEvent).relatedTarget === this.submit) return;
         if (input.value.trim()) this.validate(false);
       });
       inputs[key] = input;

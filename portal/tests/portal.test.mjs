@@ -1,0 +1,258 @@
+// Browser tests of the admin portal against the real handler in local dev mode.
+// Run: npm test (after npm run build and cargo build -p mfa-handler); see scripts/test.sh.
+
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { shot, startBrowser, startServer } from "./harness.mjs";
+
+const BAD_CSV = [
+  "UPN,DisplayName,Department,JobTitle",
+  "ann.good@contoso.com,Ann Good,Sales,Rep",
+  "not-an-address,Bad One,Sales,Rep",
+  "bob.good@contoso.com,Bob Good,IT,Admin",
+  "ANN.GOOD@contoso.com,Ann Again,Sales,Rep",
+  "carol@contoso..com,Carol,IT,Admin",
+  'dave@contoso.com,"<img src=x onerror=alert(1)>",IT,Admin',
+].join("\r\n");
+
+const DEPTS = ["Sales", "IT", "Finance", "HR"];
+const GOOD_PEOPLE = Array.from({ length: 120 }, (_, i) => {
+  const k = String(i + 1).padStart(3, "0");
+  return { upn: `user${k}@contoso.com`, name: `User ${k}`, dept: DEPTS[i % 4] };
+});
+// Semicolon-separated with a BOM and spaced headers, as Excel's "CSV UTF-8" writes it in many locales.
+const GOOD_CSV = "\ufeffUser Principal Name;Display Name;Department;Job Title\n" + GOOD_PEOPLE.map((p) => `${p.upn};${p.name};${p.dept};Staff`).join("\n") + "\n";
+
+let server;
+let browser;
+let page;
+const pageErrors = [];
+
+/** Text of an element, whitespace collapsed. */
+async function text(selector) {
+  const t = await page.locator(selector).first().evaluate((el) => (el instanceof HTMLElement ? el.innerText : el.textContent));
+  return (t ?? "").replace(/\s+/g, " ").trim();
+}
+
+async function tab(name) {
+  await page.getByRole("tab", { name }).click();
+}
+
+before(async () => {
+  server = await startServer();
+  browser = await startBrowser();
+  page = await browser.context.newPage();
+  page.on("pageerror", (e) => pageErrors.push(String(e)));
+  page.on("console", (m) => {
+    // The refused upload is a 400 on purpose; Chromium logs it as a failed resource.
+    if (m.type() === "error" && !/status of 400/.test(m.text())) pageErrors.push(m.text());
+  });
+  page.on("dialog", (d) => {
+    pageErrors.push(`unexpected dialog: ${d.message()}`);
+    void d.dismiss();
+  });
+});
+
+after(async () => {
+  await browser?.stop();
+  await server?.stop();
+});
+
+describe("admin portal in local dev mode", () => {
+  test("dev sign-in shows the portal", async () => {
+    await page.goto(`${server.base}/portal/`);
+    const signIn = page.getByRole("button", { name: "Dev sign-in (local only)" });
+    await signIn.waitFor();
+    assert.match(await text(".badge"), /Local dev mode/);
+    await shot(page, "01-sign-in");
+    await signIn.click();
+    await page.getByRole("tablist", { name: "Portal sections" }).waitFor();
+    assert.equal(await page.getByRole("tab", { name: "Dashboard" }).getAttribute("aria-selected"), "true");
+    await page.locator("[data-kpi=uploaded] .kpi-value").waitFor();
+    assert.equal(await text("[data-kpi=uploaded] .kpi-value"), "0");
+    assert.match(await text("#who"), /Dev \(local only\)/);
+  });
+
+  test("tabs work with the keyboard alone", async () => {
+    await page.getByRole("tab", { name: "Dashboard" }).focus();
+    await page.keyboard.press("ArrowRight");
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Upload CSV");
+    assert.equal(await page.getByRole("tab", { name: "Upload CSV" }).getAttribute("aria-selected"), "true");
+    assert.ok(await page.locator("#panel-upload").isVisible());
+    assert.ok(!(await page.locator("#panel-dashboard").isVisible()));
+    await page.keyboard.press("ArrowRight");
+    assert.ok(await page.locator("#panel-add").isVisible());
+    await page.keyboard.press("ArrowRight");
+    assert.ok(await page.locator("#panel-dashboard").isVisible(), "arrow keys wrap around");
+    await page.keyboard.press("End");
+    assert.ok(await page.locator("#panel-add").isVisible());
+    // Tab moves from the tab list into the panel, then to the first field.
+    await page.keyboard.press("Tab");
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "panel-add");
+    await page.keyboard.press("Tab");
+    assert.match(await page.evaluate(() => document.activeElement?.getAttribute("name") ?? ""), /upn/);
+    await shot(page, "02-keyboard-focus");
+    await page.keyboard.press("Shift+Tab");
+    await page.keyboard.press("Shift+Tab");
+    await page.keyboard.press("Home");
+    assert.ok(await page.locator("#panel-dashboard").isVisible());
+  });
+
+  test("a dropped CSV is previewed with per-row problems, then the server's report is shown", async () => {
+    await tab("Upload CSV");
+    await page.evaluate((csv) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([csv], "mixed.csv", { type: "text/csv" }));
+      const zone = document.getElementById("dropzone");
+      zone.dispatchEvent(new DragEvent("dragover", { dataTransfer: dt, bubbles: true, cancelable: true }));
+      zone.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, BAD_CSV);
+    await page.locator("#preview-summary").waitFor();
+    const summary = await text("#preview-summary");
+    assert.match(summary, /6 people, 3 valid, 3 problems/);
+    const badRows = await page.locator("#preview-table tbody tr.bad").evaluateAll((rows) => rows.map((r) => Number(r.dataset.row)));
+    assert.deepEqual(badRows, [2, 4, 5]);
+    const clientProblems = await page.locator("#preview-problems tbody tr").evaluateAll((rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)));
+    assert.deepEqual(clientProblems.map((r) => r[0]), ["2", "4", "5"]);
+    assert.match(clientProblems[1][3], /duplicate: ann\.good@contoso\.com is already on row 1/);
+    // The display name that looks like HTML is shown as text, not run.
+    assert.equal(await page.locator("#preview-table tbody tr[data-row='6'] td").nth(1).innerText(), "<img src=x onerror=alert(1)>");
+    assert.equal(await page.locator("#preview-table img").count(), 0);
+    await shot(page, "03-preview-problems");
+
+    await page.getByRole("button", { name: "Upload", exact: true }).click();
+    await page.locator("#upload-result [data-result=refused]").waitFor();
+    const serverProblems = await page.locator("#server-problems tbody tr").evaluateAll((rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)));
+    assert.deepEqual(serverProblems.map((r) => r[0]), ["2", "4", "5"], "the server reports the same rows as the preview");
+    assert.deepEqual(
+      serverProblems.map((r) => r[3]),
+      clientProblems.map((r) => r[3]),
+      "the preview words problems like the server",
+    );
+    assert.equal(await page.locator("#upload-result").getAttribute("aria-live"), "polite");
+    await shot(page, "04-server-report");
+    const report = await (await fetch(`${server.apiBase}/api/admin/report`)).json();
+    assert.equal(report.summary.funnel.uploaded, 0, "a refused upload stores nothing");
+  });
+
+  test("a valid file picked with the file chooser is uploaded and the dashboard changes", async () => {
+    await page.locator("input[type=file]").setInputFiles({ name: "wave-1.csv", mimeType: "text/csv", buffer: Buffer.from(GOOD_CSV) });
+    await page.locator("#preview-summary.ok").waitFor();
+    assert.match(await text("#preview-summary"), /120 people, 120 valid, 0 problems/);
+    assert.match(await text("#preview-summary"), /semicolon/);
+    await page.getByLabel("Batch id").first().fill("wave-1");
+    await page.getByLabel("Reset existing people").check();
+    assert.match(await text("#panel-upload .warning:visible"), /Reset restarts onboarding/);
+    await page.getByLabel("Reset existing people").uncheck();
+    await page.getByRole("button", { name: "Upload", exact: true }).click();
+    await page.locator("#upload-result [data-result=ok]").waitFor();
+    assert.match(await text("#upload-result"), /Upload stored: batch wave-1/);
+    assert.match(await text("#upload-result"), /120 added/);
+    await shot(page, "05-upload-ok");
+
+    await tab("Dashboard");
+    await page.locator("[data-kpi=uploaded] .kpi-value", { hasText: "120" }).waitFor({ timeout: 10_000 });
+    assert.equal(await text("#funnel-chart [data-step=uploaded] .value"), "120 (100%)");
+    assert.match(await text("#batch-table tr[data-batch='wave-1']"), /wave-1 120 0 0 0 0 0% · At risk/);
+    assert.match(await text("#status-bars li[data-status=Pending]"), /Pending 120/);
+    assert.match(await text("#table-status"), /120 people match; showing 1–50/);
+    await shot(page, "06-dashboard");
+  });
+
+  test("the people table searches, filters by status and pages on the server", async () => {
+    await page.getByLabel("Search").fill("user007");
+    await page.locator("#table-status", { hasText: "1 person match" }).waitFor();
+    assert.deepEqual(await page.locator("#people-table tbody tr").evaluateAll((r) => r.map((x) => x.dataset.upn)), ["user007@contoso.com"]);
+    await page.getByLabel("Search").fill("");
+    await page.locator("#table-status", { hasText: "120 people match" }).waitFor();
+    await page.getByLabel("Status", { exact: true }).selectOption("Sent");
+    await page.locator("#table-status", { hasText: "0 people match" }).waitFor();
+    assert.match(await text("#people-table tbody"), /Nobody matches this filter/);
+    await page.getByLabel("Status", { exact: true }).selectOption("Pending");
+    await page.locator("#table-status", { hasText: "120 people match" }).waitFor();
+    await page.getByRole("button", { name: "Next" }).click();
+    await page.locator("#table-status", { hasText: "showing 51–100" }).waitFor();
+    assert.equal(await page.locator("#people-table tbody tr").first().getAttribute("data-upn"), "user051@contoso.com");
+    assert.match(await text(".pager"), /Page 2 of 3/);
+    await page.getByLabel("Search").fill("User 11");
+    await page.locator("#table-status", { hasText: "people match; showing 1–" }).waitFor();
+    await page.locator("#table-status", { hasText: "10 people match" }).waitFor();
+    await shot(page, "07-filtered-table");
+  });
+
+  test("export downloads the current filter as CSV", async () => {
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export CSV" }).click()]);
+    const today = new Date().toISOString().slice(0, 10);
+    assert.equal(download.suggestedFilename(), `mfa-report-${today}.csv`);
+    const csv = readFileSync(await download.path(), "utf8");
+    const lines = csv.trim().split(/\r?\n/);
+    assert.match(lines[0], /^Title,/);
+    const upns = lines.slice(1).map((l) => l.split(",")[0]);
+    const expected = GOOD_PEOPLE.filter((p) => p.name.includes("User 11")).map((p) => p.upn);
+    assert.deepEqual(upns.sort(), expected.sort(), "the export holds exactly the filtered people");
+    // With a batch chosen, the file is named after it and holds the whole batch.
+    await page.getByLabel("Search").fill("");
+    await page.getByLabel("Status", { exact: true }).selectOption("");
+    await page.getByLabel("Batch", { exact: true }).selectOption("wave-1");
+    await page.locator("#table-status", { hasText: "120 people match" }).waitFor();
+    const [d2] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export CSV" }).click()]);
+    assert.equal(d2.suggestedFilename(), `mfa-report-wave-1-${today}.csv`);
+    const all = readFileSync(await d2.path(), "utf8").trim().split(/\r?\n/);
+    assert.equal(all.length, 121);
+    for (const p of GOOD_PEOPLE) assert.ok(all.some((l) => l.startsWith(`${p.upn},${p.name},Pending`)), p.upn);
+    await page.getByLabel("Batch", { exact: true }).selectOption("");
+  });
+
+  test("manual entry validates like the upload and adds one person", async () => {
+    await tab("Add people");
+    await page.getByLabel("UPN (sign-in address)").fill("eve@contoso");
+    await page.getByRole("button", { name: "Add people" }).click();
+    await page.locator("#manual-result [data-result=invalid]").waitFor();
+    assert.equal(await page.getByLabel("UPN (sign-in address)").getAttribute("aria-invalid"), "true");
+    assert.match(await text("#panel-add .field-msg.error"), /the domain needs a dot/);
+    await shot(page, "08-manual-invalid");
+    await page.getByLabel("UPN (sign-in address)").fill("eve.new@contoso.com");
+    await page.getByLabel("Display name").fill("Eve New");
+    await page.getByLabel("Department").fill("Legal");
+    await page.getByLabel("Job title").fill("Counsel");
+    await page.getByLabel("Batch id").last().fill("manual-1");
+    await page.getByRole("button", { name: "Add people" }).click();
+    await page.locator("#manual-result [data-result=ok]").waitFor();
+    assert.match(await text("#manual-result"), /batch manual-1/);
+    assert.match(await text("#manual-result"), /1 added/);
+    await shot(page, "09-manual-ok");
+    await tab("Dashboard");
+    await page.locator("[data-kpi=uploaded] .kpi-value", { hasText: "121" }).waitFor({ timeout: 10_000 });
+    await page.getByLabel("Search").fill("eve");
+    await page.locator("#people-table tbody tr[data-upn='eve.new@contoso.com']").waitFor();
+    assert.match(await text("#people-table tbody tr[data-upn='eve.new@contoso.com']"), /Eve New Legal Pending/);
+  });
+
+  test("needing-attention counts are filters", async () => {
+    await page.getByLabel("Search").fill("");
+    const queued = page.locator("button[data-attention=queued]");
+    assert.match(await queued.innerText(), /121/);
+    await queued.click();
+    assert.equal(await queued.getAttribute("aria-pressed"), "true");
+    await page.locator("#table-status", { hasText: "121 people match" }).waitFor();
+    assert.equal(await page.getByLabel("Attention", { exact: true }).inputValue(), "queued");
+    await page.locator("button[data-attention=escalated]").click();
+    await page.locator("#table-status", { hasText: "0 people match" }).waitFor();
+    await shot(page, "10-attention");
+    await page.locator("button[data-attention=escalated]").click();
+    await page.locator("#table-status", { hasText: "121 people match" }).waitFor();
+  });
+
+  test("narrow screens get a usable layout", async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await shot(page, "11-mobile");
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 1, `the page scrolls sideways by ${overflow}px`);
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  test("no script errors or CSP violations", () => {
+    assert.deepEqual(pageErrors, []);
+  });
+});
