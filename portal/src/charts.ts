@@ -16,10 +16,10 @@ const FUNNEL_STEPS: [keyof Funnel, string][] = [
 
 /** The funnel: one horizontal bar per stage, scaled to the uploaded count. */
 export function funnelChart(f: Funnel): HTMLElement {
-  const W = 640;
-  const rowH = 34;
-  const labelW = 96;
-  const valueW = 130;
+  const W = 460;
+  const rowH = 32;
+  const labelW = 78;
+  const valueW = 112;
   const barW = W - labelW - valueW;
   const max = Math.max(1, f.uploaded);
   const label = FUNNEL_STEPS.map(([k, l]) => `${l} ${n(f[k])}`).join(", ");
@@ -82,18 +82,18 @@ export function activityChart(byDay: Report["summary"]["byDay"], days = 14): HTM
     keys.push(d.toISOString().slice(0, 10));
   }
   const by = new Map(byDay.map((d) => [d.day, d]));
-  const W = 640;
-  const H = 200;
-  const left = 44;
+  const W = 500;
+  const H = 210;
+  const left = 40;
   const bottom = 24;
   const top = 10;
-  const plotW = W - left - 10;
+  const plotW = W - left - 24;
   const plotH = H - bottom - top;
   const max = Math.max(1, ...keys.flatMap((k) => SERIES.map(([s]) => Number(by.get(k)?.[s] ?? 0))));
   const x = (i: number) => left + (keys.length === 1 ? plotW / 2 : (i * plotW) / (keys.length - 1));
   const y = (v: number) => top + plotH - (v / max) * plotH;
   const grid = [0, 0.5, 1].map((f) =>
-    s("g", {}, s("line", { x1: left, x2: W - 10, y1: y(max * f), y2: y(max * f), class: "grid" }), s("text", { x: left - 6, y: y(max * f) + 4, class: "axis-label end" }, n(Math.round(max * f)))),
+    s("g", {}, s("line", { x1: left, x2: W - 24, y1: y(max * f), y2: y(max * f), class: "grid" }), s("text", { x: left - 6, y: y(max * f) + 4, class: "axis-label end" }, n(Math.round(max * f)))),
   );
   const lines = SERIES.map(([key], si) =>
     s("polyline", { class: `line series-${si}`, points: keys.map((k, i) => `${x(i).toFixed(1)},${y(Number(by.get(k)?.[key] ?? 0)).toFixed(1)}`).join(" ") }),

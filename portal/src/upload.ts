@@ -153,13 +153,14 @@ export class UploadPanel {
         this.resetWarn,
       ),
       h("div", { class: "actions" }, this.submit, this.uploadProgress),
+      this.result,
       this.preview,
     );
     form.addEventListener("submit", (e) => {
       e.preventDefault();
       void this.upload();
     });
-    this.el = h("section", { class: "panel" }, h("h2", {}, "Upload people from a CSV file"), form, this.result);
+    this.el = h("section", { class: "panel" }, h("h2", {}, "Upload people from a CSV file"), form);
   }
 
   private validateBatch(): boolean {
