@@ -1,0 +1,255 @@
+//! The route table: one function per route returning `impl Filter + Clone`, the state
+//! injector, and body limits. Handlers live in [`crate::routes`].
+//!
+//! Bodies are read with [`body::capped`] (never `content_length_limit`, which demands a
+//! `Content-Length` the host does not always send). Admin routes are grouped under one prefix so
+//! their errors, too, carry the CORS headers the portal needs to read them.
+
+use std::convert::Infallible;
+
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+use warp::{Filter, Rejection};
+
+use crate::auth::Principal;
+use crate::body::{self, FORM_LIMIT, INVOCATION_LIMIT};
+use crate::cors;
+use crate::error::recover;
+use crate::respond::finalize;
+use crate::routes::{admin, enrol, health, invoke, resend, track_open, upload};
+use crate::state::SharedState;
+
+/// Injects the shared state.
+pub fn with_state(
+    state: SharedState,
+) -> impl Filter<Extract = (SharedState,), Error = Infallible> + Clone {
+    warp::any().map(move || state.clone())
+}
+
+/// The raw query string, empty when there is none.
+pub fn raw_query() -> impl Filter<Extract = (String,), Error = Infallible> + Clone {
+    warp::query::raw().or(warp::any().map(String::new)).unify()
+}
+
+/// The request's `Origin`.
+fn origin() -> impl Filter<Extract = (Option<String>,), Error = Infallible> + Clone {
+    warp::header::optional::<String>("origin")
+        .or(warp::any().map(|| None))
+        .unify()
+}
+
+/// Admin authentication: yields the caller or rejects with 401.
+pub fn admin_auth(
+    state: SharedState,
+) -> impl Filter<Extract = (Principal,), Error = Rejection> + Clone {
+    warp::addr::remote()
+        .and(warp::header::headers_cloned())
+        .and(with_state(state))
+        .and_then(|remote, headers, state: SharedState| async move {
+            state
+                .admin
+                .check(remote, &headers)
+                .await
+                .map_err(warp::reject::custom)
+        })
+}
+
+/// `GET /`.
+pub fn readiness() -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path::end().and(warp::get()).and_then(health::ready)
+}
+
+/// `GET /api/track-open`.
+pub fn track_open(
+    state: SharedState,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("api" / "track-open")
+        .and(warp::get())
+        .and(raw_query())
+        .and(with_state(state))
+        .and_then(track_open::track_open)
+}
+
+/// `GET /api/enrol`.
+pub fn enrol_get(
+    state: SharedState,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("api" / "enrol")
+        .and(warp::get())
+        .and(raw_query())
+        .and(with_state(state))
+        .and_then(enrol::show)
+}
+
+/// `POST /api/enrol`.
+pub fn enrol_post(
+    state: SharedState,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("api" / "enrol")
+        .and(warp::post())
+        .and(raw_query())
+        .and(body::capped(FORM_LIMIT))
+        .and(warp::header::optional::<String>("sec-fetch-site"))
+        .and(with_state(state))
+        .and_then(enrol::click)
+}
+
+/// `GET /api/resend`.
+pub fn resend_get(
+    state: SharedState,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("api" / "resend")
+        .and(warp::get())
+        .and(with_state(state))
+        .and_then(resend::form)
+}
+
+/// `POST /api/resend`.
+pub fn resend_post(
+    state: SharedState,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path!("api" / "resend")
+        .and(warp::post())
+        .and(body::capped(FORM_LIMIT))
+        .and(warp::addr::remote())
+        .and(warp::header::headers_cloned())
+        .and(with_state(state))
+        .and_then(resend::submit)
+}
+
+/// `POST /api/upload-users` (and its CORS preflight), with admin auth and CORS.
+pub fn upload_users(state: SharedState) -> BoxedFilter<(Response,)> {
+    let cap = state.settings.core.upload_max_bytes;
+    let upload = warp::path::end()
+        .and(warp::post())
+        .and(raw_query())
+        .and(warp::header::optional::<String>("content-type"))
+        .and(admin_auth(state.clone()))
+        .and(body::capped(cap))
+        .and(with_state(state.clone()))
+        .and_then(upload::upload);
+    with_cors(
+        warp::path!("api" / "upload-users" / ..).boxed(),
+        upload.boxed(),
+        state,
+    )
+}
+
+/// `/api/admin/...`: report, users, export, run, and CORS preflight.
+pub fn admin_api(state: SharedState) -> BoxedFilter<(Response,)> {
+    let auth = || admin_auth(state.clone());
+    let st = || with_state(state.clone());
+    let report = warp::path!("report")
+        .and(warp::get())
+        .and(raw_query())
+        .and(auth())
+        .and(st())
+        .and_then(admin::report::report);
+    let users = warp::path!("users")
+        .and(warp::get())
+        .and(raw_query())
+        .and(auth())
+        .and(st())
+        .and_then(admin::users::users);
+    let export = warp::path!("export")
+        .and(warp::get())
+        .and(raw_query())
+        .and(auth())
+        .and(st())
+        .and_then(admin::export::export);
+    let run = warp::path!("run")
+        .and(warp::post())
+        .and(auth())
+        .and(body::capped(INVOCATION_LIMIT))
+        .and(st())
+        .and_then(admin::run::run);
+    let inner = report.or(users).unify().or(export).unify().or(run).unify();
+    with_cors(
+        warp::path!("api" / "admin" / ..).boxed(),
+        inner.boxed(),
+        state,
+    )
+}
+
+/// Wraps an admin route group: preflight, errors as responses, CORS headers on every answer.
+fn with_cors(
+    prefix: BoxedFilter<()>,
+    inner: BoxedFilter<(Response,)>,
+    state: SharedState,
+) -> BoxedFilter<(Response,)> {
+    let allowed = state.settings.core.portal_origin.clone();
+    let allowed_pre = allowed.clone();
+    let preflight = warp::options()
+        .and(origin())
+        .map(move |o: Option<String>| cors::preflight(allowed_pre.as_deref(), o.as_deref()));
+    prefix
+        .and(origin())
+        .and(preflight.or(inner).unify().recover(recover).unify())
+        .map(move |o: Option<String>, resp: Response| {
+            cors::apply(allowed.as_deref(), o.as_deref(), resp)
+        })
+        .boxed()
+}
+
+/// Every `/api/...` route, with errors turned into responses and security headers added.
+pub fn api(state: SharedState) -> BoxedFilter<(Response,)> {
+    track_open(state.clone())
+        .or(enrol_get(state.clone()))
+        .unify()
+        .or(enrol_post(state.clone()))
+        .unify()
+        .or(resend_get(state.clone()))
+        .unify()
+        .or(resend_post(state.clone()))
+        .unify()
+        .or(upload_users(state.clone()))
+        .unify()
+        .or(admin_api(state))
+        .unify()
+        .recover(recover)
+        .unify()
+        .map(finalize)
+        .boxed()
+}
+
+/// `POST /{function-name}`: timer and non-forwarded HTTP invocations from the host.
+pub fn invocation(
+    state: SharedState,
+    api: BoxedFilter<(Response,)>,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    let cap = state
+        .settings
+        .core
+        .upload_max_bytes
+        .saturating_add(INVOCATION_LIMIT);
+    warp::path!(String)
+        .and(warp::post())
+        .and(body::capped(cap))
+        .and(with_state(state))
+        .and(warp::any().map(move || api.clone()))
+        .and_then(invoke::invoke)
+}
+
+/// The whole application.
+pub fn routes(state: SharedState) -> BoxedFilter<(Response,)> {
+    let api = api(state.clone());
+    readiness()
+        .or(invocation(state, api.clone()))
+        .unify()
+        .or(api)
+        .unify()
+        .recover(recover)
+        .unify()
+        .map(finalize)
+        .with(warp::trace(|info| {
+            let invocation = info
+                .request_headers()
+                .get("x-azure-functions-invocationid")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            tracing::info_span!("request", method = %info.method(), path = %info.path(), %invocation)
+        }))
+        .map(warp::Reply::into_response)
+        .boxed()
+}

@@ -1,0 +1,238 @@
+//! `POST /api/upload-users` (admin): add people to the campaign.
+//!
+//! Accepts a raw CSV body (`Content-Type: text/csv`; `?batchId=`, `?sendNow=true`, `?mode=reset`),
+//! JSON rows for manual entry (`{"people": [...], "batchId": ..., "sendNow": ...}` or a bare
+//! array), and the old portal's `{"csv": "<text>", "batchId": "..."}`. All-or-nothing: any invalid
+//! row refuses the whole upload with a per-row report; otherwise one store write adds everyone.
+
+pub mod parse;
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use mfa_core::domain::{BatchId, Source};
+use mfa_core::passes::{PassKind, RunRequest};
+use mfa_core::store::{UploadBatch, UpsertMode};
+use serde_json::{json, Value};
+use warp::http::StatusCode;
+use warp::reply::Response;
+
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::respond;
+use crate::state::SharedState;
+use parse::{Parsed, Rejected};
+
+/// Upload options from the query string or the JSON body (the query wins).
+#[derive(Debug, Default)]
+struct Options {
+    batch_id: Option<String>,
+    send_now: Option<bool>,
+    mode: Option<String>,
+}
+
+fn truthy(s: &str) -> bool {
+    matches!(
+        s.trim().to_ascii_lowercase().as_str(),
+        "true" | "1" | "yes" | "on"
+    )
+}
+
+impl Options {
+    fn from_query(query: &str) -> Self {
+        let get = |k: &str| super::param(query, k);
+        Self {
+            batch_id: get("batchId").or_else(|| get("batch_id")),
+            send_now: get("sendNow")
+                .or_else(|| get("send_now"))
+                .map(|s| truthy(&s)),
+            mode: get("mode"),
+        }
+    }
+
+    fn fill_from(&mut self, obj: &serde_json::Map<String, Value>) {
+        if self.batch_id.is_none() {
+            self.batch_id = obj
+                .get("batchId")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+        }
+        if self.send_now.is_none() {
+            self.send_now = obj.get("sendNow").and_then(|v| match v {
+                Value::Bool(b) => Some(*b),
+                Value::String(s) => Some(truthy(s)),
+                _ => None,
+            });
+        }
+        if self.mode.is_none() {
+            self.mode = obj.get("mode").and_then(Value::as_str).map(str::to_string);
+        }
+    }
+}
+
+/// Handles one upload.
+pub async fn upload(
+    query: String,
+    content_type: Option<String>,
+    principal: Principal,
+    body: Bytes,
+    state: SharedState,
+) -> Result<Response, warp::Rejection> {
+    let started = Instant::now();
+    let max_rows = state.settings.core.upload_max_rows;
+    let mut options = Options::from_query(&query);
+    let ct = content_type.unwrap_or_default().to_ascii_lowercase();
+    let looks_json = body
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'{' || *b == b'[');
+    let is_json = ct.contains("json") || (ct.is_empty() && looks_json);
+    let is_csv = ct.is_empty()
+        || [
+            "text/csv",
+            "application/csv",
+            "text/plain",
+            "application/vnd.ms-excel",
+        ]
+        .iter()
+        .any(|t| ct.starts_with(t));
+    let (parsed, source) = if is_json {
+        let value: Value = serde_json::from_slice(&body)
+            .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
+        match value {
+            Value::Array(items) => (parse::rows(&items, max_rows), Source::Manual),
+            Value::Object(obj) => {
+                options.fill_from(&obj);
+                if let Some(text) = obj.get("csv").and_then(Value::as_str) {
+                    (parse::csv(text.as_bytes(), max_rows), Source::CsvUpload)
+                } else if let Some(items) = ["people", "users", "rows"]
+                    .iter()
+                    .find_map(|k| obj.get(*k).and_then(Value::as_array))
+                {
+                    (parse::rows(items, max_rows), Source::Manual)
+                } else {
+                    return Err(ApiError::BadRequest(
+                        "expected {\"people\": [...]}, a JSON array of rows, or {\"csv\": \"...\"}"
+                            .into(),
+                    )
+                    .into());
+                }
+            }
+            _ => return Err(ApiError::BadRequest("expected a JSON object or array".into()).into()),
+        }
+    } else if is_csv {
+        (parse::csv(&body, max_rows), Source::CsvUpload)
+    } else {
+        return Err(
+            ApiError::UnsupportedMediaType("send text/csv or application/json".into()).into(),
+        );
+    };
+    let now = state.clock.now();
+    let batch_id = match options.batch_id.as_deref() {
+        Some(b) => BatchId::parse(b).map_err(|e| ApiError::BadRequest(format!("batchId: {e}")))?,
+        None => BatchId::default_for(now),
+    };
+    let mode = match options
+        .mode
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("") | Some("keephistory") | Some("keep") => UpsertMode::KeepHistory,
+        Some("reset") => UpsertMode::Reset,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "mode must be keepHistory or reset, got {other:?}"
+            ))
+            .into())
+        }
+    };
+    let parsed = match parsed {
+        Ok(p) => p,
+        Err(rejected) => return Ok(refused(rejected, started)),
+    };
+    let Parsed {
+        people,
+        skipped_empty,
+        ignored_columns,
+    } = parsed;
+    let rows = people.len();
+    let batch = UploadBatch {
+        batch_id: batch_id.clone(),
+        source,
+        correlation_id: uuid::Uuid::new_v4(),
+        now,
+        mode,
+    };
+    let summary = state
+        .store
+        .upsert_people(&batch, people)
+        .await
+        .map_err(ApiError::from)?;
+    tracing::info!(admin = %principal.name, batch = %batch_id, correlation_id = %batch.correlation_id,
+        rows, ?summary, "upload stored");
+    let send_now = if options.send_now.unwrap_or(false) {
+        start_invitations(&state)
+    } else {
+        "not requested"
+    };
+    let warnings: Vec<String> = if ignored_columns.is_empty() {
+        Vec::new()
+    } else {
+        vec![format!("ignored columns: {}", ignored_columns.join(", "))]
+    };
+    Ok(respond::json(
+        StatusCode::OK,
+        &json!({
+            "ok": true,
+            "batchId": batch_id,
+            "correlationId": batch.correlation_id,
+            "rows": rows,
+            "skippedEmptyRows": skipped_empty,
+            "inserted": summary.inserted,
+            "requeued": summary.requeued,
+            "reset": summary.reset,
+            "unchanged": summary.unchanged,
+            "mode": if mode == UpsertMode::Reset { "reset" } else { "keepHistory" },
+            "sendNow": send_now,
+            "ignoredColumns": ignored_columns,
+            "warnings": warnings,
+            "elapsedMs": started.elapsed().as_millis() as u64,
+        }),
+    ))
+}
+
+fn refused(rejected: Rejected, started: Instant) -> Response {
+    respond::json(
+        StatusCode::BAD_REQUEST,
+        &json!({
+            "ok": false,
+            "error": "the upload was refused and nothing was stored; fix the rows listed and upload again",
+            "rows": rejected.rows,
+            "errorCount": rejected.total,
+            "truncated": rejected.total > rejected.problems.len(),
+            "errors": rejected.problems,
+            "elapsedMs": started.elapsed().as_millis() as u64,
+        }),
+    )
+}
+
+/// Starts the invitation pass in the background (the upload answer does not wait for it).
+fn start_invitations(state: &SharedState) -> &'static str {
+    let Some(runner) = state.runner.clone() else {
+        tracing::warn!("sendNow requested but the worker is not available");
+        return "worker not available";
+    };
+    tokio::spawn(async move {
+        let request = RunRequest {
+            passes: vec![PassKind::Invitation],
+            now: None,
+            dry_run: false,
+            trigger: "upload".into(),
+        };
+        if let Err(e) = runner.run(request).await {
+            tracing::error!(error = ?e, "invitation pass after upload failed");
+        }
+    });
+    "started"
+}

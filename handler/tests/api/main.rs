@@ -1,0 +1,13 @@
+//! Integration tests: the real handler, driven the way the Azure Functions host drives it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod admin;
+mod auth;
+mod enrol;
+mod functions;
+mod helpers;
+mod host;
+mod keys;
+mod resend;
+mod track_open;
+mod upload;
