@@ -374,8 +374,11 @@ export async function checkCsv(
   const preview: PreviewRow[] = [];
   let sinceYield = 0;
   let consumedLine = 1;
+  let row = 0;
   for (const rec of it) {
-    const row = rec.line - 1;
+    // Rows are counted as the server counts them: data records from 1, blank lines not counted
+    // (a row of empty cells is counted, then skipped).
+    row++;
     consumedLine = rec.line;
     const get = (i: number) => rec.fields[i] ?? "";
     const problems = collector.row(

@@ -136,6 +136,37 @@ describe("admin portal in local dev mode", () => {
     assert.equal(report.summary.funnel.uploaded, 0, "a refused upload stores nothing");
   });
 
+  test("the preview applies the server's rules to edge cases, row for row", async () => {
+    const edge = [
+      "Email;Name;Department;Job Title;Notes",
+      "ok.one@contoso.com;One;Sales;Rep;x",
+      "",
+      "a..b@contoso.com;Two;Sales;Rep;x",
+      '"multi@contoso.com";"Line one\nline two";IT;Admin;x',
+      ";;;;",
+      "num@contoso.123;Three;IT;Admin;x",
+      "x@-contoso.com;Four;IT;Admin;x",
+      "x@contoso_.com;Five;IT;Admin;x",
+      `${"l".repeat(65)}@contoso.com;Six;IT;Admin;x`,
+      `long@contoso.com;${"N".repeat(257)};IT;Admin;x`,
+      "tab@contoso.com;Seven;Dept\tWith Tab;Admin;x",
+      "ragged@contoso.com",
+      "-dash@contoso.com;Eight;IT;Admin;x",
+      "OK.ONE@CONTOSO.COM;Dup;IT;Admin;x",
+      "two@@contoso.com;Nine;IT;Admin;x",
+    ].join("\n");
+    await page.locator("input[type=file]").setInputFiles({ name: "edge.csv", mimeType: "text/csv", buffer: Buffer.from(edge) });
+    await page.locator("#preview-summary", { hasText: "edge.csv" }).waitFor();
+    assert.match(await text("#preview-summary"), /semicolon/);
+    assert.match(await text("#panel-upload .file-info"), /ignored: Notes/);
+    const client = await page.locator("#preview-problems tbody tr").evaluateAll((rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)));
+    await page.getByRole("button", { name: "Upload", exact: true }).click();
+    await page.locator("#upload-result [data-result=refused]").waitFor();
+    const server = await page.locator("#server-problems tbody tr").evaluateAll((rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)));
+    assert.ok(server.length >= 9, `the server found ${server.length} problems`);
+    assert.deepEqual(client, server, "preview and server report list the same problems");
+  });
+
   test("a valid file picked with the file chooser is uploaded and the dashboard changes", async () => {
     await page.locator("input[type=file]").setInputFiles({ name: "wave-1.csv", mimeType: "text/csv", buffer: Buffer.from(GOOD_CSV) });
     await page.locator("#preview-summary.ok").waitFor();
