@@ -353,7 +353,7 @@ export async function checkCsv(
   opts: { previewRows?: number; sliceRows?: number; onProgress?: (fraction: number, rows: number) => void } = {},
 ): Promise<CheckResult> {
   const previewRows = opts.previewRows ?? 50;
-  const sliceRows = opts.sliceRows ?? 5000;
+  const sliceRows = opts.sliceRows ?? 2000;
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.trim() === "") return wholeFile("the file is empty");
   const delimiter = sniffDelimiter(text);
