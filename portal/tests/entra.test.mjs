@@ -89,6 +89,100 @@ describe("Entra mode", () => {
     await page.close();
   });
 
+  test("after Microsoft redirects back, API calls carry the access token", async () => {
+    const page = await pageWithConfig({ mode: "entra", apiBaseUrl: "", tenantId: TENANT, clientId: CLIENT, apiScope: SCOPE });
+    const base = `https://login.microsoftonline.com/${TENANT}`;
+    const b64 = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
+    const oid = "00000000-0000-0000-0000-0000000000aa";
+    let nonce = "";
+    const tokenRequests = [];
+    await page.route("https://login.microsoftonline.com/**", async (route) => {
+      const req = route.request();
+      const url = new URL(req.url());
+      const cors = { "access-control-allow-origin": "*" };
+      if (url.pathname.endsWith("/openid-configuration")) {
+        return route.fulfill({
+          contentType: "application/json",
+          headers: cors,
+          body: JSON.stringify({
+            issuer: `${base}/v2.0`,
+            authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
+            token_endpoint: `${base}/oauth2/v2.0/token`,
+            end_session_endpoint: `${base}/oauth2/v2.0/logout`,
+            jwks_uri: `${base}/discovery/v2.0/keys`,
+          }),
+        });
+      }
+      if (url.pathname.includes("/discovery/instance")) {
+        return route.fulfill({
+          contentType: "application/json",
+          headers: cors,
+          body: JSON.stringify({
+            tenant_discovery_endpoint: `${base}/v2.0/.well-known/openid-configuration`,
+            "api-version": "1.1",
+            metadata: [{ preferred_network: "login.microsoftonline.com", preferred_cache: "login.windows.net", aliases: ["login.microsoftonline.com", "login.windows.net"] }],
+          }),
+        });
+      }
+      if (url.pathname.endsWith("/oauth2/v2.0/authorize")) {
+        nonce = url.searchParams.get("nonce") ?? "";
+        const back = new URLSearchParams({ code: "fake-code", state: url.searchParams.get("state") ?? "", client_info: b64({ uid: oid, utid: TENANT }) });
+        const sep = url.searchParams.get("response_mode") === "query" ? "?" : "#";
+        return route.fulfill({ status: 302, headers: { location: `${url.searchParams.get("redirect_uri")}${sep}${back}` } });
+      }
+      if (url.pathname.endsWith("/oauth2/v2.0/token")) {
+        tokenRequests.push(new URLSearchParams(req.postData() ?? ""));
+        const now = Math.floor(Date.now() / 1000);
+        const idToken = `${b64({ alg: "none", typ: "JWT" })}.${b64({
+          aud: CLIENT,
+          iss: `${base}/v2.0`,
+          iat: now,
+          nbf: now,
+          exp: now + 3600,
+          name: "Ada Admin",
+          preferred_username: "ada@contoso.com",
+          oid,
+          sub: "sub-1",
+          tid: TENANT,
+          nonce,
+          ver: "2.0",
+        })}.c2ln`;
+        return route.fulfill({
+          contentType: "application/json",
+          headers: cors,
+          body: JSON.stringify({
+            token_type: "Bearer",
+            scope: `${SCOPE} openid profile offline_access`,
+            expires_in: 3600,
+            ext_expires_in: 3600,
+            access_token: "fake-access-token",
+            refresh_token: "fake-refresh-token",
+            id_token: idToken,
+            client_info: b64({ uid: oid, utid: TENANT }),
+          }),
+        });
+      }
+      return route.fulfill({ status: 404, body: "" });
+    });
+    const auth = [];
+    await page.route("**/api/admin/**", (route) => {
+      auth.push(route.request().headers().authorization ?? "");
+      return route.continue();
+    });
+    await page.goto(`${server.base}/portal/`);
+    await page.getByRole("button", { name: "Sign in with Microsoft" }).click();
+    await page.getByRole("tablist", { name: "Portal sections" }).waitFor({ timeout: 20_000 });
+    assert.match(await page.locator("#who").innerText(), /Ada Admin/);
+    assert.equal(tokenRequests.length, 1);
+    assert.equal(tokenRequests[0].get("grant_type"), "authorization_code");
+    assert.ok((tokenRequests[0].get("code_verifier") ?? "").length >= 43, "the PKCE verifier is sent");
+    await page.locator("[data-kpi=uploaded]").waitFor();
+    assert.ok(auth.length > 0 && auth.every((a) => a === "Bearer fake-access-token"), JSON.stringify(auth));
+    assert.equal(page.url(), `${server.base}/portal/#dashboard`, "the code is not left in the address bar");
+    await shot(page, "22-entra-signed-in");
+    await page.close();
+  });
+
   test("a config.json without a client id stops the portal and names the key", async () => {
     const page = await pageWithConfig({ mode: "entra", tenantId: TENANT, apiScope: SCOPE });
     await page.goto(`${server.base}/portal/`);
