@@ -3,7 +3,7 @@
 
 import type { Funnel, Report } from "./api";
 import { h, s } from "./dom";
-import { n, pct } from "./format";
+import { n, pct, short } from "./format";
 
 const FUNNEL_STEPS: [keyof Funnel, string][] = [
   ["uploaded", "Uploaded"],
@@ -93,7 +93,7 @@ export function activityChart(byDay: Report["summary"]["byDay"], days = 14): HTM
   const x = (i: number) => left + (keys.length === 1 ? plotW / 2 : (i * plotW) / (keys.length - 1));
   const y = (v: number) => top + plotH - (v / max) * plotH;
   const grid = [0, 0.5, 1].map((f) =>
-    s("g", {}, s("line", { x1: left, x2: W - 24, y1: y(max * f), y2: y(max * f), class: "grid" }), s("text", { x: left - 6, y: y(max * f) + 4, class: "axis-label end" }, n(Math.round(max * f)))),
+    s("g", {}, s("line", { x1: left, x2: W - 24, y1: y(max * f), y2: y(max * f), class: "grid" }), s("text", { x: left - 6, y: y(max * f) + 4, class: "axis-label end" }, short(Math.round(max * f)))),
   );
   const lines = SERIES.map(([key], si) =>
     s("polyline", { class: `line series-${si}`, points: keys.map((k, i) => `${x(i).toFixed(1)},${y(Number(by.get(k)?.[key] ?? 0)).toFixed(1)}`).join(" ") }),

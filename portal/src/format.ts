@@ -7,6 +7,13 @@ export function n(v: number | undefined | null): string {
   return ints.format(v ?? 0);
 }
 
+const compact = new Intl.NumberFormat("en-GB", { notation: "compact", maximumFractionDigits: 1 });
+
+/** 100K, 1.2M: for chart axes. */
+export function short(v: number): string {
+  return compact.format(v);
+}
+
 /** Percentage of `part` in `whole`, one decimal, "0%" for an empty whole. */
 export function pct(part: number, whole: number): string {
   if (!whole) return "0%";
