@@ -25,6 +25,7 @@ after(async () => {
 
 async function pageWithConfig(config) {
   const page = await browser.context.newPage();
+  page.setDefaultTimeout(15_000);
   await page.route("**/portal/config.json", (route) => route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify(config) }));
   return page;
 }

@@ -6,16 +6,13 @@
 //   HANDLER_BIN        the handler binary (default: <repo>/target/debug/handler)
 //   PORTAL_DIST        the built portal (default: portal/dist)
 //   CHROMIUM_PATH      the browser (default: /usr/bin/chromium)
-//   PORTAL_TEST_PROXY  "1": serve the portal from a small Node proxy in front of the handler's
-//                      /api (only for a handler build without the /portal route)
 //   TEST_LOG           "1": show the handler's log
 
 import { spawn } from "node:child_process";
-import { createServer } from "node:http";
-import { mkdtempSync, mkdirSync, readFileSync, existsSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, existsSync, rmSync } from "node:fs";
 import { createServer as netServer } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, extname, join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
@@ -52,50 +49,7 @@ async function waitFor(url, child, ms = 30_000) {
   throw new Error(`${url} did not answer in time: ${last}`);
 }
 
-const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".json": "application/json" };
-
-/** A stand-in for the handler's /portal route: static files + /api proxied to the handler. */
-function proxy(dist, apiPort) {
-  return createServer(async (req, res) => {
-    const url = new URL(req.url, "http://x");
-    if (url.pathname.startsWith("/api/")) {
-      const chunks = [];
-      for await (const c of req) chunks.push(c);
-      const headers = { ...req.headers };
-      delete headers.host;
-      const r = await fetch(`http://127.0.0.1:${apiPort}${req.url}`, { method: req.method, headers, body: chunks.length ? Buffer.concat(chunks) : undefined });
-      const out = {};
-      r.headers.forEach((v, k) => (out[k] = v));
-      delete out["content-length"];
-      delete out["transfer-encoding"];
-      res.writeHead(r.status, out);
-      res.end(Buffer.from(await r.arrayBuffer()));
-      return;
-    }
-    let p = url.pathname.replace(/^\/portal\/?/, "");
-    if (!url.pathname.startsWith("/portal")) {
-      res.writeHead(404).end();
-      return;
-    }
-    if (url.pathname === "/portal") {
-      res.writeHead(301, { location: "/portal/" }).end();
-      return;
-    }
-    if (p === "") p = "index.html";
-    const file = join(dist, p);
-    if (!file.startsWith(dist) || !existsSync(file)) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, {
-      "content-type": TYPES[extname(file)] ?? "application/octet-stream",
-      "content-security-policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' https://login.microsoftonline.com; frame-src https://login.microsoftonline.com; object-src 'none'; base-uri 'self'; frame-ancestors 'none'",
-    });
-    res.end(readFileSync(file));
-  });
-}
-
-/** Starts the handler (and the proxy when asked); returns `{ base, stop }`. */
+/** Starts the handler serving the portal at /portal/; returns `{ base, apiBase, stop }`. */
 export async function startServer() {
   const bin = process.env.HANDLER_BIN ?? join(repoDir, "target", "debug", "handler");
   if (!existsSync(bin)) throw new Error(`handler binary not found at ${bin}: run cargo build -p mfa-handler (or set HANDLER_BIN)`);
@@ -123,20 +77,12 @@ export async function startServer() {
     child.kill();
     throw new Error(`${e.message}\n${stderr}`);
   }
-  let base = `http://127.0.0.1:${port}`;
-  let web = null;
-  if (process.env.PORTAL_TEST_PROXY === "1") {
-    const webPort = await freePort();
-    web = proxy(dist, port);
-    await new Promise((ok) => web.listen(webPort, "127.0.0.1", ok));
-    base = `http://127.0.0.1:${webPort}`;
-  }
+  const base = `http://127.0.0.1:${port}`;
   return {
     base,
     apiBase: `http://127.0.0.1:${port}`,
     stderr: () => stderr,
     async stop() {
-      web?.close();
       child.kill("SIGTERM");
       await new Promise((ok) => (child.exitCode !== null ? ok() : child.once("exit", ok)));
       rmSync(work, { recursive: true, force: true });

@@ -43,6 +43,7 @@ before(async () => {
   server = await startServer();
   browser = await startBrowser();
   page = await browser.context.newPage();
+  page.setDefaultTimeout(15_000);
   page.on("pageerror", (e) => pageErrors.push(String(e)));
   page.on("console", (m) => {
     // The refused upload is a 400 on purpose; Chromium logs it as a failed resource.
