@@ -35,6 +35,47 @@ async function text(selector) {
   return (t ?? "").replace(/\s+/g, " ").trim();
 }
 
+/** Visible text whose contrast with its background is under 4.5:1 (3:1 for large text). */
+async function lowContrast() {
+  return page.evaluate(() => {
+    const parse = (c) => {
+      const m = c.match(/rgba?\(([^)]+)\)/);
+      if (!m) return null;
+      const [r, g, b, a = 1] = m[1].split(/[ ,/]+/).filter(Boolean).map(Number);
+      return { r, g, b, a };
+    };
+    const lum = ({ r, g, b }) => {
+      const f = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const background = (el) => {
+      for (let e = el; e; e = e.parentElement) {
+        const c = parse(getComputedStyle(e).backgroundColor);
+        if (c && c.a > 0.5) return c;
+      }
+      return { r: 255, g: 255, b: 255 };
+    };
+    const bad = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const el = n.parentElement;
+      if (!el || !n.textContent.trim() || el.closest("svg, [hidden], .visually-hidden, option")) continue;
+      const r = el.getBoundingClientRect();
+      if (!r.width || !r.height || getComputedStyle(el).visibility === "hidden") continue;
+      const st = getComputedStyle(el);
+      if (Number(st.opacity) < 1 || el.closest("button:disabled")) continue;
+      const fg = parse(st.color);
+      const bg = background(el);
+      const [l1, l2] = [lum(fg), lum(bg)].sort((a, b) => b - a);
+      const ratio = (l1 + 0.05) / (l2 + 0.05);
+      const size = parseFloat(st.fontSize);
+      const large = size >= 24 || (size >= 18.66 && Number(st.fontWeight) >= 700);
+      if (ratio < (large ? 3 : 4.5)) bad.push(`${n.textContent.trim().slice(0, 40)} (${ratio.toFixed(2)}:1)`);
+    }
+    return bad;
+  });
+}
+
 async function tab(name) {
   await page.getByRole("tab", { name }).click();
 }
@@ -315,6 +356,14 @@ describe("admin portal in local dev mode", () => {
     await page.locator("#table-status", { hasText: "showing 100,101–100,121" }).waitFor();
     assert.match(await text(".pager"), /Page 2,003 of 2,003/);
     await shot(page, "11-dashboard-100k");
+  });
+
+  test("text keeps a contrast of at least 4.5:1 on every tab", async () => {
+    for (const name of ["Dashboard", "Upload CSV", "Add people"]) {
+      await tab(name);
+      assert.deepEqual(await lowContrast(), [], `low-contrast text on ${name}`);
+    }
+    await tab("Dashboard");
   });
 
   test("narrow screens get a usable layout", async () => {
