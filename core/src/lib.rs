@@ -2,6 +2,7 @@
 //!
 //! - [`clock`]: injected time, so tests and simulations move time instead of waiting.
 //! - [`domain`]: validated types and the invitation lifecycle.
+//! - [`graph`]: the Microsoft Graph client (auth, throttling, retries, `$batch`, typed calls).
 //! - [`store`]: the `Store` trait and its backends (SQLite embedded).
 //! - [`config`]: typed settings from environment variables, validated once.
 //! - [`telemetry`]: `tracing` set-up (JSON in Azure, text locally).
@@ -9,6 +10,7 @@
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod graph;
 pub mod passes;
 pub mod store;
 pub mod telemetry;
