@@ -52,6 +52,7 @@ export class Dashboard {
   private exportButton: HTMLButtonElement;
   private exportStatus: HTMLElement;
   private error: HTMLElement;
+  private runStatus: HTMLElement;
 
   constructor(
     private api: Api,
@@ -72,6 +73,7 @@ export class Dashboard {
     this.autoRefresh.addEventListener("change", () => this.schedule());
     this.updated = h("span", { class: "muted", id: "updated" }, "");
     this.error = h("div", { role: "alert", id: "dashboard-error" });
+    this.runStatus = h("span", { role: "status", class: "muted", id: "run-status" });
 
     this.cards = h("div", { class: "cards", id: "cards" });
     this.funnel = h("div", { id: "funnel" });
@@ -125,7 +127,9 @@ export class Dashboard {
         h("div", { class: "field inline" }, h("label", { for: staleId }, "Not clicked after (days)"), this.staleInput),
         h("button", { type: "button", id: "refresh", onclick: () => void this.refresh() }, "Refresh"),
         h("div", { class: "check" }, this.autoRefresh, h("label", { for: autoId }, `Auto-refresh every ${cfg.refreshSeconds || 30} s`)),
+        h("button", { type: "button", id: "run-invitations", onclick: (e: Event) => void this.runInvitations(e.currentTarget as HTMLButtonElement) }, "Send pending invitations now"),
         this.updated,
+        this.runStatus,
       ),
       this.error,
       this.cards,
@@ -407,6 +411,21 @@ export class Dashboard {
       h("button", { type: "button", id: "next-page", onclick: () => go(this.page + 1), disabled: this.page >= pages - 1 }, "Next"),
       h("button", { type: "button", onclick: () => go(pages - 1), disabled: this.page >= pages - 1 }, "Last"),
     );
+  }
+
+  /** Starts the invitation pass now (the worker still keeps to the mail limits). */
+  private async runInvitations(button: HTMLButtonElement): Promise<void> {
+    button.disabled = true;
+    this.runStatus.textContent = "Starting the invitation run…";
+    try {
+      await this.api.run(["invitation"]);
+      this.runStatus.textContent = "Invitation run finished.";
+      void this.refresh();
+    } catch (e) {
+      this.runStatus.textContent = `Could not start the run: ${e instanceof Error ? e.message : String(e)}`;
+    } finally {
+      button.disabled = false;
+    }
   }
 
   private async exportCsv(): Promise<void> {
