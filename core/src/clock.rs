@@ -110,3 +110,36 @@ mod tests {
         assert_eq!(clock.now(), start + chrono::Duration::seconds(3660));
     }
 }
+
+/// Wall time running `speed` times faster than real time from `start` (local demo mode:
+/// reminders and escalations arrive while you watch). Sleeps last `1/speed` of their length.
+#[derive(Debug, Clone)]
+pub struct ScaledClock {
+    start: DateTime<Utc>,
+    real_start: std::time::Instant,
+    speed: f64,
+}
+
+impl ScaledClock {
+    /// A clock at `start` that runs `speed` (≥ 1) times faster than real time.
+    pub fn new(start: DateTime<Utc>, speed: f64) -> Self {
+        Self {
+            start,
+            real_start: std::time::Instant::now(),
+            speed: speed.max(1.0),
+        }
+    }
+}
+
+#[async_trait]
+impl Clock for ScaledClock {
+    fn now(&self) -> DateTime<Utc> {
+        let elapsed = self.real_start.elapsed().as_secs_f64() * self.speed;
+        let step = chrono::Duration::milliseconds((elapsed * 1000.0) as i64);
+        self.start.checked_add_signed(step).unwrap_or(self.start)
+    }
+
+    async fn sleep(&self, duration: Duration) {
+        tokio::time::sleep(duration.div_f64(self.speed)).await;
+    }
+}

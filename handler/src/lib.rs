@@ -14,6 +14,7 @@
 //! - [`opens`]: the buffered, coalescing email-open tracker; [`resend`]: the off-path resend
 //!   queue and [`ratelimit`]; [`group`]: the Conditional Access group seam (Graph in production).
 //! - [`wiring`]: production dependencies (store, Graph, group, the worker) from the environment.
+//! - [`local`]: `handler local`, the whole system on one machine with the tenant simulator.
 //! - [`error`], [`respond`], [`body`]: one error type, response helpers with security headers,
 //!   and capped body reading.
 pub mod auth;
@@ -22,6 +23,7 @@ pub mod cors;
 pub mod error;
 pub mod filters;
 pub mod group;
+pub mod local;
 pub mod models;
 pub mod opens;
 pub mod pages;

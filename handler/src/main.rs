@@ -10,6 +10,10 @@ use mfa_handler::wiring::production_deps;
 
 #[tokio::main]
 async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("local") {
+        std::process::exit(local(&args[1..]).await);
+    }
     let settings = match HandlerSettings::from_env() {
         Ok(s) => s,
         Err(e) => {
@@ -38,4 +42,23 @@ async fn run(settings: HandlerSettings) -> anyhow::Result<()> {
     let deps = production_deps(&settings, &Vars::from_env(), clock).await?;
     let app = Application::build(settings, deps).await?;
     app.run_until_stopped().await
+}
+
+/// `handler local …`: see [`mfa_handler::local`].
+async fn local(args: &[String]) -> i32 {
+    let opts = match mfa_handler::local::LocalOptions::parse(args) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{e}");
+            return 2;
+        }
+    };
+    mfa_core::telemetry::init(mfa_core::config::LogFormat::Pretty, false);
+    match mfa_handler::local::run(opts).await {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("local mode failed: {e:#}");
+            1
+        }
+    }
 }

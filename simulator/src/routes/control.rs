@@ -43,14 +43,23 @@ pub(crate) async fn route(shared: &Arc<Shared>, req: &SimRequest, rest: &[&str])
             Err(e) => err(400, e),
         },
         ("POST", ["users", upn, "register-mfa"]) => {
+            // JSON `{"method": …}`, or the outbox page's form (`?method=…&back=1`).
             let name = body
                 .ok()
                 .and_then(|b| b.get("method").and_then(Value::as_str).map(str::to_string))
+                .or_else(|| req.param("method"))
                 .unwrap_or_default();
+            let back = req.param("back").is_some();
             match MethodKind::parse(&name) {
-                Some(kind) => tenant
-                    .register_mfa(upn, kind)
-                    .map_or_else(sim_err, |m| to_json(201, &m)),
+                Some(kind) => match tenant.register_mfa(upn, kind) {
+                    Ok(_) if back => SimResponse {
+                        status: 303,
+                        headers: vec![("Location".into(), "/_sim/outbox.html".into())],
+                        ..SimResponse::html(String::new())
+                    },
+                    Ok(m) => to_json(201, &m),
+                    Err(e) => sim_err(e),
+                },
                 None => err(400, format!("unknown method '{name}'")),
             }
         }
@@ -118,6 +127,13 @@ fn outbox_page(tenant: &Tenant) -> String {
             "<section><dl><dt>From</dt><dd>{}</dd><dt>To</dt><dd>{}</dd><dt>Subject</dt><dd>{}</dd><dt>Sent (sim time)</dt><dd>{}</dd><dt>Headers</dt><dd>{}</dd></dl>",
             escape(&m.sender), escape(&to.join(", ")), escape(&m.subject), m.at.to_rfc3339(), escape(&headers.join("; "))
         ));
+        if let Some(first) = m.to.first() {
+            let addr = escape(&first.address);
+            html.push_str(&format!(
+                "<form method=\"post\" action=\"/_sim/users/{addr}/register-mfa?method=microsoftAuthenticator&amp;back=1\"><button>Simulate: {} registers Microsoft Authenticator</button></form>",
+                escape(&first.address)
+            ));
+        }
         if m.content_type == "HTML" {
             let doc = format!("<base target=\"_blank\">{}", m.body);
             html.push_str(&format!("<iframe sandbox=\"allow-popups allow-popups-to-escape-sandbox\" srcdoc=\"{}\"></iframe>", escape(&doc)));

@@ -1,0 +1,219 @@
+//! `handler local`: the whole system on one machine, for trying it out.
+//!
+//! Starts the tenant simulator seeded with a demo organisation, the handler on SQLite with dev
+//! admin sign-in and the portal, and the worker every few seconds, with time running faster than
+//! real time so reminders and escalations happen while you watch. `--real-tenant` skips the
+//! simulator and uses the Graph credentials and settings from the environment instead.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use mfa_core::clock::{Clock, ScaledClock, SharedClock, SystemClock};
+use mfa_core::config::Vars;
+use mfa_core::domain::{BatchId, NewPerson, Source, Upn};
+use mfa_core::passes::{PassKind, RunRequest};
+use mfa_core::store::{UploadBatch, UpsertMode};
+use tenant_sim::{SimClock, SimConfig, Simulator};
+
+use crate::settings::HandlerSettings;
+use crate::startup::Application;
+use crate::wiring::production_deps;
+
+/// Options of `handler local`.
+#[derive(Debug, Clone)]
+pub struct LocalOptions {
+    /// Handler port.
+    pub port: u16,
+    /// People in the demo organisation.
+    pub people: usize,
+    /// How much faster than real time the clock runs.
+    pub speed: f64,
+    /// Real seconds between worker runs.
+    pub interval: Duration,
+    /// Upload the demo people at start.
+    pub upload: bool,
+    /// Use the real tenant from the environment instead of the simulator.
+    pub real_tenant: bool,
+    /// Where the SQLite database lives.
+    pub data_dir: PathBuf,
+}
+
+impl Default for LocalOptions {
+    fn default() -> Self {
+        Self {
+            port: 7071,
+            people: 300,
+            speed: 2016.0,
+            interval: Duration::from_secs(5),
+            upload: true,
+            real_tenant: false,
+            data_dir: PathBuf::from(".mfa-local"),
+        }
+    }
+}
+
+const USAGE: &str = "handler local [--port N] [--people N] [--speed N] [--interval-seconds N] [--no-upload] [--real-tenant] [--data-dir DIR]";
+
+impl LocalOptions {
+    /// Parses `args` (after `local`).
+    pub fn parse(args: &[String]) -> anyhow::Result<Self> {
+        let mut o = Self::default();
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            let mut value = |name: &str| {
+                it.next()
+                    .cloned()
+                    .with_context(|| format!("{name} needs a value; usage: {USAGE}"))
+            };
+            match a.as_str() {
+                "--port" => {
+                    o.port = value("--port")?
+                        .parse()
+                        .context("--port must be a port number")?
+                }
+                "--people" => {
+                    o.people = value("--people")?
+                        .parse()
+                        .context("--people must be a number")?
+                }
+                "--speed" => {
+                    o.speed = value("--speed")?
+                        .parse()
+                        .context("--speed must be a number")?
+                }
+                "--interval-seconds" => {
+                    o.interval = Duration::from_secs(
+                        value("--interval-seconds")?
+                            .parse()
+                            .context("--interval-seconds must be a number")?,
+                    )
+                }
+                "--data-dir" => o.data_dir = PathBuf::from(value("--data-dir")?),
+                "--no-upload" => o.upload = false,
+                "--real-tenant" => o.real_tenant = true,
+                "-h" | "--help" => anyhow::bail!("usage: {USAGE}"),
+                other => anyhow::bail!("unknown argument {other:?}; usage: {USAGE}"),
+            }
+        }
+        Ok(o)
+    }
+}
+
+/// Runs local mode until Ctrl-C.
+pub async fn run(opts: LocalOptions) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&opts.data_dir)
+        .with_context(|| format!("creating {}", opts.data_dir.display()))?;
+    let db = opts.data_dir.join("local.db");
+    let mut pairs: Vec<(String, String)> = std::env::vars().collect();
+    let mut set = |k: &str, v: String| {
+        pairs.retain(|(name, _)| name != k);
+        pairs.push((k.to_string(), v));
+    };
+    set("MFA_STORE", format!("sqlite:{}", db.display()));
+    set("FUNCTIONS_CUSTOMHANDLER_PORT", opts.port.to_string());
+    set(
+        "MFA_PUBLIC_BASE_URL",
+        format!("http://localhost:{}", opts.port),
+    );
+    set("MFA_ADMIN_AUTH", "dev".into());
+    set("MFA_RUN_BUDGET_SECONDS", "3600".into());
+    let (clock, sim): (SharedClock, Option<(Simulator, tenant_sim::DemoOrg)>) = if opts.real_tenant
+    {
+        (Arc::new(SystemClock), None)
+    } else {
+        let clock = Arc::new(ScaledClock::new(chrono::Utc::now(), opts.speed));
+        let c = clock.clone();
+        let sim = Simulator::start(SimConfig {
+            clock: SimClock::from_fn(Arc::new(move || c.now())),
+            ..SimConfig::default()
+        })
+        .await
+        .context("starting the tenant simulator")?;
+        let org = sim
+            .tenant()
+            .seed_demo(opts.people, 7)
+            .context("seeding the demo organisation")?;
+        set("MFA_GRAPH_BASE_URL", sim.base_url());
+        set("IDENTITY_ENDPOINT", sim.identity_endpoint());
+        set("IDENTITY_HEADER", sim.identity_header());
+        set("MFA_GROUP_ID", org.group_id.clone());
+        set("MFA_SENDER_MAILBOXES", org.sender_mailbox.clone());
+        set(
+            "MFA_REPORT_RECIPIENTS",
+            format!("it-admins@{}", sim.tenant().domain()),
+        );
+        set("MFA_ORG_NAME", "Contoso (demo)".into());
+        (clock, Some((sim, org)))
+    };
+    let vars = Vars::from_pairs(pairs);
+    let settings = HandlerSettings::from_vars(&vars).context("local settings")?;
+    let deps = production_deps(&settings, &vars, clock.clone()).await?;
+    let store = deps.store.clone();
+    let runner = deps
+        .runner
+        .clone()
+        .context("the worker could not start (see the log above)")?;
+    if let (true, Some((_, org))) = (opts.upload, &sim) {
+        let people = org
+            .people
+            .iter()
+            .filter_map(|p| Upn::parse(p).ok())
+            .map(NewPerson::new)
+            .collect();
+        let batch = UploadBatch {
+            batch_id: BatchId::parse("demo").context("batch id")?,
+            source: Source::CsvUpload,
+            correlation_id: uuid::Uuid::new_v4(),
+            now: clock.now(),
+            mode: UpsertMode::KeepHistory,
+        };
+        store.upsert_people(&batch, people).await?;
+    }
+    let app = Application::build(settings, deps).await?;
+    let port = app.port();
+    println!();
+    println!("mfa-onboarding is running locally.");
+    println!("  Portal (dev sign-in):  http://localhost:{port}/portal/");
+    if let Some((sim, org)) = &sim {
+        println!(
+            "  Outbox (emails sent):  {}/_sim/outbox.html",
+            sim.base_url()
+        );
+        println!("  Simulated tenant:      {} people, {} already registered, {} disabled; time runs {}x faster",
+            org.people.len(), org.registered.len(), org.disabled.len(), opts.speed);
+    }
+    println!(
+        "  Worker:                every {} s (real time)",
+        opts.interval.as_secs()
+    );
+    println!("Press Ctrl-C to stop.");
+    let worker = tokio::spawn(async move {
+        let mut last_report_day = None;
+        loop {
+            let now = clock.now();
+            let mut passes = PassKind::ORCHESTRATOR.to_vec();
+            if last_report_day != Some(now.date_naive()) {
+                passes.push(PassKind::Report);
+                last_report_day = Some(now.date_naive());
+            }
+            let request = RunRequest {
+                passes,
+                now: None,
+                dry_run: false,
+                trigger: "timer".into(),
+            };
+            if let Err(e) = runner.run(request).await {
+                tracing::warn!(error = format!("{e:#}"), "worker run failed");
+            }
+            tokio::time::sleep(opts.interval).await;
+        }
+    });
+    let result = app.run_until_stopped().await;
+    worker.abort();
+    if let Some((sim, _)) = sim {
+        sim.shutdown().await;
+    }
+    result
+}
