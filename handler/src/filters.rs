@@ -16,7 +16,7 @@ use crate::body::{self, FORM_LIMIT, INVOCATION_LIMIT};
 use crate::cors;
 use crate::error::recover;
 use crate::respond::finalize;
-use crate::routes::{admin, enrol, health, invoke, resend, track_open, upload};
+use crate::routes::{admin, enrol, health, invoke, portal, resend, track_open, upload};
 use crate::state::SharedState;
 
 /// Injects the shared state.
@@ -57,6 +57,17 @@ pub fn admin_auth(
 /// `GET /`.
 pub fn readiness() -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     warp::path::end().and(warp::get()).and_then(health::ready)
+}
+
+/// `GET /portal` and `GET /portal/*`: the admin portal's static files.
+pub fn portal_files(
+    state: SharedState,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    warp::path("portal")
+        .and(warp::get())
+        .and(warp::path::full())
+        .and(with_state(state))
+        .and_then(portal::serve)
 }
 
 /// `GET /api/track-open`.
@@ -234,6 +245,8 @@ pub fn invocation(
 pub fn routes(state: SharedState) -> BoxedFilter<(Response,)> {
     let api = api(state.clone());
     readiness()
+        .or(portal_files(state.clone()))
+        .unify()
         .or(invocation(state, api.clone()))
         .unify()
         .or(api)

@@ -49,3 +49,45 @@ impl GroupMembership for NoGroup {
         Err(GroupError::NotConfigured)
     }
 }
+
+/// Production membership through Microsoft Graph: resolves the person when their object id is
+/// not known yet, then `POST /groups/{id}/members/$ref` (already a member counts as success).
+#[derive(Debug, Clone)]
+pub struct GraphGroup {
+    graph: mfa_core::graph::GraphClient,
+    group_id: String,
+}
+
+impl GraphGroup {
+    /// Membership of `group_id` through `graph`.
+    pub fn new(graph: mfa_core::graph::GraphClient, group_id: String) -> Self {
+        Self { graph, group_id }
+    }
+}
+
+#[async_trait]
+impl GroupMembership for GraphGroup {
+    async fn ensure_member(
+        &self,
+        upn: &Upn,
+        object_id: Option<&ObjectId>,
+    ) -> Result<ObjectId, GroupError> {
+        let id = match object_id {
+            Some(id) => id.clone(),
+            None => {
+                let user = self
+                    .graph
+                    .get_user(upn.as_str())
+                    .await
+                    .map_err(|e| GroupError::Other(e.into()))?
+                    .ok_or(GroupError::UserNotFound)?;
+                ObjectId::parse(&user.id).map_err(|e| GroupError::Other(e.into()))?
+            }
+        };
+        self.graph
+            .add_group_member(&self.group_id, id.as_str())
+            .await
+            .map_err(|e| GroupError::Other(e.into()))?;
+        Ok(id)
+    }
+}

@@ -12,7 +12,8 @@
 //! - [`auth`] and [`cors`]: who may call the admin API, and from which browser origin.
 //! - [`pages`]: branded HTML pages rendered from handlebars templates.
 //! - [`opens`]: the buffered, coalescing email-open tracker; [`resend`]: the off-path resend
-//!   queue and [`ratelimit`]; [`group`]: the Conditional Access group seam.
+//!   queue and [`ratelimit`]; [`group`]: the Conditional Access group seam (Graph in production).
+//! - [`wiring`]: production dependencies (store, Graph, group, the worker) from the environment.
 //! - [`error`], [`respond`], [`body`]: one error type, response helpers with security headers,
 //!   and capped body reading.
 pub mod auth;
@@ -31,3 +32,4 @@ pub mod routes;
 pub mod settings;
 pub mod startup;
 pub mod state;
+pub mod wiring;

@@ -2,12 +2,11 @@
 
 use std::sync::Arc;
 
-use mfa_core::clock::SystemClock;
-use mfa_core::config::StoreLocation;
-use mfa_core::store::sqlite::SqliteStore;
-use mfa_handler::group::NoGroup;
+use mfa_core::clock::{SharedClock, SystemClock};
+use mfa_core::config::Vars;
 use mfa_handler::settings::HandlerSettings;
-use mfa_handler::startup::{Application, Deps};
+use mfa_handler::startup::Application;
+use mfa_handler::wiring::production_deps;
 
 #[tokio::main]
 async fn main() {
@@ -35,22 +34,8 @@ async fn run(settings: HandlerSettings) -> anyhow::Result<()> {
     for off in settings.core.disabled_features() {
         tracing::warn!("{off}");
     }
-    let store = match &settings.core.store {
-        StoreLocation::Sqlite(path) => Arc::new(SqliteStore::open(path.clone()).await?),
-        StoreLocation::SharePoint { .. } => {
-            anyhow::bail!("MFA_STORE: the SharePoint store is not available in this build yet")
-        }
-    };
-    // The worker and the Graph client are wired in here when they land.
-    tracing::warn!(
-        "worker not available: timer invocations will log and succeed without running passes"
-    );
-    let deps = Deps {
-        store,
-        clock: Arc::new(SystemClock),
-        runner: None,
-        group: Arc::new(NoGroup),
-    };
+    let clock: SharedClock = Arc::new(SystemClock);
+    let deps = production_deps(&settings, &Vars::from_env(), clock).await?;
     let app = Application::build(settings, deps).await?;
     app.run_until_stopped().await
 }

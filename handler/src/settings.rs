@@ -18,6 +18,8 @@ pub mod defaults {
     pub const OPEN_BUFFER: usize = 100_000;
     /// Buffered opens that trigger an early flush.
     pub const OPEN_FLUSH_BATCH: usize = 500;
+    /// `MFA_PORTAL_DIR`, relative to the working directory.
+    pub const PORTAL_DIR: &str = "portal/dist";
 }
 
 /// Everything the handler needs: the shared settings plus its own.
@@ -35,6 +37,8 @@ pub struct HandlerSettings {
     pub open_flush_interval: Duration,
     /// `MFA_OPEN_BUFFER`: most distinct opens held between writes (more are dropped and counted).
     pub open_buffer: usize,
+    /// `MFA_PORTAL_DIR`: the built admin portal served at `/portal/` (local use).
+    pub portal_dir: PathBuf,
 }
 
 impl HandlerSettings {
@@ -47,6 +51,7 @@ impl HandlerSettings {
             resend_per_ip_per_hour: defaults::RESEND_PER_IP_PER_HOUR,
             open_flush_interval: Duration::from_millis(defaults::OPEN_FLUSH_MS),
             open_buffer: defaults::OPEN_BUFFER,
+            portal_dir: PathBuf::from(defaults::PORTAL_DIR),
         }
     }
 
@@ -55,6 +60,9 @@ impl HandlerSettings {
         let core = Settings::from_vars(vars)?;
         let mut s = Self::from_core(core);
         s.template_dir = vars.get("MFA_TEMPLATE_DIR").map(PathBuf::from);
+        if let Some(dir) = vars.get("MFA_PORTAL_DIR") {
+            s.portal_dir = PathBuf::from(dir);
+        }
         s.resend_per_address_per_day = positive(
             vars,
             "MFA_RESEND_PER_ADDRESS_PER_DAY",

@@ -6,11 +6,13 @@
 //! - [`track_open`], [`enrol`], [`resend`]: the public endpoints in people's emails.
 //! - [`upload`]: `POST /api/upload-users`.
 //! - [`admin`]: `/api/admin/...` report, users, export and run.
+//! - [`portal`]: `GET /portal/*`, the built admin portal for local use.
 
 pub mod admin;
 pub mod enrol;
 pub mod health;
 pub mod invoke;
+pub mod portal;
 pub mod resend;
 pub mod timers;
 pub mod track_open;

@@ -8,6 +8,8 @@ mod functions;
 mod helpers;
 mod host;
 mod keys;
+mod portal;
 mod resend;
+mod simulated;
 mod track_open;
 mod upload;
