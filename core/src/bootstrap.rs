@@ -7,6 +7,7 @@ use anyhow::Context;
 use crate::clock::SharedClock;
 use crate::config::{Settings, StoreLocation, Vars};
 use crate::graph::{GraphClient, GraphCredential, GraphSettings};
+use crate::store::sharepoint::{Options as SharePointOptions, SharePointStore};
 use crate::store::sqlite::SqliteStore;
 use crate::store::SharedStore;
 
@@ -36,7 +37,7 @@ pub fn graph_client_with(
 /// Opens the store `MFA_STORE` names.
 pub async fn open_store(
     settings: &Settings,
-    _graph: Option<GraphClient>,
+    graph: Option<GraphClient>,
 ) -> anyhow::Result<SharedStore> {
     match &settings.store {
         StoreLocation::Sqlite(path) => {
@@ -44,8 +45,22 @@ pub async fn open_store(
                 || format!("MFA_STORE: opening {}", path.display()),
             )?))
         }
-        StoreLocation::SharePoint { .. } => {
-            anyhow::bail!("MFA_STORE: the SharePoint list store is not available in this build yet")
+        StoreLocation::SharePoint { site_id, list_id } => {
+            let graph = graph.context(
+                "MFA_STORE: the SharePoint list store needs the Graph client (set the Graph variables)",
+            )?;
+            let mut opts = SharePointOptions::default();
+            if let Ok(v) = std::env::var("MFA_SHAREPOINT_RU_PER_MINUTE") {
+                opts.ru_per_minute = v.trim().parse().with_context(|| {
+                    format!("MFA_SHAREPOINT_RU_PER_MINUTE: not a number: {v:?}")
+                })?;
+            }
+            let store = SharePointStore::open(graph, site_id, list_id, opts)
+                .await
+                .with_context(|| {
+                    format!("MFA_STORE: opening SharePoint list {list_id} on {site_id}")
+                })?;
+            Ok(Arc::new(store))
         }
     }
 }

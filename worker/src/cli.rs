@@ -3,6 +3,9 @@
 //! - `worker run-once [--pass P]… [--now <RFC 3339>] [--dry-run]`: one run, JSON report on stdout.
 //! - `worker serve`: the orchestrator passes every `MFA_WORKER_INTERVAL_SECONDS`, and the report
 //!   once a day after `--report-hour` (UTC).
+//! - `worker provision-list --site <site-id> [--list <title>]`: create or complete the SharePoint
+//!   list (columns, choices, indexes) and its meta list, adopt legacy rows, and print what was
+//!   found and done as JSON.
 
 use std::sync::Arc;
 
@@ -50,6 +53,15 @@ pub enum Command {
         /// UTC hour after which the daily report is sent.
         #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(0..24))]
         report_hour: u32,
+    },
+    /// Create or complete the SharePoint list store's lists and adopt legacy rows (idempotent).
+    ProvisionList {
+        /// Graph site id (`host,site-guid,web-guid`).
+        #[arg(long)]
+        site: String,
+        /// List title (or id of an existing list).
+        #[arg(long, default_value = mfa_core::store::sharepoint::DEFAULT_LIST_TITLE)]
+        list: String,
     },
 }
 
@@ -99,12 +111,38 @@ pub async fn main(cli: Cli) -> anyhow::Result<i32> {
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(0)
         }
+        Command::ProvisionList { site, list } => {
+            let vars = Vars::from_env();
+            mfa_core::telemetry::init(mfa_core::config::LogFormat::Auto, false);
+            let graph = crate::graph_client(&vars, clock)?;
+            let report = provision_list(graph, &site, &list).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(0)
+        }
         Command::Serve { report_hour } => {
             let worker = build(clock.clone()).await?;
             serve(&worker, clock, report_hour).await?;
             Ok(0)
         }
     }
+}
+
+/// Provisions the SharePoint lists on `site` and adopts legacy rows; returns what happened.
+pub async fn provision_list(
+    graph: mfa_core::graph::GraphClient,
+    site: &str,
+    list: &str,
+) -> anyhow::Result<serde_json::Value> {
+    use mfa_core::store::sharepoint::{Options, SharePointStore};
+    let provision = SharePointStore::provision(&graph, site, list, Options::default()).await?;
+    let store = SharePointStore::open(graph, site, &provision.list.id, Options::default()).await?;
+    let adoption = store.adopt().await?;
+    Ok(serde_json::json!({
+        "site": provision.site,
+        "list": provision.list,
+        "metaList": provision.meta,
+        "adoption": adoption,
+    }))
 }
 
 async fn serve(worker: &Worker, clock: SharedClock, report_hour: u32) -> anyhow::Result<()> {

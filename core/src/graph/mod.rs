@@ -66,6 +66,6 @@ pub use methods::{AuthMethod, MethodKind, PerUserMfaState, PhoneType};
 pub use reports::RegistrationDetails;
 pub use request::{odata_string, segment, GraphRequest, GraphResponse, Page};
 pub use settings::GraphSettings;
-pub use sharepoint::{Column, ItemQuery, List, ListItem};
+pub use sharepoint::{Column, ItemQuery, List, ListItem, RangeFilter};
 pub use throttle::{Category, CategoryStats, GraphStats};
 pub use users::{AddMember, User};

@@ -68,8 +68,51 @@ pub struct ItemQuery {
     pub select: Vec<String>,
     /// `fields/{column} eq '{value}'` on one indexed column.
     pub filter_eq: Option<(String, String)>,
+    /// A range on one indexed column: `fields/{column} {op} '{value}'` for each bound, joined
+    /// with `and` (e.g. `fields/NextDueAt le '2026-03-02T09:00:00Z'`). Ignored when
+    /// `filter_eq` is set.
+    pub filter_range: Option<RangeFilter>,
     /// Page size (`$top`).
     pub top: Option<u32>,
+}
+
+/// Bounds on one column; each is an OData literal value compared as a string.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RangeFilter {
+    /// The (indexed) column.
+    pub column: String,
+    /// Strictly greater than.
+    pub gt: Option<String>,
+    /// Greater than or equal.
+    pub ge: Option<String>,
+    /// Strictly less than.
+    pub lt: Option<String>,
+    /// Less than or equal.
+    pub le: Option<String>,
+}
+
+impl RangeFilter {
+    fn to_odata(&self) -> GraphResult<Option<String>> {
+        if !is_column_name(&self.column) {
+            return Err(GraphError::InvalidArgument(format!(
+                "column name: {}",
+                self.column
+            )));
+        }
+        let parts: Vec<String> = [
+            ("gt", &self.gt),
+            ("ge", &self.ge),
+            ("lt", &self.lt),
+            ("le", &self.le),
+        ]
+        .into_iter()
+        .filter_map(|(op, v)| {
+            v.as_ref()
+                .map(|v| format!("fields/{} {op} {}", self.column, odata_string(v)))
+        })
+        .collect();
+        Ok((!parts.is_empty()).then(|| parts.join(" and ")))
+    }
 }
 
 fn list_path(site: &str, list: &str) -> String {
@@ -137,7 +180,10 @@ impl GraphClient {
                 }
                 Some(format!("fields/{column} eq {}", odata_string(value)))
             }
-            None => None,
+            None => match &q.filter_range {
+                Some(range) => range.to_odata()?,
+                None => None,
+            },
         };
         let top = q.top.map(|t| t.to_string());
         let mut pairs: Vec<(&str, &str)> = vec![("expand", &expand)];
@@ -212,6 +258,42 @@ impl GraphClient {
             ),
         };
         self.pages(GraphRequest::get(path).category(Category::SharePoint))
+    }
+
+    /// Deletes an item. With `etag`, only if unchanged (`If-Match`; a conflict is
+    /// [`GraphError::PreconditionFailed`]). An item already gone is `Ok(false)`.
+    pub async fn delete_list_item(
+        &self,
+        site: &str,
+        list: &str,
+        item_id: &str,
+        etag: Option<&str>,
+    ) -> GraphResult<bool> {
+        let mut req = GraphRequest::new(
+            reqwest::Method::DELETE,
+            format!("{}/items/{}", list_path(site, list), segment(item_id)),
+        )
+        .category(Category::SharePoint);
+        if let Some(tag) = etag {
+            req = req.header("If-Match", tag);
+        }
+        Ok(none_if_not_found(self.send(req).await)?.is_some())
+    }
+
+    /// Changes a column (`PATCH …/columns/{id}`), e.g. `{"indexed": true}`.
+    pub async fn update_column(
+        &self,
+        site: &str,
+        list: &str,
+        column_id: &str,
+        patch: Value,
+    ) -> GraphResult<Column> {
+        let req = GraphRequest::patch(
+            format!("{}/columns/{}", list_path(site, list), segment(column_id)),
+            patch,
+        )
+        .category(Category::SharePoint);
+        self.send_json(req).await
     }
 
     /// A list by id or name; `Ok(None)` when absent.

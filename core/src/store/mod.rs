@@ -20,6 +20,7 @@ use crate::domain::{
 
 #[cfg(any(test, feature = "test-support"))]
 pub mod contract;
+pub mod sharepoint;
 pub mod sqlite;
 
 /// Shared handle to the store.

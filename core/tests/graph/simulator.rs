@@ -221,6 +221,7 @@ async fn sharepoint_lists_end_to_end() {
     let q = ItemQuery {
         select: vec!["Title".into(), "InviteStatus".into()],
         filter_eq: Some(("TrackingToken".into(), "o'k".into())),
+        filter_range: None,
         top: Some(10),
     };
     let found: Vec<_> = client
@@ -266,6 +267,7 @@ async fn sharepoint_lists_end_to_end() {
     // Unindexed filters fail loudly rather than using the Prefer header.
     let unindexed = ItemQuery {
         filter_eq: Some(("InviteStatus".into(), "Sent".into())),
+        filter_range: None,
         ..ItemQuery::default()
     };
     let err = client

@@ -1,4 +1,5 @@
-//! The store contract suite on the SQLite backend, plus SQLite-specific behaviour.
+//! The store contract suite on the SQLite backend and on the SharePoint list backend (against
+//! the tenant simulator), plus what is particular to each.
 
 use std::sync::Arc;
 
@@ -17,4 +18,5 @@ async fn sqlite() -> (SharedStore, TempDir) {
 mfa_core::store_contract_tests!(sqlite());
 mfa_core::store_contract_tests!(sqlite(); bulk_upsert_100k);
 
+mod sharepoint;
 mod sqlite_specific;

@@ -7,7 +7,6 @@ use mfa_core::clock::{Clock, ManualClock, SharedClock};
 use mfa_core::config::{Settings, Vars};
 use mfa_core::domain::{BatchId, NewPerson, OnboardingRecord, Source, Upn};
 use mfa_core::passes::{PassKind, RunReport, RunRequest};
-use mfa_core::store::sqlite::SqliteStore;
 use mfa_core::store::{SharedStore, UploadBatch, UpsertMode};
 use mfa_worker::settings::WorkerSettings;
 use mfa_worker::Worker;
@@ -39,6 +38,8 @@ pub struct Options {
     pub limits: Limits,
     pub mailboxes: usize,
     pub extra: Vec<(&'static str, String)>,
+    /// Use the SharePoint list store (on a simulator site) instead of SQLite.
+    pub sharepoint: bool,
 }
 
 impl Default for Options {
@@ -48,6 +49,7 @@ impl Default for Options {
             limits: Limits::default(),
             mailboxes: 1,
             extra: Vec::new(),
+            sharepoint: false,
         }
     }
 }
@@ -74,11 +76,28 @@ pub async fn spawn(opts: Options) -> TestEnv {
         tenant.add_mailbox(m).expect("mailbox");
     }
     let dir = tempfile::tempdir().expect("temp dir");
+    let store_location = if opts.sharepoint {
+        let site = tenant.add_site("mfa");
+        let shared: SharedClock = Arc::new(clock.clone());
+        let base = Vars::from_pairs(vec![
+            ("MFA_GRAPH_BASE_URL", sim.base_url()),
+            ("IDENTITY_ENDPOINT", sim.identity_endpoint()),
+            ("IDENTITY_HEADER", sim.identity_header()),
+        ]);
+        let graph = mfa_worker::graph_client(&base, shared).expect("graph client");
+        let report = mfa_worker::cli::provision_list(graph, &site, "MFA Onboarding")
+            .await
+            .expect("provision-list");
+        let list = report["list"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        format!("sharepoint:{site}/{list}")
+    } else {
+        format!("sqlite:{}", dir.path().join("store.db").display())
+    };
     let mut pairs: Vec<(&str, String)> = vec![
-        (
-            "MFA_STORE",
-            format!("sqlite:{}", dir.path().join("store.db").display()),
-        ),
+        ("MFA_STORE", store_location),
         ("MFA_GRAPH_BASE_URL", sim.base_url()),
         ("IDENTITY_ENDPOINT", sim.identity_endpoint()),
         ("IDENTITY_HEADER", sim.identity_header()),
@@ -94,11 +113,9 @@ pub async fn spawn(opts: Options) -> TestEnv {
     let extra = Arc::new(WorkerSettings::from_vars(&vars).expect("worker settings"));
     let shared: SharedClock = Arc::new(clock.clone());
     let graph = mfa_worker::graph_client(&vars, shared.clone()).expect("graph client");
-    let store: SharedStore = Arc::new(
-        SqliteStore::open(dir.path().join("store.db"))
-            .await
-            .expect("store"),
-    );
+    let store: SharedStore = mfa_core::bootstrap::open_store(&settings, Some(graph.clone()))
+        .await
+        .expect("store");
     let worker = Worker::new(store.clone(), graph, shared, settings, extra).expect("worker");
     TestEnv {
         _sim: sim,

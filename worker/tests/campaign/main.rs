@@ -3,6 +3,7 @@
 
 mod faults;
 mod helpers;
+mod sharepoint;
 
 use helpers::{spawn, Options};
 use mfa_core::domain::InviteStatus;
@@ -11,7 +12,12 @@ use tenant_sim::{Licence, MethodKind};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn whole_campaign_from_upload_to_active_with_reminders_and_one_escalation() {
-    let env = spawn(Options::default()).await;
+    whole_campaign(Options::default()).await;
+}
+
+/// The whole campaign on the store `opts` selects (SQLite here, SharePoint in `sharepoint`).
+pub async fn whole_campaign(opts: Options) {
+    let env = spawn(opts).await;
     let boss = env.add_user("boss", "Barbara Boss", None);
     let alice = env.add_user("alice", "Alice <Example>", Some("boss"));
     let frank = env.add_user("frank", "Frank NoManager", None);

@@ -1,0 +1,203 @@
+//! Meta values and the mail log, in the companion list ("<list title> Meta").
+//!
+//! A meta value is an item titled `meta:<key>` with its value in `Value`. SharePoint has no
+//! unique constraint, so creating a key is settled after the fact: whoever created the item
+//! with the lowest id owns the key, and a creator that lost deletes its own item again.
+//! Replacing and deleting use the item's eTag (`If-Match`). A mail log entry is an item titled
+//! `send:<mailbox>` with `SentAt` (indexed) and `Recipients`.
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Map, Value};
+
+use super::columns::meta::{AT, KEY, RECIPIENTS, VALUE};
+use super::list::Filter;
+use super::mapping::ts;
+use super::{backend, SharePointStore};
+use crate::domain::Upn;
+use crate::graph::{GraphError, ListItem, RangeFilter};
+use crate::store::{SendLogEntry, StoreError, StoreResult};
+
+/// Attempts of a meta write that keeps losing races.
+const ATTEMPTS: usize = 10;
+
+fn key_title(key: &str) -> String {
+    format!("meta:{key}")
+}
+
+fn item_number(it: &ListItem) -> u64 {
+    it.id.parse().unwrap_or(u64::MAX)
+}
+
+fn value_of(it: &ListItem) -> Option<String> {
+    match it.fields.get(VALUE) {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Null) | None => Some(String::new()),
+        Some(other) => Some(other.to_string()),
+    }
+}
+
+/// Items of `key`, oldest first.
+async fn items(store: &SharePointStore, key: &str) -> StoreResult<Vec<ListItem>> {
+    let mut items = store
+        .meta
+        .scan(
+            Filter::Eq(KEY.into(), key_title(key)),
+            &[KEY.to_string(), VALUE.to_string()],
+        )
+        .await
+        .map_err(backend)?;
+    items.sort_by_key(item_number);
+    Ok(items)
+}
+
+/// The value of `key`.
+pub async fn get(store: &SharePointStore, key: &str) -> StoreResult<Option<String>> {
+    Ok(items(store, key).await?.first().and_then(value_of))
+}
+
+/// Writes `key` whatever its current value.
+pub async fn set(store: &SharePointStore, key: &str, value: &str) -> StoreResult<()> {
+    for _ in 0..ATTEMPTS {
+        let current = get(store, key).await?;
+        if compare_and_set(store, key, current.as_deref(), Some(value)).await? {
+            return Ok(());
+        }
+    }
+    Err(StoreError::Backend(anyhow::anyhow!(
+        "meta value {key} keeps changing; gave up writing it"
+    )))
+}
+
+/// Replaces `key`'s value if it is `expected` (see [`crate::store::Store::compare_and_set_meta`]).
+pub async fn compare_and_set(
+    store: &SharePointStore,
+    key: &str,
+    expected: Option<&str>,
+    new: Option<&str>,
+) -> StoreResult<bool> {
+    for _ in 0..ATTEMPTS {
+        let found = items(store, key).await?;
+        let current = found.first();
+        if current.and_then(value_of).as_deref() != expected {
+            return Ok(false);
+        }
+        let result = match (current, new) {
+            (None, None) => return Ok(true),
+            (None, Some(v)) => return create_key(store, key, v).await,
+            (Some(it), Some(v)) => {
+                let mut m = Map::new();
+                m.insert(VALUE.into(), json!(v));
+                store
+                    .meta
+                    .patch(&it.id, m, it.etag.as_deref())
+                    .await
+                    .map(|_| ())
+            }
+            (Some(it), None) => store
+                .meta
+                .delete(&it.id, it.etag.as_deref())
+                .await
+                .map(|_| ()),
+        };
+        match result {
+            Ok(()) => return Ok(true),
+            // Changed under us: look again (the value may still be the expected one).
+            Err(GraphError::PreconditionFailed | GraphError::NotFound { .. }) => continue,
+            Err(e) => return Err(backend(e)),
+        }
+    }
+    Ok(false)
+}
+
+async fn create_key(store: &SharePointStore, key: &str, value: &str) -> StoreResult<bool> {
+    let mut m = Map::new();
+    m.insert(KEY.into(), json!(key_title(key)));
+    m.insert(VALUE.into(), json!(value));
+    let mine = store.meta.create(m).await.map_err(backend)?;
+    let all = items(store, key).await?;
+    if all.first().is_some_and(|first| first.id == mine.id) {
+        return Ok(true);
+    }
+    store.meta.delete(&mine.id, None).await.map_err(backend)?;
+    Ok(false)
+}
+
+/// Appends a mail log entry.
+pub async fn log_send(store: &SharePointStore, e: &SendLogEntry) -> StoreResult<()> {
+    let mut m = Map::new();
+    m.insert(KEY.into(), json!(format!("send:{}", e.mailbox)));
+    m.insert(AT.into(), json!(ts(e.at)));
+    m.insert(RECIPIENTS.into(), json!(e.recipients));
+    store.meta.create(m).await.map_err(backend)?;
+    Ok(())
+}
+
+/// Entries at or after `since`, oldest first; older ones are deleted (20 per `$batch`).
+pub async fn sends_since(
+    store: &SharePointStore,
+    since: DateTime<Utc>,
+) -> StoreResult<Vec<SendLogEntry>> {
+    let select = [KEY.to_string(), AT.to_string(), RECIPIENTS.to_string()];
+    let old = store
+        .meta
+        .scan(
+            Filter::Range(RangeFilter {
+                column: AT.into(),
+                lt: Some(ts(since)),
+                ..RangeFilter::default()
+            }),
+            &select,
+        )
+        .await
+        .map_err(backend)?;
+    if !old.is_empty() {
+        let deletes = old
+            .iter()
+            .map(|it| (store.meta.delete_request(&it.id), super::list::RU_WRITE))
+            .collect();
+        for r in store.meta.batch(deletes).await {
+            match r {
+                Ok(_) | Err(GraphError::NotFound { .. }) => {}
+                Err(e) => return Err(backend(e)),
+            }
+        }
+    }
+    let items = store
+        .meta
+        .scan(
+            Filter::Range(RangeFilter {
+                column: AT.into(),
+                ge: Some(ts(since)),
+                ..RangeFilter::default()
+            }),
+            &select,
+        )
+        .await
+        .map_err(backend)?;
+    let mut out: Vec<(DateTime<Utc>, u64, SendLogEntry)> = items
+        .iter()
+        .filter_map(|it| {
+            let title = it.fields.get(KEY)?.as_str()?;
+            let mailbox = Upn::parse(title.strip_prefix("send:")?).ok()?;
+            let at = DateTime::parse_from_rfc3339(it.fields.get(AT)?.as_str()?)
+                .ok()?
+                .to_utc();
+            let recipients = it
+                .fields
+                .get(RECIPIENTS)
+                .and_then(Value::as_f64)
+                .map_or(1, |n| n.max(0.0) as u32);
+            Some((
+                at,
+                item_number(it),
+                SendLogEntry {
+                    mailbox,
+                    at,
+                    recipients,
+                },
+            ))
+        })
+        .collect();
+    out.sort_by_key(|(at, id, _)| (*at, *id));
+    Ok(out.into_iter().map(|(_, _, e)| e).collect())
+}

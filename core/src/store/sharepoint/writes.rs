@@ -1,0 +1,470 @@
+//! Writes. Every change to an existing item carries the eTag it was decided on (`If-Match`) and
+//! bumps `RowVersion`; a 412 means someone else wrote first: the item is re-read and the
+//! decision taken again, and a record is never overwritten blindly.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Map, Value};
+
+use super::columns::f;
+use super::list::{batch_items, RU_WRITE};
+use super::mapping::{self, ts, Row};
+use super::{backend, queries, Known, SharePointStore};
+use crate::domain::{NewPerson, OnboardingRecord, StatusEvent, TrackingToken};
+use crate::graph::{BatchResponse, GraphError, GraphResult};
+use crate::store::{
+    DueQuery, Lease, StoreError, StoreResult, UploadBatch, UpsertMode, UpsertSummary,
+};
+
+/// Attempts at a write whose `If-Match` failed while the record itself was unchanged.
+const ATTEMPTS: usize = 3;
+/// Above this many people an upload reads the whole list instead of one lookup each.
+const LOOKUP_LIMIT: usize = 100;
+
+fn echoed_etag(resp: &BatchResponse) -> Option<String> {
+    resp.body
+        .get("@odata.etag")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+impl SharePointStore {
+    fn remember(&self, rec: &OnboardingRecord, item_id: &str, etag: Option<String>) {
+        self.known.lock().insert(
+            rec.upn.as_str().to_string(),
+            Known {
+                item_id: item_id.to_string(),
+                etag,
+                version: rec.version,
+            },
+        );
+    }
+
+    async fn reread(&self, item_id: &str) -> StoreResult<Option<Row>> {
+        let item = self
+            .people
+            .get(item_id, &self.select_all())
+            .await
+            .map_err(backend)?;
+        Ok(item.and_then(|it| self.rows(vec![it]).into_iter().next()))
+    }
+}
+
+/// Compare-and-set write of `rec` (see [`crate::store::Store::update`]).
+pub async fn update(
+    store: &SharePointStore,
+    rec: &OnboardingRecord,
+) -> StoreResult<OnboardingRecord> {
+    let conflict = || StoreError::Conflict {
+        upn: rec.upn.clone(),
+        expected: rec.version,
+    };
+    let known = store.known.lock().get(rec.upn.as_str()).cloned();
+    let (item_id, mut etag) = match known {
+        Some(k) if k.version == rec.version && k.etag.is_some() => (k.item_id, k.etag),
+        _ => {
+            let row = queries::get_one(store, f::TITLE, rec.upn.as_str())
+                .await?
+                .ok_or_else(|| StoreError::NotFound(rec.upn.clone()))?;
+            if row.record.version != rec.version {
+                return Err(conflict());
+            }
+            (row.item_id, row.etag)
+        }
+    };
+    let mut next = rec.clone();
+    next.version = rec.version + 1;
+    for _ in 0..ATTEMPTS {
+        match store
+            .people
+            .patch(&item_id, mapping::write_fields(&next), etag.as_deref())
+            .await
+        {
+            Ok(new_etag) => {
+                store.remember(&next, &item_id, new_etag);
+                return Ok(next);
+            }
+            Err(GraphError::PreconditionFailed) => {
+                let fresh = store
+                    .reread(&item_id)
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound(rec.upn.clone()))?;
+                // Written by the product since our read, or edited by hand: decide again.
+                if fresh.record.version != rec.version || fresh.etag != etag {
+                    return Err(conflict());
+                }
+                // The item is exactly as we read it (a spurious 412): try again.
+                etag = fresh.etag;
+            }
+            Err(GraphError::NotFound { .. }) => {
+                store.known.lock().remove(rec.upn.as_str());
+                return Err(StoreError::NotFound(rec.upn.clone()));
+            }
+            Err(e) => return Err(backend(e)),
+        }
+    }
+    Err(conflict())
+}
+
+/// Copies names the record lacks from the upload. Returns whether anything changed.
+fn fill_missing(rec: &mut OnboardingRecord, person: &NewPerson) -> bool {
+    let mut changed = false;
+    for (slot, new) in [
+        (&mut rec.display_name, &person.display_name),
+        (&mut rec.department, &person.department),
+        (&mut rec.job_title, &person.job_title),
+    ] {
+        if slot.is_none() && new.is_some() {
+            slot.clone_from(new);
+            changed = true;
+        }
+    }
+    changed
+}
+
+/// What an upload does to one known row, or `None` to leave it alone.
+fn decide(
+    row: &Row,
+    person: &NewPerson,
+    batch: &UploadBatch,
+    summary: &mut UpsertSummary,
+) -> StoreResult<Option<OnboardingRecord>> {
+    let mut rec = row.record.clone();
+    let names_filled = fill_missing(&mut rec, person);
+    let invalid = |e: crate::domain::TransitionError| StoreError::Invalid(e.to_string());
+    match batch.mode {
+        UpsertMode::Reset => {
+            rec.apply(StatusEvent::Reset, batch.now).map_err(invalid)?;
+            rec.correlation_id = batch.correlation_id;
+            summary.reset += 1;
+        }
+        UpsertMode::KeepHistory
+            if rec.error_details.is_some() && rec.status.allows(StatusEvent::Requeued) =>
+        {
+            rec.apply(StatusEvent::Requeued, batch.now)
+                .map_err(invalid)?;
+            rec.correlation_id = batch.correlation_id;
+            summary.requeued += 1;
+        }
+        UpsertMode::KeepHistory => {
+            summary.unchanged += 1;
+            if !names_filled && row.has_token {
+                return Ok(None);
+            }
+        }
+    }
+    rec.updated_at = batch.now;
+    rec.version += 1;
+    Ok(Some(rec))
+}
+
+async fn existing_rows(
+    store: &SharePointStore,
+    people: &[NewPerson],
+) -> StoreResult<HashMap<String, Row>> {
+    if people.len() <= LOOKUP_LIMIT {
+        let upns: Vec<_> = people.iter().map(|p| p.upn.clone()).collect();
+        return queries::get_many(store, &upns).await;
+    }
+    Ok(queries::all_rows(store)
+        .await?
+        .into_iter()
+        .map(|r| (r.record.upn.as_str().to_string(), r))
+        .collect())
+}
+
+/// Adds uploaded people: everything is validated and decided first, then new people are
+/// created 20 per `$batch` and known people updated with `If-Match` (a 412 re-reads and
+/// decides again). If a create fails, the items this upload created are deleted again and
+/// the upload fails; updates already applied stay (they are what a retry would do again).
+pub async fn upsert_people(
+    store: &SharePointStore,
+    batch: &UploadBatch,
+    people: Vec<NewPerson>,
+) -> StoreResult<UpsertSummary> {
+    let mut seen = HashSet::with_capacity(people.len());
+    if let Some(dup) = people.iter().find(|p| !seen.insert(p.upn.clone())) {
+        return Err(StoreError::Invalid(format!(
+            "{} appears more than once in the upload",
+            dup.upn
+        )));
+    }
+    let existing = existing_rows(store, &people).await?;
+    let mut summary = UpsertSummary::default();
+    let mut creates = Vec::new();
+    let mut updates: Vec<(NewPerson, Row, OnboardingRecord)> = Vec::new();
+    for person in people {
+        match existing.get(person.upn.as_str()) {
+            None => {
+                creates.push(OnboardingRecord::new_pending(
+                    person,
+                    batch.batch_id.clone(),
+                    batch.source,
+                    batch.correlation_id,
+                    batch.now,
+                ));
+                summary.inserted += 1;
+            }
+            Some(row) => {
+                if let Some(rec) = decide(row, &person, batch, &mut summary)? {
+                    updates.push((person, row.clone(), rec));
+                }
+            }
+        }
+    }
+    create_all(store, &creates).await?;
+    let mut round = 0;
+    while !updates.is_empty() {
+        round += 1;
+        let requests = updates
+            .iter()
+            .map(|(_, row, rec)| {
+                let req = store.people.patch_request(
+                    &row.item_id,
+                    mapping::write_fields(rec),
+                    row.etag.as_deref(),
+                );
+                (req, RU_WRITE)
+            })
+            .collect();
+        let results = store.people.batch(requests).await;
+        let mut again = Vec::new();
+        for ((person, row, rec), res) in updates.into_iter().zip(results) {
+            match res {
+                Ok(resp) => store.remember(&rec, &row.item_id, echoed_etag(&resp)),
+                Err(GraphError::PreconditionFailed) if round < ATTEMPTS => {
+                    let Some(fresh) = store.reread(&row.item_id).await? else {
+                        continue;
+                    };
+                    let mut scratch = UpsertSummary::default();
+                    if let Some(rec) = decide(&fresh, &person, batch, &mut scratch)? {
+                        again.push((person, fresh, rec));
+                    }
+                }
+                Err(e) => {
+                    return Err(StoreError::Backend(anyhow::Error::new(e).context(format!(
+                        "upload: {} new people were created; updating {} failed",
+                        creates.len(),
+                        person.upn
+                    ))))
+                }
+            }
+        }
+        updates = again;
+    }
+    Ok(summary)
+}
+
+async fn create_all(store: &SharePointStore, records: &[OnboardingRecord]) -> StoreResult<()> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let requests = records
+        .iter()
+        .map(|r| {
+            (
+                store.people.create_request(mapping::create_fields(r)),
+                RU_WRITE,
+            )
+        })
+        .collect();
+    let results = store.people.batch(requests).await;
+    let mut created = Vec::new();
+    let mut failure = None;
+    for (rec, res) in records.iter().zip(results) {
+        match res.and_then(|r| r.json::<crate::graph::ListItem>()) {
+            Ok(item) => {
+                store.remember(rec, &item.id, item.etag.clone());
+                created.push(item.id);
+            }
+            Err(e) => {
+                failure.get_or_insert((rec.upn.clone(), e));
+            }
+        }
+    }
+    let Some((upn, e)) = failure else {
+        return Ok(());
+    };
+    // All or nothing: take back what this upload created.
+    let deletes = created
+        .iter()
+        .map(|id| (store.people.delete_request(id), RU_WRITE))
+        .collect();
+    let undone = store
+        .people
+        .batch(deletes)
+        .await
+        .iter()
+        .filter(|r| r.is_ok())
+        .count();
+    for rec in records {
+        store.known.lock().remove(rec.upn.as_str());
+    }
+    Err(StoreError::Backend(anyhow::Error::new(e).context(format!(
+        "upload failed creating {upn}; {undone} of the {} items it had created were deleted again",
+        created.len()
+    ))))
+}
+
+fn lease_fields(owner: &str, until: DateTime<Utc>, version: u64) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert(f::LEASE_OWNER.into(), json!(owner));
+    m.insert(f::LEASE_UNTIL.into(), json!(ts(until)));
+    m.insert(f::ROW_VERSION.into(), json!(version));
+    m
+}
+
+/// Claims due rows for `lease`: each claim is an `If-Match` write of the lease columns; a row
+/// changed since it was read is re-read and claimed only if it is still due and free.
+pub async fn claim_due(
+    store: &SharePointStore,
+    q: &DueQuery,
+    lease: &Lease,
+) -> StoreResult<Vec<OnboardingRecord>> {
+    let candidates: Vec<Row> = queries::due_rows(store, q)
+        .await?
+        .into_iter()
+        .filter(|r| !r.record.is_leased_by_other(&lease.owner, q.now))
+        .collect();
+    let mut claimed = Vec::new();
+    let mut rest = candidates.into_iter();
+    while claimed.len() < q.limit {
+        let chunk: Vec<Row> = rest
+            .by_ref()
+            .take((q.limit - claimed.len()).min(crate::graph::MAX_BATCH))
+            .collect();
+        if chunk.is_empty() {
+            break;
+        }
+        let requests = chunk
+            .iter()
+            .map(|r| {
+                let fields = lease_fields(&lease.owner, lease.until, r.record.version + 1);
+                (
+                    store
+                        .people
+                        .patch_request(&r.item_id, fields, r.etag.as_deref()),
+                    RU_WRITE,
+                )
+            })
+            .collect();
+        let results = store.people.batch(requests).await;
+        for (row, res) in chunk.into_iter().zip(results) {
+            let still_due = |r: &OnboardingRecord| {
+                q.statuses.contains(&r.status)
+                    && r.next_due_at.is_some_and(|d| d <= q.now)
+                    && !r.is_leased_by_other(&lease.owner, q.now)
+            };
+            let (row, etag) = match res {
+                Ok(resp) => (row, echoed_etag(&resp)),
+                Err(GraphError::PreconditionFailed) => {
+                    let Some(fresh) = store.reread(&row.item_id).await? else {
+                        continue;
+                    };
+                    if !still_due(&fresh.record) {
+                        continue;
+                    }
+                    let fields = lease_fields(&lease.owner, lease.until, fresh.record.version + 1);
+                    match store
+                        .people
+                        .patch(&fresh.item_id, fields, fresh.etag.as_deref())
+                        .await
+                    {
+                        Ok(etag) => (fresh, etag),
+                        Err(GraphError::PreconditionFailed | GraphError::NotFound { .. }) => {
+                            continue
+                        }
+                        Err(e) => return Err(backend(e)),
+                    }
+                }
+                Err(GraphError::NotFound { .. }) => continue,
+                Err(e) => return Err(backend(e)),
+            };
+            let mut rec = row.record;
+            rec.lease_owner = Some(lease.owner.clone());
+            rec.lease_until = Some(lease.until);
+            rec.version += 1;
+            store.remember(&rec, &row.item_id, etag);
+            claimed.push(rec);
+        }
+    }
+    Ok(claimed)
+}
+
+/// Stamps first opens: one `TrackingToken` query per token and one `If-Match` write per
+/// record that has no open yet, 20 per `$batch`.
+pub async fn record_opens(
+    store: &SharePointStore,
+    opens: &[(TrackingToken, DateTime<Utc>)],
+) -> StoreResult<u64> {
+    let mut first: Vec<(TrackingToken, DateTime<Utc>)> = Vec::new();
+    for (token, at) in opens {
+        if !first.iter().any(|(t, _)| t == token) {
+            first.push((*token, *at));
+        }
+    }
+    let select = store.select_all();
+    let mut pending: Vec<(TrackingToken, DateTime<Utc>)> = first;
+    let mut changed = 0u64;
+    for _ in 0..ATTEMPTS {
+        if pending.is_empty() {
+            break;
+        }
+        let lookups = pending
+            .iter()
+            .map(|(t, _)| {
+                (
+                    store
+                        .people
+                        .query_request(f::TOKEN, &t.to_string(), &select),
+                    RU_WRITE,
+                )
+            })
+            .collect();
+        let found = store.people.batch(lookups).await;
+        let mut targets = Vec::new();
+        for ((token, at), res) in pending.iter().zip(found) {
+            let items = batch_items(&res.map_err(backend)?).map_err(backend)?;
+            if let Some(row) = super::oldest(store.rows(items)) {
+                if row.record.email_opened_date.is_none() {
+                    targets.push((*token, *at, row));
+                }
+            }
+        }
+        let writes = targets
+            .iter()
+            .map(|(_, at, row)| {
+                let mut m = Map::new();
+                m.insert(f::OPENED.into(), json!(ts(*at)));
+                m.insert(f::UPDATED_AT.into(), json!(ts(*at)));
+                m.insert(f::ROW_VERSION.into(), json!(row.record.version + 1));
+                (
+                    store
+                        .people
+                        .patch_request(&row.item_id, m, row.etag.as_deref()),
+                    RU_WRITE,
+                )
+            })
+            .collect();
+        let results: Vec<GraphResult<BatchResponse>> = store.people.batch(writes).await;
+        let mut again = Vec::new();
+        for ((token, at, row), res) in targets.into_iter().zip(results) {
+            match res {
+                Ok(resp) => {
+                    changed += 1;
+                    let mut rec = row.record;
+                    rec.email_opened_date = Some(at);
+                    rec.updated_at = at;
+                    rec.version += 1;
+                    store.remember(&rec, &row.item_id, echoed_etag(&resp));
+                }
+                Err(GraphError::PreconditionFailed) => again.push((token, at)),
+                Err(GraphError::NotFound { .. }) => {}
+                Err(e) => return Err(backend(e)),
+            }
+        }
+        pending = again;
+    }
+    Ok(changed)
+}
