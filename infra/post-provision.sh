@@ -21,8 +21,8 @@ az storage blob service-properties update --account-name "$PORTAL_STORAGE_ACCOUN
   --auth-mode login --static-website --index-document index.html --404-document index.html \
   --output none
 
-if [[ ! -d portal ]]; then
-  echo "No portal/ folder in this checkout: static website enabled, nothing uploaded."
+if [[ ! -d portal/dist ]]; then
+  echo "No portal/dist/ in this checkout: static website enabled, nothing uploaded."
   exit 0
 fi
 
@@ -35,6 +35,7 @@ else
   tenant="${AZURE_TENANT_ID:-$(az account show --query tenantId -o tsv)}"
   cat >"$config" <<JSON
 {
+  "mode": "entra",
   "apiBaseUrl": "${FUNCTION_APP_URL}",
   "tenantId": "${tenant}",
   "clientId": "${PORTAL_CLIENT_ID}",
@@ -43,9 +44,12 @@ else
 JSON
 fi
 
-echo "== uploading portal/ to \$web"
+echo "== uploading portal/dist/ to \$web (without the local dev config.json)"
+site=$(mktemp -d)
+cp -R portal/dist/. "$site/"
+rm -f "$site/config.json"
 az storage blob upload-batch --account-name "$PORTAL_STORAGE_ACCOUNT" --auth-mode login \
-  --destination '$web' --source portal --overwrite --output none
+  --destination '$web' --source "$site" --overwrite --output none
 if [[ -n "$config" ]]; then
   az storage blob upload --account-name "$PORTAL_STORAGE_ACCOUNT" --auth-mode login \
     --container-name '$web' --name config.json --file "$config" \
