@@ -113,10 +113,12 @@ pub async fn run(opts: LocalOptions) -> anyhow::Result<()> {
     };
     set("MFA_STORE", format!("sqlite:{}", db.display()));
     set("FUNCTIONS_CUSTOMHANDLER_PORT", opts.port.to_string());
-    set(
-        "MFA_PUBLIC_BASE_URL",
-        format!("http://localhost:{}", opts.port),
-    );
+    if !(opts.real_tenant && std::env::var_os("MFA_PUBLIC_BASE_URL").is_some()) {
+        set(
+            "MFA_PUBLIC_BASE_URL",
+            format!("http://localhost:{}", opts.port),
+        );
+    }
     set("MFA_ADMIN_AUTH", "dev".into());
     set("MFA_RUN_BUDGET_SECONDS", "3600".into());
     let (clock, sim): (SharedClock, Option<(Simulator, tenant_sim::DemoOrg)>) = if opts.real_tenant
