@@ -8,6 +8,7 @@ mod functions;
 mod helpers;
 mod host;
 mod keys;
+mod local_mode;
 mod portal;
 mod resend;
 mod simulated;

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use mfa_core::clock::Clock;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, spawn_with};
 
 #[tokio::test]
 async fn always_a_gif_whatever_the_token() {
@@ -33,7 +33,8 @@ async fn always_a_gif_whatever_the_token() {
 
 #[tokio::test]
 async fn first_open_only_after_a_flush() {
-    let app = spawn_app().await;
+    // Only the explicit flush below may write: the background flusher would race it.
+    let app = spawn_with(&[("MFA_OPEN_FLUSH_MS", "3600000")]).await;
     let recs = app.seed_sent(&["o1@contoso.com", "o2@contoso.com"]).await;
     let first = app.clock.now();
     for _ in 0..5 {

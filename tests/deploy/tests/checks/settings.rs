@@ -41,6 +41,22 @@ const LEFT_TO_DEFAULT_IN_AZURE: &[(&str, &str)] = &[
         "needs a folder shipped in the package; an opt-in customisation",
     ),
     ("MFA_OPEN_FLUSH_MS", "handler tuning knob"),
+    (
+        "MFA_PORTAL_DIR",
+        "local mode only; in Azure the portal is the storage static website",
+    ),
+    (
+        "MFA_GRAPH_MAIL_PER_MINUTE",
+        "Graph client tuning knob (the worker paces mail itself)",
+    ),
+    (
+        "MFA_GRAPH_REPORTS_PER_10_SECONDS",
+        "Graph client tuning knob",
+    ),
+    (
+        "MFA_SHAREPOINT_RU_PER_MINUTE",
+        "SharePoint store tuning knob (default: the smallest tier)",
+    ),
     ("MFA_INVITE_SHARE_PERCENT", "worker tuning knob"),
     ("MFA_WORKER_PAGE", "worker tuning knob"),
     ("MFA_OPEN_BUFFER", "handler tuning knob"),
