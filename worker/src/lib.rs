@@ -1,1 +1,27 @@
-//! The worker's passes (placeholder until its issue lands).
+//! The worker: replaces both Logic Apps of the old design with passes over the store.
+//!
+//! - [`runner`]: [`Worker`], which runs passes under a run lease and a time budget and
+//!   implements `mfa_core::passes::PassRunner` for the handler's timers and admin API.
+//! - [`passes`]: invitation, check, follow-up (reminders, escalation, deadline) and report.
+//! - [`context`]: what a run carries through its passes (lease, budget, limiter, helpers).
+//! - [`mail`]: templates, email content and the Exchange sending limits.
+//! - [`settings`]: settings only the worker reads.
+//! - [`cli`]: the `worker` command line (`run-once`, `serve`).
+
+pub mod cli;
+pub mod context;
+pub mod mail;
+pub mod passes;
+pub mod runner;
+pub mod settings;
+
+pub use runner::Worker;
+
+/// The Graph client the worker uses: the shared one, with the client's own mail pacing off
+/// because the worker's [`mail::SendLimiter`] paces every mailbox, across runs, from the mail log.
+pub fn graph_client(
+    vars: &mfa_core::config::Vars,
+    clock: mfa_core::clock::SharedClock,
+) -> anyhow::Result<mfa_core::graph::GraphClient> {
+    mfa_core::bootstrap::graph_client_with(vars, clock, |s| s.mail_per_minute = 0)
+}

@@ -1,0 +1,337 @@
+//! Authentication methods (reports category: Graph may count method reads against the reports
+//! limit), phone prepopulation and per-user MFA state (identity category).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::batch::BatchRequest;
+use super::client::GraphClient;
+use super::error::{GraphError, GraphResult};
+use super::request::{segment, GraphRequest, Page};
+use super::throttle::Category;
+
+/// The kind of an authentication method, from its `@odata.type`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum MethodKind {
+    /// Password.
+    Password,
+    /// Phone (SMS/voice).
+    Phone,
+    /// Microsoft Authenticator.
+    MicrosoftAuthenticator,
+    /// Software OATH token.
+    SoftwareOath,
+    /// FIDO2 security key or passkey.
+    Fido2,
+    /// Windows Hello for Business.
+    WindowsHelloForBusiness,
+    /// Email (self-service password reset only).
+    Email,
+    /// Temporary Access Pass.
+    TemporaryAccessPass,
+    /// Platform credential (macOS).
+    PlatformCredential,
+    /// Anything else, with the type name without prefix/suffix.
+    Unknown(String),
+}
+
+impl MethodKind {
+    /// Parses `#microsoft.graph.{name}AuthenticationMethod`.
+    pub fn from_odata_type(odata_type: &str) -> Self {
+        let name = odata_type
+            .trim_start_matches('#')
+            .trim_start_matches("microsoft.graph.")
+            .trim_end_matches("AuthenticationMethod");
+        match name {
+            "password" => MethodKind::Password,
+            "phone" => MethodKind::Phone,
+            "microsoftAuthenticator" => MethodKind::MicrosoftAuthenticator,
+            "softwareOath" => MethodKind::SoftwareOath,
+            "fido2" => MethodKind::Fido2,
+            "windowsHelloForBusiness" => MethodKind::WindowsHelloForBusiness,
+            "email" => MethodKind::Email,
+            "temporaryAccessPass" => MethodKind::TemporaryAccessPass,
+            "platformCredential" => MethodKind::PlatformCredential,
+            other => MethodKind::Unknown(other.to_string()),
+        }
+    }
+
+    /// Whether the method satisfies MFA: phone, Authenticator, software OATH, FIDO2, Windows Hello
+    /// for Business, platform credential. Password, email and TAP do not.
+    pub fn is_mfa_capable(&self) -> bool {
+        matches!(
+            self,
+            MethodKind::Phone
+                | MethodKind::MicrosoftAuthenticator
+                | MethodKind::SoftwareOath
+                | MethodKind::Fido2
+                | MethodKind::WindowsHelloForBusiness
+                | MethodKind::PlatformCredential
+        )
+    }
+}
+
+/// One registered authentication method.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthMethod {
+    /// Method id.
+    pub id: String,
+    /// Kind.
+    pub kind: MethodKind,
+    /// Phone number, for phone methods.
+    pub phone_number: Option<String>,
+    /// The whole object as Graph sent it.
+    pub raw: Value,
+}
+
+impl AuthMethod {
+    /// Whether the method satisfies MFA (see [`MethodKind::is_mfa_capable`]).
+    pub fn is_mfa_capable(&self) -> bool {
+        self.kind.is_mfa_capable()
+    }
+
+    fn from_value(raw: Value) -> Self {
+        let text = |k: &str| raw.get(k).and_then(Value::as_str).map(str::to_string);
+        Self {
+            id: text("id").unwrap_or_default(),
+            kind: MethodKind::from_odata_type(&text("@odata.type").unwrap_or_default()),
+            phone_number: text("phoneNumber"),
+            raw,
+        }
+    }
+}
+
+/// Phone method types Graph accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PhoneType {
+    /// Mobile phone (SMS and voice).
+    Mobile,
+    /// Alternate mobile.
+    AlternateMobile,
+    /// Office phone.
+    Office,
+}
+
+/// Legacy per-user MFA state (`/beta/users/{id}/authentication/requirements`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PerUserMfaState {
+    /// Not required.
+    Disabled,
+    /// Required at next registration.
+    Enabled,
+    /// Required.
+    Enforced,
+}
+
+impl fmt::Display for PerUserMfaState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PerUserMfaState::Disabled => "disabled",
+            PerUserMfaState::Enabled => "enabled",
+            PerUserMfaState::Enforced => "enforced",
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Requirements {
+    per_user_mfa_state: PerUserMfaState,
+}
+
+fn methods_from_page(page: Page<Value>) -> Vec<AuthMethod> {
+    page.value.into_iter().map(AuthMethod::from_value).collect()
+}
+
+/// Checks Graph's phone format `+{country code} {number}[x{extension}]` before sending.
+fn check_phone(number: &str) -> GraphResult<()> {
+    let ok = number.strip_prefix('+').is_some_and(|rest| {
+        let (cc, local) = rest.split_once(' ').unwrap_or(("", ""));
+        let local = local.split_once('x').map_or(local, |(n, _)| n);
+        !cc.is_empty()
+            && cc.chars().all(|c| c.is_ascii_digit())
+            && local.chars().any(|c| c.is_ascii_digit())
+            && local.chars().all(|c| c.is_ascii_digit() || c == ' ')
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(GraphError::InvalidArgument(format!(
+            "phone number must look like '+47 91234567': {number}"
+        )))
+    }
+}
+
+impl GraphClient {
+    /// The user's registered authentication methods (one page; Graph does not page this list).
+    pub async fn list_methods(&self, user_id: &str) -> GraphResult<Vec<AuthMethod>> {
+        let req = GraphRequest::get(format!(
+            "/v1.0/users/{}/authentication/methods",
+            segment(user_id)
+        ))
+        .category(Category::Reports);
+        Ok(methods_from_page(self.send_json(req).await?))
+    }
+
+    /// Methods of many users through `$batch` (the fallback when the registration report is not
+    /// licensed), one result per input in order.
+    pub async fn list_methods_batch(
+        &self,
+        user_ids: &[String],
+    ) -> Vec<GraphResult<Vec<AuthMethod>>> {
+        let reqs = user_ids
+            .iter()
+            .map(|u| BatchRequest::get(format!("/users/{}/authentication/methods", segment(u))))
+            .collect();
+        self.batch(reqs)
+            .await
+            .into_iter()
+            .map(|r| {
+                r.and_then(|b| b.json::<Page<Value>>())
+                    .map(methods_from_page)
+            })
+            .collect()
+    }
+
+    /// Pre-registers a phone method (`POST …/authentication/phoneMethods`, 201). Not resent after
+    /// a timeout: a second create would be rejected as a duplicate.
+    pub async fn create_phone_method(
+        &self,
+        user_id: &str,
+        phone_number: &str,
+        phone_type: PhoneType,
+    ) -> GraphResult<AuthMethod> {
+        check_phone(phone_number)?;
+        let req = GraphRequest::post(
+            format!(
+                "/v1.0/users/{}/authentication/phoneMethods",
+                segment(user_id)
+            ),
+            json!({"phoneNumber": phone_number, "phoneType": phone_type}),
+        )
+        .category(Category::Identity);
+        let raw: Value = self.send_json(req).await?;
+        let mut method = AuthMethod::from_value(raw);
+        if method.kind == MethodKind::Unknown(String::new()) {
+            method.kind = MethodKind::Phone;
+        }
+        Ok(method)
+    }
+
+    /// The user's legacy per-user MFA state (beta).
+    pub async fn get_mfa_requirements(&self, user_id: &str) -> GraphResult<PerUserMfaState> {
+        let req = GraphRequest::get(format!(
+            "/beta/users/{}/authentication/requirements",
+            segment(user_id)
+        ))
+        .category(Category::Identity);
+        Ok(self
+            .send_json::<Requirements>(req)
+            .await?
+            .per_user_mfa_state)
+    }
+
+    /// Sets the user's legacy per-user MFA state (beta, 204).
+    pub async fn set_mfa_requirements(
+        &self,
+        user_id: &str,
+        state: PerUserMfaState,
+    ) -> GraphResult<()> {
+        let req = GraphRequest::patch(
+            format!(
+                "/beta/users/{}/authentication/requirements",
+                segment(user_id)
+            ),
+            json!({"perUserMfaState": state}),
+        )
+        .category(Category::Identity);
+        self.send(req).await.map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_and_mfa_capability() {
+        let cases = [
+            (
+                "#microsoft.graph.passwordAuthenticationMethod",
+                MethodKind::Password,
+                false,
+            ),
+            (
+                "#microsoft.graph.phoneAuthenticationMethod",
+                MethodKind::Phone,
+                true,
+            ),
+            (
+                "#microsoft.graph.microsoftAuthenticatorAuthenticationMethod",
+                MethodKind::MicrosoftAuthenticator,
+                true,
+            ),
+            (
+                "#microsoft.graph.softwareOathAuthenticationMethod",
+                MethodKind::SoftwareOath,
+                true,
+            ),
+            (
+                "#microsoft.graph.fido2AuthenticationMethod",
+                MethodKind::Fido2,
+                true,
+            ),
+            (
+                "#microsoft.graph.windowsHelloForBusinessAuthenticationMethod",
+                MethodKind::WindowsHelloForBusiness,
+                true,
+            ),
+            (
+                "#microsoft.graph.emailAuthenticationMethod",
+                MethodKind::Email,
+                false,
+            ),
+            (
+                "#microsoft.graph.temporaryAccessPassAuthenticationMethod",
+                MethodKind::TemporaryAccessPass,
+                false,
+            ),
+            (
+                "#microsoft.graph.platformCredentialAuthenticationMethod",
+                MethodKind::PlatformCredential,
+                true,
+            ),
+            (
+                "#microsoft.graph.qrCodePinAuthenticationMethod",
+                MethodKind::Unknown("qrCodePin".into()),
+                false,
+            ),
+        ];
+        for (t, kind, mfa) in cases {
+            let parsed = MethodKind::from_odata_type(t);
+            assert_eq!(parsed, kind, "{t}");
+            assert_eq!(parsed.is_mfa_capable(), mfa, "{t}");
+        }
+    }
+
+    #[test]
+    fn phone_format() {
+        for ok in ["+47 91234567", "+1 4255550100x123", "+44 20 7946 0958"] {
+            assert!(check_phone(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "91234567",
+            "+47",
+            "+47 ",
+            "+ 123",
+            "+47 12a4",
+            "tel:+4791234567",
+        ] {
+            assert!(check_phone(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,352 @@
+//! The client against the tenant simulator (`tenant-sim`) with its published limits: every
+//! typed call end to end, and the rules the simulator polices (no request sent while throttled,
+//! never the non-indexed-query header).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use futures::future::join_all;
+use futures::TryStreamExt;
+use mfa_core::clock::{Clock, ManualClock, SharedClock};
+use mfa_core::graph::reports::FILTER_NOT_MFA_REGISTERED;
+use mfa_core::graph::{
+    AddMember, GraphClient, GraphCredential, GraphError, GraphSettings, ItemQuery, Mail,
+    PerUserMfaState, PhoneType,
+};
+use serde_json::{json, Map, Value};
+use tenant_sim::{NewUser, SimClock, SimConfig, Simulator, ViolationKind};
+
+use crate::helpers::SteppedClock;
+
+struct Setup {
+    sim: Simulator,
+    client: GraphClient,
+}
+
+async fn setup() -> Setup {
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 1, 5, 9, 0, 0).single().unwrap());
+    let follow = clock.clone();
+    let sim = Simulator::start(SimConfig {
+        clock: SimClock::from_fn(Arc::new(move || follow.now())),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let vars: HashMap<&str, String> = HashMap::from([
+        ("MFA_GRAPH_BASE_URL", sim.base_url()),
+        ("IDENTITY_ENDPOINT", sim.identity_endpoint()),
+        ("IDENTITY_HEADER", sim.identity_header()),
+    ]);
+    let client = GraphClient::from_vars(&|k| vars.get(k).cloned(), Arc::new(clock)).unwrap();
+    Setup { sim, client }
+}
+
+fn assert_no_violations(sim: &Simulator, allow_limit_exceeded: bool) {
+    let bad: Vec<_> = sim
+        .tenant()
+        .violations()
+        .into_iter()
+        .filter(|v| !(allow_limit_exceeded && matches!(v.kind, ViolationKind::LimitExceeded)))
+        .collect();
+    assert!(bad.is_empty(), "{bad:#?}");
+}
+
+#[tokio::test]
+async fn directory_methods_report_and_mail_end_to_end() {
+    let Setup { sim, client, .. } = setup().await;
+    let t = sim.tenant();
+    let ada = t.add_user(NewUser::upn("ada@contoso.example")).unwrap();
+    let mut bob = NewUser::upn("bob@contoso.example");
+    bob.manager = Some(ada.id.clone());
+    let bob = t.add_user(bob).unwrap();
+    let group = t.add_group("CA MFA rollout");
+    t.add_mailbox("mfa@contoso.example").unwrap();
+
+    let got = client
+        .get_user("ada@contoso.example")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.id, ada.id);
+    // Revoked mid-run: the 401 makes the client fetch a new token once and carry on.
+    t.expire_all_tokens();
+    assert_eq!(client.get_user(&ada.id).await.unwrap().unwrap().id, ada.id);
+    let statuses: Vec<u16> = t
+        .requests()
+        .iter()
+        .filter(|r| r.path == format!("/v1.0/users/{}", ada.id))
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, vec![401, 200]);
+    assert_eq!(client.get_user("nobody@contoso.example").await, Ok(None));
+    assert_eq!(
+        client.get_manager(&bob.id).await.unwrap().unwrap().id,
+        ada.id
+    );
+    assert_eq!(client.get_manager(&ada.id).await, Ok(None));
+    let users = client
+        .get_users(&[bob.id.clone(), "ghost@contoso.example".into()])
+        .await;
+    assert_eq!(users[0].as_ref().unwrap().as_ref().unwrap().id, bob.id);
+    assert_eq!(users[1], Ok(None));
+
+    assert_eq!(
+        client.add_group_member(&group.id, &ada.id).await,
+        Ok(AddMember::Added)
+    );
+    assert_eq!(
+        client.add_group_member(&group.id, &ada.id).await,
+        Ok(AddMember::AlreadyMember)
+    );
+    let batch = client
+        .add_group_members(&group.id, &[ada.id.clone(), bob.id.clone()])
+        .await;
+    assert_eq!(
+        batch,
+        vec![Ok(AddMember::AlreadyMember), Ok(AddMember::Added)]
+    );
+    assert_eq!(t.group_members(&group.id).unwrap().len(), 2);
+
+    t.register_mfa(&bob.id, tenant_sim::MethodKind::Fido2)
+        .unwrap();
+    let methods = client
+        .list_methods_batch(&[ada.id.clone(), bob.id.clone()])
+        .await;
+    assert!(!methods[0]
+        .as_ref()
+        .unwrap()
+        .iter()
+        .any(|m| m.is_mfa_capable()));
+    assert!(methods[1]
+        .as_ref()
+        .unwrap()
+        .iter()
+        .any(|m| m.is_mfa_capable()));
+    let pages: Vec<_> = client
+        .registration_details(Some(FILTER_NOT_MFA_REGISTERED))
+        .try_collect()
+        .await
+        .unwrap();
+    let pending: Vec<String> = pages
+        .iter()
+        .flat_map(|p| p.value.iter().map(|r| r.id.clone()))
+        .collect();
+    assert!(
+        pending.contains(&ada.id) && !pending.contains(&bob.id),
+        "{pending:?}"
+    );
+    t.set_licence(tenant_sim::Licence::Free);
+    assert_eq!(
+        client
+            .registration_details_page(None, None)
+            .await
+            .unwrap_err(),
+        GraphError::NotLicensed
+    );
+
+    let phone = client
+        .create_phone_method(&ada.id, "+47 91234567", PhoneType::Mobile)
+        .await
+        .unwrap();
+    assert_eq!(phone.phone_number.as_deref(), Some("+47 91234567"));
+    client
+        .set_mfa_requirements(&ada.id, PerUserMfaState::Enforced)
+        .await
+        .unwrap();
+    assert_eq!(
+        client.get_mfa_requirements(&ada.id).await,
+        Ok(PerUserMfaState::Enforced)
+    );
+
+    let mail = Mail {
+        to: vec!["ada@contoso.example".into()],
+        subject: "Set up MFA".into(),
+        html: "<p>Click</p>".into(),
+        headers: vec![("X-MFA-Token".into(), "tok-1".into())],
+        ..Mail::default()
+    };
+    client
+        .send_mail("mfa@contoso.example", &mail)
+        .await
+        .unwrap();
+    let outbox = t.outbox();
+    assert_eq!(outbox.len(), 1);
+    assert_eq!(
+        outbox[0].headers,
+        vec![("X-MFA-Token".to_string(), "tok-1".to_string())]
+    );
+    assert!(!outbox[0].save_to_sent_items);
+    assert_no_violations(&sim, false);
+}
+
+#[tokio::test]
+async fn sharepoint_lists_end_to_end() {
+    let Setup { sim, client, .. } = setup().await;
+    let site = sim.tenant().add_site("mfa");
+    let list = client
+        .create_list(
+            &site,
+            "MFA Onboarding",
+            vec![
+                json!({"name": "TrackingToken", "text": {}, "indexed": true}),
+                json!({"name": "InviteStatus", "text": {}}),
+            ],
+        )
+        .await
+        .unwrap();
+    let columns = client.list_columns(&site, &list.id).await.unwrap();
+    assert!(columns
+        .iter()
+        .any(|c| c.name == "TrackingToken" && c.indexed));
+    let fields = |pairs: &[(&str, &str)]| -> Map<String, Value> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect()
+    };
+    let item = client
+        .create_list_item(
+            &site,
+            &list.id,
+            fields(&[
+                ("Title", "ada"),
+                ("TrackingToken", "o'k"),
+                ("InviteStatus", "Pending"),
+            ]),
+        )
+        .await
+        .unwrap();
+    let q = ItemQuery {
+        select: vec!["Title".into(), "InviteStatus".into()],
+        filter_eq: Some(("TrackingToken".into(), "o'k".into())),
+        top: Some(10),
+    };
+    let found: Vec<_> = client
+        .list_items(&site, &list.id, &q)
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(found[0].value.len(), 1);
+    assert_eq!(found[0].value[0].id, item.id);
+    client
+        .update_list_item(
+            &site,
+            &list.id,
+            &item.id,
+            fields(&[("InviteStatus", "Sent")]),
+            item.etag.as_deref(),
+        )
+        .await
+        .unwrap();
+    let stale = client
+        .update_list_item(
+            &site,
+            &list.id,
+            &item.id,
+            fields(&[("InviteStatus", "Clicked")]),
+            item.etag.as_deref(),
+        )
+        .await;
+    assert_eq!(stale, Err(GraphError::PreconditionFailed));
+    let fresh = client
+        .get_list_item(&site, &list.id, &item.id, &[])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(fresh.fields["InviteStatus"], "Sent");
+    let pages: Vec<_> = client
+        .list_items_delta(&site, &list.id, None)
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(pages.last().unwrap().delta_link.is_some());
+    // Unindexed filters fail loudly rather than using the Prefer header.
+    let unindexed = ItemQuery {
+        filter_eq: Some(("InviteStatus".into(), "Sent".into())),
+        ..ItemQuery::default()
+    };
+    let err = client
+        .list_items(&site, &list.id, &unindexed)
+        .unwrap()
+        .try_collect::<Vec<_>>()
+        .await;
+    assert!(matches!(err, Err(GraphError::BadRequest { .. })), "{err:?}");
+    assert_no_violations(&sim, false);
+}
+
+#[tokio::test]
+async fn a_mail_burst_is_paced_under_the_mailbox_limit() {
+    // A stepped clock: time moves only when nothing is in flight, so the simulator sees each
+    // request at the instant it was sent. (With a ManualClock, one task's sleep moves time for
+    // requests still in flight, which the simulator then counts in the next minute.)
+    let clock = Arc::new(SteppedClock::new(
+        Utc.with_ymd_and_hms(2026, 1, 5, 9, 0, 0).single().unwrap(),
+    ));
+    let follow = clock.clone();
+    let sim = Simulator::start(SimConfig {
+        clock: SimClock::from_fn(Arc::new(move || follow.now())),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let shared: SharedClock = clock.clone();
+    let vars: HashMap<&str, String> = HashMap::from([
+        ("IDENTITY_ENDPOINT", sim.identity_endpoint()),
+        ("IDENTITY_HEADER", sim.identity_header()),
+    ]);
+    let credential = GraphCredential::from_env(
+        &|k| vars.get(k).cloned(),
+        shared.clone(),
+        Duration::from_secs(300),
+    )
+    .unwrap();
+    let settings = GraphSettings {
+        base_url: sim.base_url().parse().unwrap(),
+        ..GraphSettings::default()
+    };
+    let client = GraphClient::new(settings, Arc::new(credential), shared).unwrap();
+    let t = sim.tenant();
+    t.add_mailbox("mfa@contoso.example").unwrap();
+    let start = clock.now();
+    let burst = tokio::spawn({
+        let client = client.clone();
+        async move {
+            join_all((0..75).map(|i| {
+                let client = client.clone();
+                async move {
+                    let mail = Mail {
+                        to: vec![format!("person{i}@contoso.example")],
+                        subject: "Set up MFA".into(),
+                        html: "<p>x</p>".into(),
+                        ..Mail::default()
+                    };
+                    client.send_mail("mfa@contoso.example", &mail).await
+                }
+            }))
+            .await
+        }
+    });
+    let probe = t.clone();
+    let results = clock
+        .drive_with(
+            &client,
+            move || probe.requests().len(),
+            Duration::from_secs(1),
+            burst,
+        )
+        .await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(t.outbox().len(), 75, "nothing lost");
+    // 30 messages a minute: the last 15 go out two minutes in, not earlier and not much later.
+    let elapsed = clock.now() - start;
+    assert!(elapsed >= chrono::Duration::seconds(120), "{elapsed}");
+    assert!(elapsed <= chrono::Duration::seconds(125), "{elapsed}");
+    // Paced below the limit: never refused, never sent while throttled.
+    assert_no_violations(&sim, false);
+    let stats = client.stats()[&mfa_core::graph::Category::mail("mfa@contoso.example")];
+    assert_eq!((stats.requests, stats.throttled), (75, 0));
+    assert!(stats.peak_in_flight <= 4);
+}

@@ -1,0 +1,172 @@
+//! What one run carries through its passes: its id and lease, its time budget, the sending
+//! limiter, the dry-run switch, and the helpers every pass uses to send and to write.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use mfa_core::clock::SharedClock;
+use mfa_core::config::Settings;
+use mfa_core::domain::{OnboardingRecord, Upn};
+use mfa_core::graph::{GraphClient, GraphError, Mail};
+use mfa_core::passes::PassOutcome;
+use mfa_core::store::{Lease, SendLogEntry, SharedStore, StoreError};
+
+use crate::mail::{Rendered, SendLimiter, Templates};
+use crate::settings::WorkerSettings;
+
+/// Everything a run shares with its passes.
+pub struct RunCtx {
+    /// The store.
+    pub store: SharedStore,
+    /// Microsoft Graph.
+    pub graph: GraphClient,
+    /// The run's clock (the worker's, shifted when a run is given its own "now").
+    pub clock: SharedClock,
+    /// Shared settings.
+    pub settings: Arc<Settings>,
+    /// Worker settings.
+    pub extra: Arc<WorkerSettings>,
+    /// Email templates.
+    pub templates: Arc<Templates>,
+    /// This run's claim on the people it processes.
+    pub lease: Lease,
+    /// No new work starts after this instant.
+    pub deadline: DateTime<Utc>,
+    /// Report only; send and write nothing.
+    pub dry_run: bool,
+    /// Sending limits across all mailboxes.
+    pub limiter: SendLimiter,
+    /// Set once a pass ran out of time.
+    pub budget_exhausted: bool,
+    /// Set when this run read the whole registration report: the invitation pass then trusts it
+    /// instead of reading each person's methods.
+    pub registration_known: bool,
+}
+
+/// How an attempt to send ended.
+#[derive(Debug)]
+pub enum SendOutcome {
+    /// Accepted by Exchange (202).
+    Sent {
+        /// The mailbox it went from.
+        mailbox: Upn,
+    },
+    /// No capacity left in this run (limits or time): try again next run.
+    Deferred,
+    /// Refused: the error says whether it is the message's fault or the mailbox's.
+    Failed(GraphError),
+}
+
+impl RunCtx {
+    /// Now, by the run's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// True while the run may start more work.
+    pub fn has_time(&mut self) -> bool {
+        let ok = self.now() < self.deadline;
+        if !ok {
+            self.budget_exhausted = true;
+        }
+        ok
+    }
+
+    /// Sends `rendered` to `to` from the mailbox that can send soonest, waiting (on the clock)
+    /// for capacity inside the run's budget. The mail log entry is written before the send, so
+    /// the limits are never under-counted, even if the process dies mid-send.
+    pub async fn send(
+        &mut self,
+        to: Vec<String>,
+        rendered: Rendered,
+        kind: &str,
+        correlation: &str,
+    ) -> anyhow::Result<SendOutcome> {
+        let recipients = u32::try_from(to.len()).unwrap_or(u32::MAX);
+        let now = self.now();
+        let Some((mailbox, at)) = self.limiter.next_slot(recipients, now) else {
+            return Ok(SendOutcome::Deferred);
+        };
+        if at >= self.deadline {
+            self.budget_exhausted = true;
+            return Ok(SendOutcome::Deferred);
+        }
+        if at > now {
+            let wait = (at - now).to_std().unwrap_or_default();
+            self.clock.sleep(wait).await;
+        }
+        let sent_at = self.now().max(at);
+        self.store
+            .log_send(&SendLogEntry {
+                mailbox: mailbox.clone(),
+                at: sent_at,
+                recipients,
+            })
+            .await?;
+        self.limiter.record(&mailbox, sent_at, recipients);
+        let mail = Mail {
+            to,
+            cc: Vec::new(),
+            subject: rendered.subject,
+            html: rendered.html,
+            text: Some(rendered.text),
+            headers: vec![
+                ("x-mfa-onboarding".to_string(), kind.to_string()),
+                ("x-mfa-correlation-id".to_string(), correlation.to_string()),
+            ],
+        };
+        match self.graph.send_mail(mailbox.as_str(), &mail).await {
+            Ok(()) => Ok(SendOutcome::Sent { mailbox }),
+            Err(e) => Ok(SendOutcome::Failed(e)),
+        }
+    }
+
+    /// Compare-and-set write of `rec` (nothing in a dry run). On a conflict the caller gets
+    /// `Ok(None)`: someone else changed the person, and this run leaves them alone.
+    pub async fn save(&self, rec: &OnboardingRecord) -> anyhow::Result<Option<OnboardingRecord>> {
+        if self.dry_run {
+            return Ok(Some(rec.clone()));
+        }
+        let mut rec = rec.clone();
+        rec.updated_at = self.now();
+        match self.store.update(&rec).await {
+            Ok(saved) => Ok(Some(saved)),
+            Err(StoreError::Conflict { upn, .. }) => {
+                tracing::info!(%upn, "record changed by someone else; left for the next run");
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The lease released on `rec`, for writing after its work is done.
+    pub fn release(rec: &mut OnboardingRecord) {
+        rec.lease_owner = None;
+        rec.lease_until = None;
+    }
+
+    /// The next reminder time for someone just emailed at `at`, or their deadline if sooner.
+    pub fn next_followup(&self, rec: &OnboardingRecord, at: DateTime<Utc>) -> DateTime<Utc> {
+        let reminder = at + self.settings.campaign.reminder_interval;
+        match self.extra.deadline_for(rec.invite_sent_date.or(Some(at))) {
+            Some(d) if !rec.in_group && d > at => reminder.min(d),
+            _ => reminder,
+        }
+    }
+}
+
+/// Records one person's outcome in a pass's tally.
+pub fn tally(outcome: &mut PassOutcome, changed: bool, email: bool) {
+    outcome.examined += 1;
+    if changed {
+        outcome.changed += 1;
+    }
+    if email {
+        outcome.emails_sent += 1;
+    }
+}
+
+/// A short interval used to spread retries of people left for later.
+pub fn soon() -> Duration {
+    Duration::minutes(1)
+}

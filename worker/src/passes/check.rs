@@ -1,0 +1,230 @@
+//! The MFA check pass: finds people who registered and marks them Active.
+//!
+//! With Entra ID P1/P2 the registration-details report lists everyone registered in about one
+//! request per 999 people; the pass matches those rows against the unfinished records. Without
+//! the licence (Graph answers 403, surfaced as `GraphError::NotLicensed`) it reads each unfinished
+//! person's methods in `$batch` requests of 20, resuming where the previous run stopped. It only
+//! reads methods; it never changes or deletes them.
+
+use futures::StreamExt;
+use mfa_core::config::CheckMode;
+use mfa_core::domain::{InviteStatus, MfaState, OnboardingRecord, StatusEvent, Upn};
+use mfa_core::graph::GraphError;
+use mfa_core::passes::{PassKind, PassOutcome};
+
+use super::{has_mfa, who};
+use crate::context::{tally, RunCtx};
+
+/// Where the per-user check resumes.
+const CURSOR_KEY: &str = "check.cursor";
+/// Which detection the last check used (shown on the dashboard).
+pub const MODE_KEY: &str = "check.mode";
+
+const UNFINISHED: [InviteStatus; 4] = [
+    InviteStatus::Pending,
+    InviteStatus::Sent,
+    InviteStatus::Clicked,
+    InviteStatus::AddedToGroup,
+];
+
+/// Runs the check pass in the configured mode (`auto` tries the report first).
+pub async fn run(ctx: &mut RunCtx) -> anyhow::Result<PassOutcome> {
+    let mut out = PassOutcome {
+        pass: Some(PassKind::Check),
+        ..Default::default()
+    };
+    let mode = ctx.settings.campaign.check_mode;
+    if mode != CheckMode::PerUser {
+        match by_report(ctx, &mut out).await {
+            Ok(()) => {
+                note_mode(ctx, "report").await?;
+                return Ok(out);
+            }
+            Err(e) if mode == CheckMode::Auto && is_not_licensed(&e) => {
+                tracing::info!("registration report not licensed; using per-user method reads");
+                out.notes
+                    .push("registration report not licensed: per-user reads".into());
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    by_user(ctx, &mut out).await?;
+    note_mode(ctx, "per-user").await?;
+    Ok(out)
+}
+
+/// The report-based check alone, when the mode allows it and the tenant is licensed; `None`
+/// otherwise (the invitation pass then reads each invitee's methods).
+pub async fn report_if_licensed(ctx: &mut RunCtx) -> anyhow::Result<Option<PassOutcome>> {
+    if ctx.settings.campaign.check_mode == CheckMode::PerUser {
+        return Ok(None);
+    }
+    let mut out = PassOutcome {
+        pass: Some(PassKind::Check),
+        ..Default::default()
+    };
+    match by_report(ctx, &mut out).await {
+        Ok(()) => Ok(Some(out)),
+        Err(e) if is_not_licensed(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn is_not_licensed(e: &anyhow::Error) -> bool {
+    matches!(
+        e.downcast_ref::<GraphError>(),
+        Some(GraphError::NotLicensed)
+    )
+}
+
+async fn note_mode(ctx: &RunCtx, mode: &str) -> anyhow::Result<()> {
+    if !ctx.dry_run {
+        ctx.store.set_meta(MODE_KEY, mode).await?;
+    }
+    Ok(())
+}
+
+async fn by_report(ctx: &mut RunCtx, out: &mut PassOutcome) -> anyhow::Result<()> {
+    let mut pages = Box::pin(
+        ctx.graph
+            .registration_details(Some("isMfaRegistered eq true")),
+    );
+    while let Some(page) = pages.next().await {
+        let page = page?;
+        let upns: Vec<Upn> = page
+            .value
+            .iter()
+            .filter(|r| r.is_mfa_registered)
+            .filter_map(|r| r.user_principal_name.as_deref())
+            .filter_map(|u| Upn::parse(u).ok())
+            .collect();
+        if upns.is_empty() {
+            continue;
+        }
+        for rec in ctx.store.get_many(&upns).await? {
+            if rec.status != InviteStatus::Active {
+                mark_active(ctx, rec, out).await?;
+            }
+        }
+        if !ctx.has_time() {
+            out.notes
+                .push("time budget reached during the report".into());
+            return Ok(());
+        }
+    }
+    ctx.registration_known = true;
+    Ok(())
+}
+
+async fn by_user(ctx: &mut RunCtx, out: &mut PassOutcome) -> anyhow::Result<()> {
+    // One full lap over the unfinished people at most, starting where the last run stopped.
+    let start = ctx
+        .store
+        .get_meta(CURSOR_KEY)
+        .await?
+        .and_then(|s| Upn::parse(&s).ok());
+    let mut pos = start.clone();
+    let mut second_lap = false;
+    let finished = loop {
+        if !ctx.has_time() {
+            out.deferred += 1;
+            break false;
+        }
+        let mut page = ctx
+            .store
+            .page_by_status(&UNFINISHED, pos.as_ref(), 200)
+            .await?;
+        let full = page.len() == 200;
+        let mut lap_done = false;
+        if second_lap {
+            if let Some(s) = &start {
+                let before = page.len();
+                page.retain(|r| r.upn <= *s);
+                lap_done = page.len() < before || !full;
+            }
+        }
+        let Some(last) = page.last().map(|r| r.upn.clone()) else {
+            if start.is_none() || second_lap {
+                break true;
+            }
+            second_lap = true;
+            pos = None;
+            continue;
+        };
+        check_page(ctx, page, out).await?;
+        pos = Some(last);
+        if lap_done {
+            break true;
+        }
+    };
+    if !ctx.dry_run {
+        let saved = if finished {
+            String::new()
+        } else {
+            pos.map(|p| p.to_string()).unwrap_or_default()
+        };
+        ctx.store.set_meta(CURSOR_KEY, &saved).await?;
+    }
+    Ok(())
+}
+
+async fn check_page(
+    ctx: &mut RunCtx,
+    page: Vec<OnboardingRecord>,
+    out: &mut PassOutcome,
+) -> anyhow::Result<()> {
+    let page: Vec<_> = page.into_iter().filter(|r| r.object_id.is_some()).collect();
+    let ids: Vec<String> = page
+        .iter()
+        .filter_map(|r| r.object_id.as_ref().map(|o| o.to_string()))
+        .collect();
+    let results = ctx.graph.list_methods_batch(&ids).await;
+    for (mut rec, methods) in page.into_iter().zip(results) {
+        match methods {
+            Ok(m) if has_mfa(&m) => mark_active(ctx, rec, out).await?,
+            Ok(_) if rec.mfa_state != MfaState::NotRegistered => {
+                rec.mfa_state = MfaState::NotRegistered;
+                rec.last_checked = Some(ctx.now());
+                let saved = ctx.save(&rec).await?;
+                tally(out, saved.is_some(), false);
+            }
+            Ok(_) => out.examined += 1,
+            Err(e) => {
+                tracing::warn!(upn = who(&rec), error = %e, "method read failed; next run retries");
+                out.deferred += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn mark_active(
+    ctx: &mut RunCtx,
+    mut rec: OnboardingRecord,
+    out: &mut PassOutcome,
+) -> anyhow::Result<()> {
+    let now = ctx.now();
+    for _attempt in 0..3 {
+        if rec.status == InviteStatus::Active {
+            return Ok(());
+        }
+        rec.apply(StatusEvent::MfaRegistered, now)?;
+        if ctx.dry_run {
+            out.notes
+                .push(format!("{}: registered, would mark Active", who(&rec)));
+            tally(out, false, false);
+            return Ok(());
+        }
+        if let Some(_saved) = ctx.save(&rec).await? {
+            tally(out, true, false);
+            return Ok(());
+        }
+        // Changed under us (a click, an open): re-read and decide again.
+        match ctx.store.get_by_upn(&rec.upn).await? {
+            Some(fresh) => rec = fresh,
+            None => return Ok(()),
+        }
+    }
+    out.deferred += 1;
+    Ok(())
+}

@@ -1,0 +1,247 @@
+//! The invitation pass: Pending people are resolved in Entra ID (unknown or disabled accounts
+//! are recorded as errors and not retried until re-uploaded), people who already have MFA become
+//! Active without an email, everyone else gets their invitation.
+
+use mfa_core::domain::{MailKind, ObjectId, OnboardingRecord, StatusEvent};
+use mfa_core::graph::{GraphError, User};
+use mfa_core::passes::{PassKind, PassOutcome};
+use mfa_core::store::DueQuery;
+
+use super::{has_mfa, who};
+use crate::context::{tally, RunCtx, SendOutcome};
+use crate::mail::{compose, Template};
+
+/// Runs the invitation pass.
+pub async fn run(ctx: &mut RunCtx) -> anyhow::Result<PassOutcome> {
+    let mut out = PassOutcome {
+        pass: Some(PassKind::Invitation),
+        ..Default::default()
+    };
+    let mut after = None;
+    'pages: while ctx.has_time() {
+        let query = DueQuery {
+            statuses: vec![mfa_core::domain::InviteStatus::Pending],
+            now: ctx.now(),
+            after: after.clone(),
+            limit: ctx.extra.page,
+        };
+        let page = if ctx.dry_run {
+            ctx.store.due(&query).await?
+        } else {
+            ctx.store.claim_due(&query, &ctx.lease).await?
+        };
+        let Some(last) = page.last() else { break };
+        after = last.next_due_at.map(|d| (d, last.upn.clone()));
+        let page = resolve(ctx, page, &mut out).await?;
+        for mut rec in page {
+            if !ctx.has_time() {
+                out.deferred += 1;
+                continue;
+            }
+            if rec.send_intent.is_some() {
+                tracing::warn!(
+                    upn = who(&rec),
+                    "an earlier run stopped while emailing this person; sending again"
+                );
+            }
+            match invite(ctx, &mut rec, &mut out).await? {
+                Step::Done => {}
+                Step::StopPass => {
+                    out.deferred += 1;
+                    break 'pages;
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+enum Step {
+    Done,
+    StopPass,
+}
+
+/// Resolves people without an object id and reads methods for everyone on the page, in `$batch`
+/// requests. Returns the people who still need an invitation.
+async fn resolve(
+    ctx: &mut RunCtx,
+    page: Vec<OnboardingRecord>,
+    out: &mut PassOutcome,
+) -> anyhow::Result<Vec<OnboardingRecord>> {
+    let keys: Vec<String> = page
+        .iter()
+        .map(|r| {
+            r.object_id
+                .as_ref()
+                .map_or_else(|| r.upn.to_string(), |o| o.to_string())
+        })
+        .collect();
+    let users = ctx.graph.get_users(&keys).await;
+    let mut ready = Vec::with_capacity(page.len());
+    let mut ids = Vec::new();
+    for (mut rec, user) in page.into_iter().zip(users) {
+        match user {
+            Ok(Some(user)) if user.account_enabled == Some(false) => {
+                fail(ctx, &mut rec, "The account is disabled in Entra ID.", out).await?;
+            }
+            Ok(Some(user)) => match ObjectId::parse(&user.id) {
+                Ok(id) => {
+                    fill_from_directory(&mut rec, &user, id.clone());
+                    ids.push(id.to_string());
+                    ready.push(rec);
+                }
+                Err(_) => {
+                    fail(
+                        ctx,
+                        &mut rec,
+                        "Entra ID returned an unusable object id.",
+                        out,
+                    )
+                    .await?
+                }
+            },
+            Ok(None) => fail(ctx, &mut rec, "No such user in Entra ID.", out).await?,
+            Err(e) => {
+                tracing::warn!(upn = who(&rec), error = %e, "could not look the person up; will retry");
+                out.deferred += 1;
+            }
+        }
+    }
+    let now = ctx.now();
+    if ctx.registration_known {
+        // The report read in this run already marked registered people Active.
+        for rec in &mut ready {
+            rec.mfa_state = mfa_core::domain::MfaState::NotRegistered;
+        }
+        return Ok(ready);
+    }
+    let methods = ctx.graph.list_methods_batch(&ids).await;
+    let mut invite = Vec::with_capacity(ready.len());
+    for (mut rec, methods) in ready.into_iter().zip(methods) {
+        match methods {
+            Ok(m) if has_mfa(&m) => {
+                rec.apply(StatusEvent::MfaRegistered, now)?;
+                RunCtx::release(&mut rec);
+                rec.send_intent = None;
+                if ctx.dry_run {
+                    out.notes.push(format!(
+                        "{}: already registered, would mark Active",
+                        who(&rec)
+                    ));
+                }
+                let saved = ctx.save(&rec).await?;
+                tally(out, saved.is_some(), false);
+            }
+            Ok(_) => {
+                rec.mfa_state = mfa_core::domain::MfaState::NotRegistered;
+                rec.last_checked = Some(now);
+                invite.push(rec);
+            }
+            // Without the methods we cannot tell; sending is the safe side (the check pass
+            // will mark them Active when it sees their registration).
+            Err(e) => {
+                tracing::warn!(upn = who(&rec), error = %e, "could not read methods; inviting anyway");
+                invite.push(rec);
+            }
+        }
+    }
+    Ok(invite)
+}
+
+fn fill_from_directory(rec: &mut OnboardingRecord, user: &User, id: ObjectId) {
+    rec.object_id = Some(id);
+    if rec.display_name.is_none() {
+        rec.display_name.clone_from(&user.display_name);
+    }
+    if rec.department.is_none() {
+        rec.department.clone_from(&user.department);
+    }
+    if rec.job_title.is_none() {
+        rec.job_title.clone_from(&user.job_title);
+    }
+}
+
+async fn fail(
+    ctx: &RunCtx,
+    rec: &mut OnboardingRecord,
+    why: &str,
+    out: &mut PassOutcome,
+) -> anyhow::Result<()> {
+    rec.record_error(why);
+    RunCtx::release(rec);
+    out.errors += 1;
+    if ctx.dry_run {
+        out.notes.push(format!("{}: {why}", who(rec)));
+    }
+    let saved = ctx.save(rec).await?;
+    tally(out, saved.is_some(), false);
+    Ok(())
+}
+
+async fn invite(
+    ctx: &mut RunCtx,
+    rec: &mut OnboardingRecord,
+    out: &mut PassOutcome,
+) -> anyhow::Result<Step> {
+    let rendered = ctx.templates.render(
+        Template::Invitation,
+        &compose::invitation(&ctx.settings, rec),
+    )?;
+    if ctx.dry_run {
+        out.notes.push(format!(
+            "{}: would send the invitation \"{}\"",
+            who(rec),
+            rendered.subject
+        ));
+        tally(out, false, false);
+        return Ok(Step::Done);
+    }
+    // Record the intent first: if we die after sending, the next run knows an email may be out.
+    rec.send_intent = Some(MailKind::Invitation);
+    rec.send_intent_at = Some(ctx.now());
+    let Some(saved) = ctx.save(rec).await? else {
+        return Ok(Step::Done);
+    };
+    *rec = saved;
+    let correlation = rec.correlation_id.to_string();
+    let outcome = ctx
+        .send(
+            vec![rec.upn.to_string()],
+            rendered,
+            "invitation",
+            &correlation,
+        )
+        .await?;
+    rec.send_intent = None;
+    rec.send_intent_at = None;
+    let now = ctx.now();
+    let step = match outcome {
+        SendOutcome::Sent { .. } => {
+            rec.apply(StatusEvent::InvitationSent, now)?;
+            rec.next_due_at = Some(ctx.next_followup(rec, now));
+            RunCtx::release(rec);
+            let saved = ctx.save(rec).await?;
+            tally(out, saved.is_some(), true);
+            Step::Done
+        }
+        SendOutcome::Deferred => {
+            ctx.save(rec).await?;
+            Step::StopPass
+        }
+        SendOutcome::Failed(GraphError::BadRequest { message, .. }) => {
+            rec.record_error(format!("The invitation could not be sent: {message}"));
+            RunCtx::release(rec);
+            out.errors += 1;
+            let saved = ctx.save(rec).await?;
+            tally(out, saved.is_some(), false);
+            Step::Done
+        }
+        SendOutcome::Failed(e) => {
+            tracing::error!(error = %e, "sending failed; stopping invitations for this run");
+            out.notes.push(format!("sending failed: {e}"));
+            ctx.save(rec).await?;
+            Step::StopPass
+        }
+    };
+    Ok(step)
+}

@@ -1,0 +1,33 @@
+//! The passes. Each touches only people with something due, claims them under the run's lease,
+//! and writes each person with compare-and-set.
+//!
+//! - [`invitation`]: Pending → resolve in Entra → already registered (Active) or invitation.
+//! - [`check`]: MFA registration detection (report or per-user reads).
+//! - [`followup`]: group-add retries, deadline, escalation and reminders for people due.
+//! - [`report`]: the admin summary email.
+
+pub mod check;
+pub mod followup;
+pub mod invitation;
+pub mod report;
+
+use mfa_core::domain::OnboardingRecord;
+use mfa_core::graph::{AuthMethod, GraphError};
+
+/// True when any of `methods` satisfies MFA.
+pub fn has_mfa(methods: &[AuthMethod]) -> bool {
+    methods.iter().any(AuthMethod::is_mfa_capable)
+}
+
+/// A Graph error that is the person's fault (unknown, bad address), not the service's.
+pub fn is_permanent(e: &GraphError) -> bool {
+    matches!(
+        e,
+        GraphError::NotFound { .. } | GraphError::BadRequest { .. }
+    )
+}
+
+/// Short description for logs and notes without personal data beyond the UPN.
+pub fn who(rec: &OnboardingRecord) -> &str {
+    rec.upn.as_str()
+}

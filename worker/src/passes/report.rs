@@ -1,0 +1,197 @@
+//! The admin report email: the funnel, completion rate, progress since the last report, per
+//! batch, and the people needing attention, to `MFA_REPORT_RECIPIENTS`.
+
+use chrono::{DateTime, Datelike, Duration, Utc};
+use mfa_core::passes::{PassKind, PassOutcome};
+use mfa_core::store::{Attention, Funnel, PeopleFilter, Summary};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::context::{RunCtx, SendOutcome};
+use crate::mail::{compose, Template};
+use crate::settings::ReportSchedule;
+
+/// The funnel at the last report, for "since the last report".
+const LAST_KEY: &str = "report.last";
+/// People listed per attention group in the email.
+const LISTED: u64 = 25;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Snapshot {
+    at: DateTime<Utc>,
+    funnel: Funnel,
+}
+
+/// Percentage of `part` in `whole`, one decimal, 0 when empty.
+pub fn percent(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        return 0.0;
+    }
+    (part as f64 * 1000.0 / whole as f64).round() / 10.0
+}
+
+/// [`percent`] as people read it: `60`, `60.5`.
+pub fn percent_text(part: u64, whole: u64) -> String {
+    let p = percent(part, whole);
+    if p.fract() == 0.0 {
+        format!("{p:.0}")
+    } else {
+        format!("{p:.1}")
+    }
+}
+
+/// Sends the report if the schedule says so today (or `force`).
+pub async fn run(ctx: &mut RunCtx, force: bool) -> anyhow::Result<PassOutcome> {
+    let mut out = PassOutcome {
+        pass: Some(PassKind::Report),
+        ..Default::default()
+    };
+    let now = ctx.now();
+    let due = match ctx.extra.report_schedule {
+        ReportSchedule::Daily => true,
+        ReportSchedule::Weekly => now.weekday() == ctx.extra.report_weekday,
+        ReportSchedule::Off => false,
+    };
+    if !due && !force {
+        out.notes.push("no report scheduled today".into());
+        return Ok(out);
+    }
+    let recipients = match &ctx.settings.report_recipients {
+        Ok(r) => r.iter().map(|u| u.to_string()).collect::<Vec<_>>(),
+        Err(e) => {
+            out.notes.push(format!("report email is off: {e}"));
+            return Ok(out);
+        }
+    };
+    let summary = ctx.store.summary(now).await?;
+    let last: Option<Snapshot> = ctx
+        .store
+        .get_meta(LAST_KEY)
+        .await?
+        .and_then(|s| serde_json::from_str(&s).ok());
+    let body = body(ctx, &summary, last.as_ref(), now).await?;
+    let rendered = ctx
+        .templates
+        .render(Template::Report, &compose::report(&ctx.settings, body))?;
+    if ctx.dry_run {
+        out.notes.push(format!(
+            "would send \"{}\" to {}",
+            rendered.subject,
+            recipients.join(", ")
+        ));
+        return Ok(out);
+    }
+    match ctx.send(recipients, rendered, "report", "report").await? {
+        SendOutcome::Sent { .. } => {
+            out.emails_sent = 1;
+            let snap = Snapshot {
+                at: now,
+                funnel: summary.funnel,
+            };
+            ctx.store
+                .set_meta(LAST_KEY, &serde_json::to_string(&snap)?)
+                .await?;
+        }
+        SendOutcome::Deferred => out.deferred = 1,
+        SendOutcome::Failed(e) => {
+            out.errors = 1;
+            out.notes.push(format!("report not sent: {e}"));
+        }
+    }
+    Ok(out)
+}
+
+async fn body(
+    ctx: &RunCtx,
+    s: &Summary,
+    last: Option<&Snapshot>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Value> {
+    let f = s.funnel;
+    let delta = last.map(|l| {
+        json!({
+            "since": l.at.format("%Y-%m-%d").to_string(),
+            "active": f.active.saturating_sub(l.funnel.active),
+        })
+    });
+    let change =
+        |now_v: u64, then: Option<u64>| then.map(|t| format!("{:+}", now_v as i64 - t as i64));
+    let lf = last.map(|l| l.funnel);
+    let stages = vec![
+        json!({"label": "Uploaded", "count": f.uploaded, "change": change(f.uploaded, lf.map(|x| x.uploaded))}),
+        json!({"label": "Invitation sent", "count": f.sent, "change": change(f.sent, lf.map(|x| x.sent))}),
+        json!({"label": "Opened (estimate)", "count": f.opened, "change": change(f.opened, lf.map(|x| x.opened))}),
+        json!({"label": "Clicked", "count": f.clicked, "change": change(f.clicked, lf.map(|x| x.clicked))}),
+        json!({"label": "In the MFA group", "count": f.in_group, "change": change(f.in_group, lf.map(|x| x.in_group))}),
+        json!({"label": "Registered (Active)", "count": f.active, "change": change(f.active, lf.map(|x| x.active))}),
+    ];
+    let batches: Vec<Value> = s
+        .by_batch
+        .iter()
+        .map(|b| {
+            json!({
+                "batchId": b.batch_id, "uploaded": b.funnel.uploaded, "sent": b.funnel.sent,
+                "clicked": b.funnel.clicked, "active": b.funnel.active,
+                "completion": percent_text(b.funnel.active, b.funnel.uploaded),
+            })
+        })
+        .collect();
+    let stale = now - Duration::days(ctx.extra.attention_days);
+    let groups = [
+        (
+            format!(
+                "Invited over {} days ago, not clicked",
+                ctx.extra.attention_days
+            ),
+            Attention::NotClicked { before: stale },
+        ),
+        (
+            "Clicked but not registered".to_string(),
+            Attention::ClickedNotRegistered,
+        ),
+        (
+            "Escalated to their manager".to_string(),
+            Attention::Escalated,
+        ),
+        ("Errors".to_string(), Attention::Errors),
+    ];
+    let mut attention = Vec::new();
+    for (title, a) in groups {
+        let page = ctx
+            .store
+            .list(
+                &PeopleFilter {
+                    attention: Some(a),
+                    ..Default::default()
+                },
+                0,
+                LISTED,
+            )
+            .await?;
+        if page.total == 0 {
+            continue;
+        }
+        let people: Vec<Value> = page
+            .items
+            .iter()
+            .map(|r| json!({"upn": r.upn.as_str(), "name": r.display_name, "detail": r.error_details}))
+            .collect();
+        attention.push(json!({
+            "title": title, "total": page.total, "people": people,
+            "more": page.total.saturating_sub(page.items.len() as u64),
+        }));
+    }
+    Ok(json!({
+        "date": now.format("%Y-%m-%d").to_string(),
+        "completion": percent_text(f.active, f.uploaded),
+        "funnel": f,
+        "delta": delta,
+        "stages": stages,
+        "escalated": s.escalated,
+        "errors": s.errors,
+        "queued": s.queued,
+        "batches": batches,
+        "attention": attention,
+        "portalUrl": ctx.extra.portal_url.as_ref().map(|u| u.as_str()),
+    }))
+}

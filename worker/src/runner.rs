@@ -1,0 +1,237 @@
+//! [`Worker`]: runs passes under a run lease and a time budget. Implements
+//! [`PassRunner`] for the handler's timers and admin API, and backs the `worker` binary.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use mfa_core::clock::{Clock, SharedClock};
+use mfa_core::config::Settings;
+use mfa_core::graph::GraphClient;
+use mfa_core::passes::{PassKind, PassOutcome, PassRunner, RunReport, RunRequest};
+use mfa_core::store::{Lease, SharedStore};
+use serde::{Deserialize, Serialize};
+
+use crate::context::RunCtx;
+use crate::mail::{SendLimiter, Templates};
+use crate::passes::{check, followup, invitation, report};
+use crate::settings::WorkerSettings;
+
+/// Meta key of the run lease: one run at a time across processes.
+const RUN_LEASE_KEY: &str = "worker.run-lease";
+/// How long past its budget a crashed run's leases last.
+const LEASE_MARGIN: Duration = Duration::minutes(2);
+
+/// The worker: the store, Graph, the clock and the settings its passes need.
+pub struct Worker {
+    store: SharedStore,
+    graph: GraphClient,
+    clock: SharedClock,
+    settings: Arc<Settings>,
+    extra: Arc<WorkerSettings>,
+    templates: Arc<Templates>,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker").finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct RunLease {
+    owner: String,
+    until: DateTime<Utc>,
+}
+
+/// A clock shifted by a fixed offset, for runs given their own "now".
+#[derive(Debug)]
+struct OffsetClock {
+    base: SharedClock,
+    offset: Duration,
+}
+
+#[async_trait]
+impl Clock for OffsetClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.base.now() + self.offset
+    }
+    async fn sleep(&self, duration: StdDuration) {
+        self.base.sleep(duration).await;
+    }
+}
+
+impl Worker {
+    /// A worker over `store` and `graph`. Loads (and so checks) the email templates.
+    pub fn new(
+        store: SharedStore,
+        graph: GraphClient,
+        clock: SharedClock,
+        settings: Arc<Settings>,
+        extra: Arc<WorkerSettings>,
+    ) -> anyhow::Result<Self> {
+        let templates = Arc::new(Templates::load(extra.template_dir.as_deref())?);
+        Ok(Self {
+            store,
+            graph,
+            clock,
+            settings,
+            extra,
+            templates,
+        })
+    }
+
+    /// Runs `request`: takes the run lease, runs each pass until done or out of time, releases.
+    #[tracing::instrument(skip_all, fields(trigger = %request.trigger, dry_run = request.dry_run))]
+    pub async fn run_passes(&self, request: RunRequest) -> anyhow::Result<RunReport> {
+        let clock: SharedClock = match request.now {
+            Some(at) => Arc::new(OffsetClock {
+                base: self.clock.clone(),
+                offset: at - self.clock.now(),
+            }),
+            None => self.clock.clone(),
+        };
+        let started = clock.now();
+        let run_id = format!("run-{}", uuid::Uuid::new_v4());
+        let budget = Duration::from_std(self.settings.run_budget).unwrap_or(Duration::minutes(8));
+        let deadline = started + budget;
+        let lease = Lease {
+            owner: run_id.clone(),
+            until: deadline + LEASE_MARGIN,
+        };
+        if !request.dry_run && !self.take_run_lease(&lease, started).await? {
+            anyhow::bail!("another worker run is in progress");
+        }
+        let log = self.store.sends_since(started - Duration::days(1)).await?;
+        let mailboxes = self.settings.sender_mailboxes.clone().unwrap_or_default();
+        let limiter = SendLimiter::new(self.settings.mail_limits, &mailboxes, &log, started);
+        let mut ctx = RunCtx {
+            store: self.store.clone(),
+            graph: self.graph.clone(),
+            clock,
+            settings: self.settings.clone(),
+            extra: self.extra.clone(),
+            templates: self.templates.clone(),
+            lease: lease.clone(),
+            deadline,
+            dry_run: request.dry_run,
+            limiter,
+            budget_exhausted: false,
+            registration_known: false,
+        };
+        let result = self.run_in(&mut ctx, &request).await;
+        if !request.dry_run {
+            self.release_run_lease(&lease).await;
+        }
+        let passes = result?;
+        let report = RunReport {
+            run_id,
+            passes,
+            budget_exhausted: ctx.budget_exhausted,
+        };
+        tracing::info!(run = %report.run_id, passes = report.passes.len(), budget_exhausted = report.budget_exhausted, "run finished");
+        Ok(report)
+    }
+
+    async fn run_in(
+        &self,
+        ctx: &mut RunCtx,
+        request: &RunRequest,
+    ) -> anyhow::Result<Vec<PassOutcome>> {
+        let mailing_on = ctx.settings.sender_mailboxes.is_ok();
+        let mut outcomes = Vec::new();
+        let mut followup_done = false;
+        for pass in &request.passes {
+            let span = tracing::info_span!("pass", pass = %pass);
+            let _guard = span.enter();
+            match pass {
+                PassKind::Check => outcomes.push(check::run(ctx).await?),
+                PassKind::Invitation if mailing_on => {
+                    // Invite nobody who has registered: one report read (about one request per
+                    // 999 people) is far cheaper than reading each invitee's methods.
+                    if !ctx.registration_known && !request.passes.contains(&PassKind::Check) {
+                        if let Some(o) = check::report_if_licensed(ctx).await? {
+                            outcomes.push(o);
+                        }
+                    }
+                    outcomes.push(invitation::run(ctx).await?)
+                }
+                PassKind::Reminder | PassKind::Escalation | PassKind::Deadline => {
+                    if followup_done {
+                        continue;
+                    }
+                    followup_done = true;
+                    let actions = followup::Actions {
+                        reminder: mailing_on && request.passes.contains(&PassKind::Reminder),
+                        escalation: mailing_on && request.passes.contains(&PassKind::Escalation),
+                        deadline: request.passes.contains(&PassKind::Deadline),
+                    };
+                    let results = followup::run(ctx, actions).await?;
+                    outcomes.extend(
+                        results
+                            .into_iter()
+                            .filter(|o| o.pass.is_some_and(|p| request.passes.contains(&p))),
+                    );
+                }
+                PassKind::Report if mailing_on => {
+                    outcomes.push(report::run(ctx, request.trigger != "timer").await?)
+                }
+                other => outcomes.push(PassOutcome {
+                    pass: Some(*other),
+                    notes: vec!["sending email is off (MFA_SENDER_MAILBOXES)".into()],
+                    ..Default::default()
+                }),
+            }
+        }
+        Ok(outcomes)
+    }
+
+    async fn take_run_lease(&self, lease: &Lease, now: DateTime<Utc>) -> anyhow::Result<bool> {
+        let ours = serde_json::to_string(&RunLease {
+            owner: lease.owner.clone(),
+            until: lease.until,
+        })?;
+        for _ in 0..3 {
+            let current = self.store.get_meta(RUN_LEASE_KEY).await?;
+            let held = current
+                .as_deref()
+                .and_then(|c| serde_json::from_str::<RunLease>(c).ok())
+                .is_some_and(|l| l.until > now);
+            if held {
+                return Ok(false);
+            }
+            if self
+                .store
+                .compare_and_set_meta(RUN_LEASE_KEY, current.as_deref(), Some(&ours))
+                .await?
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    async fn release_run_lease(&self, lease: &Lease) {
+        let ours = serde_json::to_string(&RunLease {
+            owner: lease.owner.clone(),
+            until: lease.until,
+        });
+        if let Ok(ours) = ours {
+            if let Err(e) = self
+                .store
+                .compare_and_set_meta(RUN_LEASE_KEY, Some(&ours), None)
+                .await
+            {
+                tracing::warn!(error = %e, "could not release the run lease; it lapses by itself");
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl PassRunner for Worker {
+    async fn run(&self, request: RunRequest) -> anyhow::Result<RunReport> {
+        self.run_passes(request).await
+    }
+}

@@ -1,0 +1,354 @@
+//! Campaign tests: the worker against a real SQLite store and the tenant simulator, with a
+//! moved clock.
+
+mod faults;
+mod helpers;
+
+use helpers::{spawn, Options};
+use mfa_core::domain::InviteStatus;
+use mfa_core::passes::PassKind;
+use tenant_sim::{Licence, MethodKind};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whole_campaign_from_upload_to_active_with_reminders_and_one_escalation() {
+    let env = spawn(Options::default()).await;
+    let boss = env.add_user("boss", "Barbara Boss", None);
+    let alice = env.add_user("alice", "Alice <Example>", Some("boss"));
+    let frank = env.add_user("frank", "Frank NoManager", None);
+    let carol = env.add_user("carol", "Carol Ready", None);
+    env.tenant
+        .register_mfa(&carol, MethodKind::Fido2)
+        .expect("carol has a passkey");
+    let erin = env.add_user("erin", "Erin Disabled", None);
+    env.tenant
+        .set_account_enabled(&erin, false)
+        .expect("disable");
+    let dave = env.upn("dave"); // not in the directory
+    env.upload(&[
+        alice.clone(),
+        frank.clone(),
+        carol.clone(),
+        erin.clone(),
+        dave.clone(),
+    ])
+    .await;
+
+    // Day 0: invitations to Alice and Frank only.
+    env.orchestrate().await;
+    let invite = env.mail_to(&alice);
+    assert_eq!(invite.len(), 1, "one invitation to Alice");
+    let a = env.record(&alice).await;
+    assert_eq!(a.status, InviteStatus::Sent);
+    assert!(
+        invite[0].subject.contains("multi-factor authentication"),
+        "{}",
+        invite[0].subject
+    );
+    let body = &invite[0].body;
+    assert!(
+        body.contains(&format!(
+            "https://mfa.contoso.test/api/enrol?token={}",
+            a.token
+        )),
+        "personal link"
+    );
+    assert!(
+        body.contains(&format!("/api/track-open?token={}", a.token)),
+        "open pixel"
+    );
+    assert!(
+        body.contains("https://mfa.contoso.test/api/resend"),
+        "resend link"
+    );
+    assert!(
+        body.contains("apps.apple.com/app/microsoft-authenticator"),
+        "store links"
+    );
+    assert!(body.contains("Alice &lt;Example&gt;"), "names are escaped");
+    assert!(!body.contains("Alice <Example>"));
+    assert_eq!(env.mail_to(&frank).len(), 1);
+    assert!(
+        env.mail_to(&carol).is_empty(),
+        "no email to someone already registered"
+    );
+    assert_eq!(env.record(&carol).await.status, InviteStatus::Active);
+    let e = env.record(&erin).await;
+    assert!(
+        e.error_details
+            .as_deref()
+            .is_some_and(|d| d.contains("disabled")),
+        "{:?}",
+        e.error_details
+    );
+    let d = env.record(&dave).await;
+    assert!(
+        d.error_details
+            .as_deref()
+            .is_some_and(|d| d.contains("No such user")),
+        "{:?}",
+        d.error_details
+    );
+    assert!(env.mail_to(&erin).is_empty() && env.mail_to(&dave).is_empty());
+
+    // Day 3: Frank registers; the next pass marks him Active.
+    env.advance_days(3);
+    env.tenant
+        .register_mfa(&frank, MethodKind::MicrosoftAuthenticator)
+        .expect("register");
+    env.orchestrate().await;
+    let f = env.record(&frank).await;
+    assert_eq!(f.status, InviteStatus::Active);
+    assert!(f.mfa_registration_date.is_some());
+
+    // Day 7: reminder #1 for Alice. Day 14: reminder #2 and the escalation to her manager.
+    env.advance_days(4);
+    env.orchestrate().await;
+    assert_eq!(env.mail_to(&alice).len(), 2);
+    assert_eq!(env.record(&alice).await.reminder_count, 1);
+    assert!(
+        env.mail_to(&boss).is_empty(),
+        "no escalation after one reminder"
+    );
+    env.advance_days(7);
+    env.orchestrate().await;
+    let to_alice = env.mail_to(&alice);
+    assert_eq!(to_alice.len(), 3);
+    assert!(
+        to_alice[2].subject.contains("Reminder #2"),
+        "{}",
+        to_alice[2].subject
+    );
+    let to_boss = env.mail_to(&boss);
+    assert_eq!(to_boss.len(), 1, "one escalation to the manager");
+    assert!(to_boss[0].body.contains("Manager Action Required"));
+    assert!(to_boss[0].body.contains("Alice &lt;Example&gt;") && to_boss[0].body.contains(&alice));
+    let a = env.record(&alice).await;
+    assert!(a.escalated_to_manager);
+    assert_eq!(
+        a.manager_upn.as_ref().map(|m| m.to_string()),
+        Some(boss.clone())
+    );
+
+    // Day 21: another reminder, never a second escalation. Nothing for Frank or Carol.
+    env.advance_days(7);
+    env.orchestrate().await;
+    assert_eq!(env.mail_to(&boss).len(), 1);
+    assert_eq!(env.mail_to(&alice).len(), 4);
+    assert_eq!(env.mail_to(&frank).len(), 1);
+    assert!(env.mail_to(&carol).is_empty());
+
+    // Alice registers: Active, and the emails stop.
+    env.tenant
+        .register_mfa(&alice, MethodKind::Phone)
+        .expect("register");
+    env.advance_days(1);
+    env.orchestrate().await;
+    assert_eq!(env.record(&alice).await.status, InviteStatus::Active);
+    env.advance_days(14);
+    env.orchestrate().await;
+    assert_eq!(env.mail_to(&alice).len(), 4, "no reminders once Active");
+
+    assert!(
+        env.tenant
+            .group_members(&env.group_id)
+            .expect("group")
+            .is_empty(),
+        "nobody clicked, nobody added"
+    );
+
+    // The report's figures are the store's.
+    env.run(&[PassKind::Report]).await;
+    let admins = env.mail_to(&env.upn("it-admins"));
+    assert_eq!(admins.len(), 1);
+    let summary = env.store.summary(env.clock_now()).await.expect("summary");
+    let pct =
+        mfa_worker::passes::report::percent_text(summary.funnel.active, summary.funnel.uploaded);
+    assert!(
+        admins[0].subject.contains(&format!("{pct}% Complete")),
+        "{} vs {pct}",
+        admins[0].subject
+    );
+    assert!(admins[0].body.contains(&format!(
+        "{} of {} people",
+        summary.funnel.active, summary.funnel.uploaded
+    )));
+    env.assert_no_violations();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unlicensed_tenant_falls_back_to_per_user_reads() {
+    let env = spawn(Options {
+        licence: Licence::Free,
+        ..Options::default()
+    })
+    .await;
+    let people: Vec<String> = (0..45)
+        .map(|i| env.add_user(&format!("u{i:02}"), "U", None))
+        .collect();
+    env.upload(&people).await;
+    env.orchestrate().await;
+    for p in people.iter().take(30) {
+        env.tenant
+            .register_mfa(p, MethodKind::SoftwareOath)
+            .expect("register");
+    }
+    env.tenant
+        .register_mfa(&people[40], MethodKind::Email)
+        .expect("email is not MFA");
+    env.advance_days(1);
+    let report = env.run(&[PassKind::Check]).await;
+    assert!(
+        report.passes[0]
+            .notes
+            .iter()
+            .any(|n| n.contains("per-user")),
+        "{:?}",
+        report.passes
+    );
+    for (i, p) in people.iter().enumerate() {
+        let want = if i < 30 {
+            InviteStatus::Active
+        } else {
+            InviteStatus::Sent
+        };
+        assert_eq!(env.record(p).await.status, want, "{p}");
+    }
+    let mode = env.store.get_meta("check.mode").await.expect("meta");
+    assert_eq!(mode.as_deref(), Some("per-user"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sending_saturates_but_never_exceeds_the_mailbox_limit() {
+    let env = spawn(Options::default()).await;
+    let people: Vec<String> = (0..300)
+        .map(|i| env.add_user(&format!("p{i:03}"), "P", None))
+        .collect();
+    env.upload(&people).await;
+    let first = env.run(&[PassKind::Invitation]).await;
+    let sent = env.tenant.outbox().len();
+    // 480 s budget at 30 per minute: 240 in the first run, the rest wait.
+    assert!(
+        (228..=240).contains(&sent),
+        "sent {sent} in the first run: {first:?}"
+    );
+    let queued = env
+        .store
+        .summary(env.clock_now())
+        .await
+        .expect("summary")
+        .queued;
+    assert_eq!(queued as usize, 300 - sent, "the rest show as queued");
+    env.clock.advance(std::time::Duration::from_secs(600));
+    env.run(&[PassKind::Invitation]).await;
+    assert_eq!(env.tenant.outbox().len(), 300, "everyone invited, once");
+    env.assert_no_violations();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_sends_and_writes_nothing() {
+    let env = spawn(Options::default()).await;
+    let a = env.add_user("dry", "Dry Run", None);
+    env.upload(std::slice::from_ref(&a)).await;
+    let before = env.record(&a).await;
+    let report = env
+        .worker
+        .run_passes(mfa_core::passes::RunRequest {
+            passes: PassKind::ORCHESTRATOR.to_vec(),
+            now: None,
+            dry_run: true,
+            trigger: "test".into(),
+        })
+        .await
+        .expect("dry run");
+    assert!(env.tenant.outbox().is_empty());
+    assert_eq!(env.record(&a).await, before, "record untouched");
+    let notes: Vec<&String> = report.passes.iter().flat_map(|p| &p.notes).collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains(&a) && n.contains("would send the invitation")),
+        "{notes:?}"
+    );
+}
+
+impl helpers::TestEnv {
+    fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
+        use mfa_core::clock::Clock;
+        self.clock.now()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sending_spreads_across_mailboxes() {
+    let env = spawn(Options {
+        mailboxes: 3,
+        ..Options::default()
+    })
+    .await;
+    let people: Vec<String> = (0..90)
+        .map(|i| env.add_user(&format!("m{i:02}"), "M", None))
+        .collect();
+    env.upload(&people).await;
+    env.run(&[PassKind::Invitation]).await;
+    let outbox = env.tenant.outbox();
+    assert_eq!(outbox.len(), 90);
+    for m in &env.mailboxes {
+        let n = outbox
+            .iter()
+            .filter(|x| x.sender.eq_ignore_ascii_case(m))
+            .count();
+        assert_eq!(n, 30, "{m} sent {n}");
+    }
+    let span = outbox
+        .last()
+        .map(|l| l.at)
+        .zip(outbox.first().map(|f| f.at))
+        .map(|(l, f)| l - f);
+    assert!(
+        span.is_some_and(|s| s < chrono::Duration::minutes(1)),
+        "three mailboxes send 90 in a minute: {span:?}"
+    );
+    env.assert_no_violations();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deadline_adds_people_who_did_not_click_to_the_group() {
+    let env = spawn(Options {
+        extra: vec![("MFA_DEADLINE_DAYS", "10".into())],
+        ..Options::default()
+    })
+    .await;
+    let slow = env.add_user("slow", "Slow Person", None);
+    let quick = env.add_user("quick", "Quick Person", None);
+    env.upload(&[slow.clone(), quick.clone()]).await;
+    env.orchestrate().await;
+    env.tenant
+        .register_mfa(&quick, MethodKind::Phone)
+        .expect("register");
+    env.advance_days(7);
+    env.orchestrate().await;
+    assert!(
+        env.tenant
+            .group_members(&env.group_id)
+            .expect("group")
+            .is_empty(),
+        "not before the deadline"
+    );
+    env.advance_days(3);
+    env.orchestrate().await;
+    let members: Vec<String> = env
+        .tenant
+        .group_members(&env.group_id)
+        .expect("group")
+        .into_iter()
+        .map(|u| u.user_principal_name.to_ascii_lowercase())
+        .collect();
+    assert_eq!(
+        members,
+        vec![slow.to_ascii_lowercase()],
+        "only the person who has not registered"
+    );
+    let rec = env.record(&slow).await;
+    assert_eq!(rec.status, InviteStatus::AddedToGroup);
+    assert!(rec.in_group && rec.added_to_group_date.is_some());
+}
