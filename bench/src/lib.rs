@@ -5,9 +5,11 @@
 //! - [`minimal`]: the baseline server returning the same bytes as the handler.
 //! - [`app`]: the real handler in-process on a temporary SQLite file; [`counting`] wraps its
 //!   store to count writes.
-//! - [`handler_bench`], [`upload_bench`]: the `handler` and `upload` benchmarks.
+//! - [`handler_bench`], [`upload_bench`], [`check_bench`]: the `handler`, `upload` and
+//!   `check-pass` benchmarks.
 //! - [`procstat`]: peak memory and CPU time from `/proc`; [`machine`]: the machine description.
 pub mod app;
+pub mod check_bench;
 pub mod counting;
 pub mod handler_bench;
 pub mod load;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use mfa_bench::{handler_bench, machine, upload_bench};
+use mfa_bench::{check_bench, handler_bench, machine, upload_bench};
 
 #[derive(Parser)]
 #[command(name = "bench", about = "MFA onboarding benchmarks (Markdown output)")]
@@ -36,10 +36,17 @@ enum Cmd {
         #[arg(long, default_value_t = 100_000)]
         rows: usize,
     },
-    /// 100,000 people through a whole campaign in the simulator (needs the worker; TODO).
+    /// TODO: 100,000 people through a whole campaign in the simulator (not written yet).
     Campaign,
-    /// Graph requests per person per check pass (needs the worker; TODO).
-    CheckPass,
+    /// Graph requests per person per MFA check pass, report mode and per-user mode.
+    CheckPass {
+        /// People tracked.
+        #[arg(long, default_value_t = 10_000)]
+        people: usize,
+        /// Percent registered before the pass.
+        #[arg(long, default_value_t = 30)]
+        registered_percent: usize,
+    },
     /// Internal: the real handler as a child process for `upload` (prints `PORT n`).
     #[command(hide = true)]
     ServeHandler {
@@ -69,10 +76,19 @@ async fn main() {
         Cmd::Upload { rows } => upload_bench::run(upload_bench::Options { rows })
             .await
             .map(Some),
-        Cmd::Campaign | Cmd::CheckPass => {
+        Cmd::CheckPass {
+            people,
+            registered_percent,
+        } => check_bench::run(check_bench::Options {
+            people,
+            registered_percent,
+        })
+        .await
+        .map(Some),
+        Cmd::Campaign => {
             eprintln!(
-                "not implemented yet: this benchmark needs the worker (mfa_worker::Worker), which \
-                 is not on main in this build. No numbers are produced."
+                "TODO: the campaign benchmark is not written yet (the worker landed on main late). \
+                 No numbers are produced."
             );
             std::process::exit(2);
         }
