@@ -1,0 +1,19 @@
+//! Benchmarks of the MFA onboarding system, run as `cargo run --release -p mfa-bench -- <name>`.
+//! Each prints a Markdown table for `BENCHMARKS.md`.
+//!
+//! - [`load`]: a closed-loop HTTP/1.1 load generator (N keep-alive connections, fixed duration).
+//! - [`minimal`]: the baseline server returning the same bytes as the handler.
+//! - [`app`]: the real handler in-process on a temporary SQLite file; [`counting`] wraps its
+//!   store to count writes.
+//! - [`handler_bench`], [`upload_bench`], [`check_bench`]: the `handler`, `upload` and
+//!   `check-pass` benchmarks.
+//! - [`procstat`]: peak memory and CPU time from `/proc`; [`machine`]: the machine description.
+pub mod app;
+pub mod check_bench;
+pub mod counting;
+pub mod handler_bench;
+pub mod load;
+pub mod machine;
+pub mod minimal;
+pub mod procstat;
+pub mod upload_bench;
