@@ -39,7 +39,10 @@ async fn local_mode_runs_a_campaign_to_active() {
         .arg(dir.path())
         .env_remove("MFA_STORE")
         // The README runs it from the repository root, where the portal lives in portal/dist.
-        .env("MFA_PORTAL_DIR", concat!(env!("CARGO_MANIFEST_DIR"), "/../portal/dist"))
+        .env(
+            "MFA_PORTAL_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../portal/dist"),
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
