@@ -146,7 +146,7 @@ pub async fn provision_list(
 }
 
 async fn serve(worker: &Worker, clock: SharedClock, report_hour: u32) -> anyhow::Result<()> {
-    let interval = worker_interval();
+    let interval = worker.settings().worker_interval;
     let mut last_report_day = None;
     loop {
         let now = clock.now();
@@ -175,10 +175,4 @@ async fn serve(worker: &Worker, clock: SharedClock, report_hour: u32) -> anyhow:
             }
         }
     }
-}
-
-fn worker_interval() -> std::time::Duration {
-    Settings::from_env()
-        .map(|s| s.worker_interval)
-        .unwrap_or(std::time::Duration::from_secs(900))
 }

@@ -82,6 +82,11 @@ impl Worker {
         })
     }
 
+    /// The shared settings the worker runs with.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
     /// Runs `request`: takes the run lease, runs each pass until done or out of time, releases.
     #[tracing::instrument(skip_all, fields(trigger = %request.trigger, dry_run = request.dry_run))]
     pub async fn run_passes(&self, request: RunRequest) -> anyhow::Result<RunReport> {

@@ -214,6 +214,34 @@ pub struct DayCounts {
     pub active: u64,
 }
 
+impl DayCounts {
+    /// Adds `n` to the count of funnel stage `stage` on `day` (0 uploaded, 1 sent, 2 opened,
+    /// 3 clicked, 4 active), creating the day if needed. Shared by the backends.
+    pub(crate) fn add(
+        days: &mut BTreeMap<NaiveDate, DayCounts>,
+        day: NaiveDate,
+        stage: usize,
+        n: u64,
+    ) {
+        let e = days.entry(day).or_insert(DayCounts {
+            day,
+            uploaded: 0,
+            sent: 0,
+            opened: 0,
+            clicked: 0,
+            active: 0,
+        });
+        let slot = match stage {
+            0 => &mut e.uploaded,
+            1 => &mut e.sent,
+            2 => &mut e.opened,
+            3 => &mut e.clicked,
+            _ => &mut e.active,
+        };
+        *slot += n;
+    }
+}
+
 /// Aggregates for reports and the dashboard, computed by the backend.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -324,22 +324,7 @@ pub async fn summary(store: &SharePointStore, now: DateTime<Utc>) -> StoreResult
             let Some(day) = d.map(|d| d.date_naive()) else {
                 continue;
             };
-            let e = days.entry(day).or_insert(DayCounts {
-                day,
-                uploaded: 0,
-                sent: 0,
-                opened: 0,
-                clicked: 0,
-                active: 0,
-            });
-            let slot = match i {
-                0 => &mut e.uploaded,
-                1 => &mut e.sent,
-                2 => &mut e.opened,
-                3 => &mut e.clicked,
-                _ => &mut e.active,
-            };
-            *slot += 1;
+            DayCounts::add(&mut days, day, i, 1);
         }
     }
     s.by_batch = batches

@@ -314,22 +314,7 @@ fn by_day(c: &Connection) -> anyhow::Result<Vec<DayCounts>> {
         for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
             let (d, n) = row?;
             let day = NaiveDate::parse_from_str(&d, "%Y-%m-%d").context("day in store")?;
-            let e = days.entry(day).or_insert(DayCounts {
-                day,
-                uploaded: 0,
-                sent: 0,
-                opened: 0,
-                clicked: 0,
-                active: 0,
-            });
-            let slot = match i {
-                0 => &mut e.uploaded,
-                1 => &mut e.sent,
-                2 => &mut e.opened,
-                3 => &mut e.clicked,
-                _ => &mut e.active,
-            };
-            *slot = n as u64;
+            DayCounts::add(&mut days, day, i, n as u64);
         }
     }
     Ok(days.into_values().collect())
