@@ -57,6 +57,7 @@ pub mod users;
 
 pub use auth::{
     AccessToken, CredentialKind, GraphCredential, StaticToken, TokenCache, TokenSource,
+    TOKEN_ATTEMPTS,
 };
 pub use batch::{BatchRequest, BatchResponse, MAX_BATCH};
 pub use client::GraphClient;

@@ -221,6 +221,7 @@ async fn unlicensed_tenant_falls_back_to_per_user_reads() {
     }
     let mode = env.store.get_meta("check.mode").await.expect("meta");
     assert_eq!(mode.as_deref(), Some("per-user"));
+    env.assert_no_violations();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
