@@ -62,6 +62,10 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX send_log_at ON send_log(at);
     "#,
+    // 3: due rows of one upload batch (the invitation pass shares sending across batches).
+    r#"
+    CREATE INDEX people_batch_due ON people(status, batch_id, next_due_at) WHERE next_due_at IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this build writes.
