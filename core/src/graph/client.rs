@@ -165,6 +165,10 @@ impl GraphClient {
             }
             if let Some(body) = &req.body {
                 rb = rb.json(body);
+            } else if let Some(text) = &req.text_body {
+                rb = rb
+                    .header(reqwest::header::CONTENT_TYPE, "text/plain")
+                    .body(text.clone());
             }
             state
                 .requests

@@ -66,7 +66,7 @@ pub use mail::Mail;
 pub use methods::{AuthMethod, MethodKind, PerUserMfaState, PhoneType};
 pub use reports::RegistrationDetails;
 pub use request::{odata_string, segment, GraphRequest, GraphResponse, Page};
-pub use settings::GraphSettings;
+pub use settings::{GraphSettings, MailFormat};
 pub use sharepoint::{Column, ItemQuery, List, ListItem, RangeFilter};
 pub use throttle::{Category, CategoryStats, GraphStats};
 pub use users::{AddMember, User};

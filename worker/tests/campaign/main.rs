@@ -400,3 +400,32 @@ async fn deadline_adds_people_who_did_not_click_to_the_group() {
     assert_eq!(rec.status, InviteStatus::AddedToGroup);
     assert!(rec.in_group && rec.added_to_group_date.is_some());
 }
+
+/// With `MFA_MAIL_FORMAT=mime` the invitation carries a plain-text alternative with the same
+/// personal link, and nothing markup-escaped leaks into the text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mime_invitations_carry_a_plain_text_alternative() {
+    let env = spawn(Options {
+        extra: vec![("MFA_MAIL_FORMAT", "mime".into())],
+        ..Options::default()
+    })
+    .await;
+    let alice = env.add_user("alice", "Alice <Example>", None);
+    env.upload(std::slice::from_ref(&alice)).await;
+    env.orchestrate().await;
+    let mail = env.mail_to(&alice);
+    assert_eq!(mail.len(), 1);
+    let token = env.record(&alice).await.token;
+    let link = format!("https://mfa.contoso.test/api/enrol?token={token}");
+    assert!(mail[0].mime);
+    assert!(mail[0].body.contains(&link), "HTML part has the link");
+    assert!(mail[0].body.contains("Alice &lt;Example&gt;"));
+    let text = mail[0].text_alternative.as_deref().expect("text part");
+    assert!(text.contains(&link), "text part has the link: {text}");
+    assert!(!text.contains("<a "), "no markup in the text part");
+    assert!(
+        !text.contains("track-open"),
+        "no open pixel in the text part"
+    );
+    env.assert_no_violations();
+}
