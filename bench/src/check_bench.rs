@@ -74,6 +74,9 @@ async fn one(opts: &Options, licence: Licence, label: &str) -> anyhow::Result<Ve
     })
     .await?;
     let tenant = sim.tenant();
+    // `auto` prefers audit events when permitted; this benchmark measures the report and
+    // per-user modes (events: `bench check-events`).
+    tenant.set_audit_log_readable(false);
     let domain = tenant.domain();
     let group = tenant.add_group("MFA Required");
     let mailbox = format!("mfa@{domain}");

@@ -5,11 +5,12 @@
 //! - [`minimal`]: the baseline server returning the same bytes as the handler.
 //! - [`app`]: the real handler in-process on a temporary SQLite file; [`counting`] wraps its
 //!   store to count writes.
-//! - [`handler_bench`], [`upload_bench`], [`check_bench`]: the `handler`, `upload` and
-//!   `check-pass` benchmarks.
+//! - [`handler_bench`], [`upload_bench`], [`check_bench`], [`check_events_bench`]: the `handler`,
+//!   `upload`, `check-pass` and `check-events` benchmarks (the last two for the MFA check).
 //! - [`procstat`]: peak memory and CPU time from `/proc`; [`machine`]: the machine description.
 pub mod app;
 pub mod check_bench;
+pub mod check_events_bench;
 pub mod counting;
 pub mod handler_bench;
 pub mod load;

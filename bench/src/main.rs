@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use mfa_bench::{check_bench, handler_bench, machine, upload_bench};
+use mfa_bench::{check_bench, check_events_bench, handler_bench, machine, upload_bench};
 
 #[derive(Parser)]
 #[command(name = "bench", about = "MFA onboarding benchmarks (Markdown output)")]
@@ -47,6 +47,18 @@ enum Cmd {
         #[arg(long, default_value_t = 30)]
         registered_percent: usize,
     },
+    /// One MFA check pass with N tracked and R new registrations: events vs report vs per-user.
+    CheckEvents {
+        /// People tracked.
+        #[arg(long, default_value_t = 1_000_000)]
+        people: usize,
+        /// Registrations since the last pass.
+        #[arg(long, default_value_t = 1_000)]
+        registrations: usize,
+        /// Percent who registered long before (already Active).
+        #[arg(long, default_value_t = 30)]
+        registered_percent: usize,
+    },
     /// Internal: the real handler as a child process for `upload` (prints `PORT n`).
     #[command(hide = true)]
     ServeHandler {
@@ -81,6 +93,17 @@ async fn main() {
             registered_percent,
         } => check_bench::run(check_bench::Options {
             people,
+            registered_percent,
+        })
+        .await
+        .map(Some),
+        Cmd::CheckEvents {
+            people,
+            registrations,
+            registered_percent,
+        } => check_events_bench::run(check_events_bench::Options {
+            people,
+            registrations,
             registered_percent,
         })
         .await

@@ -55,6 +55,11 @@ export interface Report {
     errors: number;
     queued: number;
   };
+  /** How the worker's check pass detects registrations (null before the first check). */
+  detection?: {
+    mode: "events" | "report" | "per-user" | null;
+    reconciliation: { lastAt: string | null; source: string | null; lastFound: number; totalFound: number } | null;
+  };
 }
 
 /** One person as the admin API shows them. */

@@ -37,6 +37,7 @@ export class Dashboard {
   private staleInput: HTMLInputElement;
   private autoRefresh: HTMLInputElement;
   private updated: HTMLElement;
+  private detection: HTMLElement;
   private cards: HTMLElement;
   private funnel: HTMLElement;
   private statuses: HTMLElement;
@@ -72,6 +73,7 @@ export class Dashboard {
     this.autoRefresh = h("input", { id: autoId, type: "checkbox", checked: cfg.refreshSeconds > 0, disabled: cfg.refreshSeconds === 0 });
     this.autoRefresh.addEventListener("change", () => this.schedule());
     this.updated = h("span", { class: "muted", id: "updated" }, "");
+    this.detection = h("p", { class: "muted", id: "detection" }, "");
     this.error = h("div", { role: "alert", id: "dashboard-error" });
     this.runStatus = h("span", { role: "status", class: "muted", id: "run-status" });
 
@@ -133,6 +135,7 @@ export class Dashboard {
       ),
       this.error,
       this.cards,
+      this.detection,
       h(
         "div",
         { class: "grid" },
@@ -275,6 +278,7 @@ export class Dashboard {
     this.renderAttention();
     this.renderBatches(r);
     this.updated.textContent = `Updated ${when(r.generatedAt)}`;
+    this.detection.textContent = detectionText(r);
   }
 
   private renderAttention(): void {
@@ -446,4 +450,17 @@ export class Dashboard {
       this.exportButton.disabled = false;
     }
   }
+}
+
+/** Which detection the check pass used, and what reconciliation found that events missed. */
+function detectionText(r: Report): string {
+  const d = r.detection;
+  const names: Record<string, string> = { events: "directory audit events", report: "registration report", "per-user": "per-user method reads" };
+  if (!d?.mode) return "Registration detection: not checked yet";
+  let text = `Registration detection: ${names[d.mode] ?? d.mode}`;
+  const rec = d.reconciliation;
+  if (d.mode === "events" && rec?.lastAt) {
+    text += ` · last reconciliation ${when(rec.lastAt)} (${rec.source ?? "?"}) found ${n(rec.lastFound)} the events missed (${n(rec.totalFound)} in total)`;
+  }
+  return text;
 }

@@ -229,6 +229,7 @@ describe("admin portal in local dev mode", () => {
     await tab("Dashboard");
     await page.locator("[data-kpi=uploaded] .kpi-value", { hasText: "120" }).waitFor({ timeout: 10_000 });
     assert.equal(await text("#funnel-chart [data-step=uploaded] .value"), "120 (100%)");
+    assert.equal(await text("#detection"), "Registration detection: not checked yet");
     assert.match(await text("#batch-table tr[data-batch='wave-1']"), /wave-1 120 0 0 0 0 0% · At risk/);
     assert.match(await text("#status-bars li[data-status=Pending]"), /Pending 120/);
     assert.match(await text("#table-status"), /120 people match; showing 1–50/);

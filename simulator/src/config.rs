@@ -153,6 +153,10 @@ pub struct SimConfig {
     pub identity_header: String,
     /// How long a registration takes to show up in the registration report (0).
     pub report_lag: Duration,
+    /// How long after a registration its directory audit event becomes visible to
+    /// `GET /auditLogs/directoryAudits` (3 minutes: Entra's audit logs typically appear within
+    /// a few minutes).
+    pub audit_delay: Duration,
     /// How long a SharePoint delta token stays valid (7 days).
     pub delta_token_lifetime: Duration,
     /// Keep at most this many request-log entries (oldest dropped first).
@@ -180,6 +184,7 @@ impl Default for SimConfig {
             managed_identity_permissions: None,
             identity_header: "sim-identity-header".to_string(),
             report_lag: Duration::ZERO,
+            audit_delay: Duration::from_secs(180),
             delta_token_lifetime: Duration::from_secs(7 * 24 * 3600),
             request_log_capacity: 1_000_000,
         }

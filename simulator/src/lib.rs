@@ -11,6 +11,7 @@
 //! pipeline, `routes` holds one module per Graph area plus `/_sim/` control, and `server`
 //! is the warp glue. [`Simulator`] starts the server; [`Tenant`] is the control handle.
 
+pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod demo;
@@ -31,6 +32,7 @@ mod shared;
 mod sim;
 mod tenant;
 
+pub use audit::AuditEvent;
 pub use clock::SimClock;
 pub use config::{
     AppRegistration, Latency, Licence, Limits, SimConfig, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,

@@ -41,6 +41,7 @@ pub(crate) struct Shared {
     pub faults: Mutex<FaultSet>,
     pub rng: Mutex<StdRng>,
     pub inflight: Mutex<HashMap<String, u64>>,
+    pub audit: Mutex<crate::audit::AuditLog>,
 }
 
 impl Shared {
@@ -59,6 +60,7 @@ impl Shared {
             violations: Mutex::new(Vec::new()),
             faults: Mutex::new(FaultSet::default()),
             inflight: Mutex::new(HashMap::new()),
+            audit: Mutex::new(crate::audit::AuditLog::new(config.audit_delay)),
             config,
         }
     }

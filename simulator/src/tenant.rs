@@ -205,7 +205,35 @@ impl Tenant {
             phone_type,
         };
         u.methods.push(m.clone());
+        let (id, upn) = (u.id.clone(), u.user_principal_name.clone());
+        drop(t);
+        self.shared
+            .audit
+            .lock()
+            .record(crate::audit::USER_REGISTERED, now, &id, &upn);
         Ok(m)
+    }
+
+    /// Every directory audit event recorded so far (visible or not yet), oldest first.
+    pub fn audit_events(&self) -> Vec<crate::audit::AuditEvent> {
+        self.shared.audit.lock().events.clone()
+    }
+
+    /// Sets the ingestion delay of audit events recorded from now on.
+    pub fn set_audit_delay(&self, delay: std::time::Duration) {
+        self.shared.audit.lock().delay = delay;
+    }
+
+    /// The next `n` registrations record no audit event (events Entra lost or never wrote).
+    pub fn lose_next_audit_events(&self, n: usize) {
+        self.shared.audit.lock().lose_next = n;
+    }
+
+    /// Allows or denies every app access to the directory audit log (denied: 403
+    /// `Authorization_RequestDenied`, as for an app without `AuditLog.Read.All` +
+    /// `Directory.Read.All`).
+    pub fn set_audit_log_readable(&self, readable: bool) {
+        self.shared.audit.lock().readable = readable;
     }
 
     /// Removes a user's methods of `kind` (all non-password methods when `None`); returns how many.

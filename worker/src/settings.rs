@@ -42,6 +42,12 @@ pub struct WorkerSettings {
     pub invite_share_percent: u32,
     /// People claimed per store round trip (`MFA_WORKER_PAGE`, default 20, at most 1000).
     pub page: usize,
+    /// How far each audit-event query reaches back before the last one's end, so events Entra
+    /// writes late are still read (`MFA_EVENTS_OVERLAP_MINUTES`, default 30).
+    pub events_overlap: chrono::Duration,
+    /// Full reconciliation interval while events drive the check (`MFA_RECONCILE_HOURS`,
+    /// default 24).
+    pub reconcile_interval: chrono::Duration,
 }
 
 impl WorkerSettings {
@@ -134,6 +140,16 @@ impl WorkerSettings {
             deadline_days,
             invite_share_percent: number("MFA_INVITE_SHARE_PERCENT", 25, 0..=100)? as u32,
             page: number("MFA_WORKER_PAGE", 20, 1..=1000)? as usize,
+            events_overlap: chrono::Duration::minutes(number(
+                "MFA_EVENTS_OVERLAP_MINUTES",
+                30,
+                1..=1440,
+            )?),
+            reconcile_interval: chrono::Duration::hours(number(
+                "MFA_RECONCILE_HOURS",
+                24,
+                1..=720,
+            )?),
         })
     }
 
@@ -163,6 +179,10 @@ mod tests {
             (3, 25, 20)
         );
         assert!(s.deadline_for(None).is_none());
+        assert_eq!(
+            (s.events_overlap, s.reconcile_interval),
+            (chrono::Duration::minutes(30), chrono::Duration::hours(24))
+        );
         let cases = [
             ("MFA_REPORT_SCHEDULE", "hourly"),
             ("MFA_REPORT_WEEKDAY", "Someday"),
@@ -172,6 +192,8 @@ mod tests {
             ("MFA_INVITE_SHARE_PERCENT", "150"),
             ("MFA_PORTAL_URL", "ftp://x"),
             ("MFA_WORKER_PAGE", "0"),
+            ("MFA_EVENTS_OVERLAP_MINUTES", "0"),
+            ("MFA_RECONCILE_HOURS", "never"),
         ];
         for (var, value) in cases {
             let err = WorkerSettings::from_vars(&Vars::from_pairs([(var, value)])).expect_err(var);

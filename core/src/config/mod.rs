@@ -86,8 +86,12 @@ pub struct EntraAuth {
 /// How the worker decides whether someone has registered MFA (`MFA_CHECK_MODE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CheckMode {
-    /// Use the registration report when the tenant is licensed, else per-user reads.
+    /// Directory audit events when the app may read them, else the registration report when the
+    /// tenant is licensed, else per-user reads.
     Auto,
+    /// Always directory audit events (`AuditLog.Read.All` + `Directory.Read.All`), with a slower
+    /// full reconciliation (report or per-user reads).
+    Events,
     /// Always the registration-details report (Entra ID P1/P2).
     Report,
     /// Always per-user method reads in `$batch` requests.

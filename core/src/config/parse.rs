@@ -161,12 +161,13 @@ pub(super) fn load(v: &Vars) -> Result<Settings, ConfigError> {
                 .as_deref()
             {
                 None | Some("auto") => CheckMode::Auto,
+                Some("events") => CheckMode::Events,
                 Some("report") => CheckMode::Report,
                 Some("per-user") | Some("peruser") => CheckMode::PerUser,
                 Some(other) => {
                     return Err(ConfigError::new(
                         "MFA_CHECK_MODE",
-                        format!("expected auto, report or per-user, got {other:?}"),
+                        format!("expected auto, events, report or per-user, got {other:?}"),
                     ))
                 }
             },

@@ -105,7 +105,11 @@ fn bad_values_stop_start_up_naming_the_variable() {
         ("MFA_REMINDER_INTERVAL_DAYS", "seven", "whole number"),
         ("MFA_MAIL_PER_MINUTE", "0", "at least 1"),
         ("MFA_RUN_BUDGET_SECONDS", "-5", "whole number"),
-        ("MFA_CHECK_MODE", "sometimes", "auto, report or per-user"),
+        (
+            "MFA_CHECK_MODE",
+            "sometimes",
+            "auto, events, report or per-user",
+        ),
         ("MFA_LOG_FORMAT", "xml", "auto, json or pretty"),
         ("MFA_BRAND_COLOR", "red", "#rrggbb"),
         ("MFA_ORG_NAME", "line\nbreak", "one line"),
@@ -162,4 +166,14 @@ fn broken_optional_features_are_switched_off_not_fatal() {
         entra.admin_auth.map_err(|e| e.variable),
         Err("MFA_ADMIN_TENANT_ID")
     );
+}
+
+#[test]
+fn check_mode_events_is_accepted_and_auto_is_the_default() {
+    assert_eq!(
+        load(&[]).expect("defaults").campaign.check_mode,
+        CheckMode::Auto
+    );
+    let s = load(&[("MFA_CHECK_MODE", "Events")]).expect("events");
+    assert_eq!(s.campaign.check_mode, CheckMode::Events);
 }

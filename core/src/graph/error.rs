@@ -34,6 +34,16 @@ pub enum GraphError {
     /// P1/P2 licence for the registration report; fall back to per-user method reads.
     #[error("the tenant is not licensed for this report (needs Entra ID P1/P2)")]
     NotLicensed,
+    /// 403 on a call the app holds no permission for (e.g. `auditLogs/directoryAudits` without
+    /// `AuditLog.Read.All` + `Directory.Read.All`), surfaced by calls whose caller can fall back
+    /// to another way of doing the same thing.
+    #[error("not permitted: {code}: {message}")]
+    NotPermitted {
+        /// Graph error code, e.g. `Authorization_RequestDenied`.
+        code: String,
+        /// Graph error message.
+        message: String,
+    },
     /// 401 even after refreshing the token once.
     #[error("unauthorized: {code}")]
     Unauthorized {

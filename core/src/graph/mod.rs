@@ -5,12 +5,12 @@
 //! - [`retry`]: `Retry-After` parsing and the backoff policy.
 //! - [`throttle`]: per-[`Category`] gates and adaptive concurrency, and the counters.
 //! - [`batch`]: JSON `$batch` with per-sub-request retries.
-//! - [`users`], [`methods`], [`reports`], [`mail`], [`sharepoint`]: typed calls.
+//! - [`users`], [`methods`], [`reports`], [`audit`], [`mail`], [`sharepoint`]: typed calls.
 //! - [`settings`]: [`GraphSettings`], every tunable, loaded from app settings.
 //!
 //! # Categories
 //! Graph throttles per service, so the client does too: [`Category::Identity`] (users, groups,
-//! authentication methods), [`Category::Reports`], [`Category::Mail`] (one per sending mailbox;
+//! authentication methods), [`Category::Reports`] (reports and the directory audit log), [`Category::Mail`] (one per sending mailbox;
 //! Exchange allows 4 concurrent requests per mailbox), [`Category::SharePoint`] and
 //! [`Category::Other`]. Each has a gate and an AIMD concurrency limit within `[1, ceiling]`:
 //! a 429 closes the gate for every caller until the server's `Retry-After` instant and halves the
@@ -41,6 +41,7 @@
 
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod auth;
 pub mod batch;
 pub mod client;
@@ -55,6 +56,7 @@ pub mod sharepoint;
 pub mod throttle;
 pub mod users;
 
+pub use audit::DirectoryAudit;
 pub use auth::{
     AccessToken, CredentialKind, GraphCredential, StaticToken, TokenCache, TokenSource,
     TOKEN_ATTEMPTS,

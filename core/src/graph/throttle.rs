@@ -35,7 +35,8 @@ use crate::clock::SharedClock;
 pub enum Category {
     /// Identity and access: users, groups, directory objects, authentication methods.
     Identity,
-    /// Reports, including the authentication-methods registration report, and per-user
+    /// Reports, including the authentication-methods registration report, the directory audit
+    /// log, and per-user
     /// authentication-method reads (Graph may count them against the reports limit).
     Reports,
     /// Outlook/Exchange, per sending mailbox (lower-cased UPN).
@@ -61,7 +62,10 @@ impl Category {
             .collect();
         match segs.as_slice() {
             // Graph may count per-user method reads against the reports limit: treat them so.
-            ["reports", ..] | ["users", _, "authentication", "methods"] => Category::Reports,
+            // Audit logs are "identity and access reports" too (same published limit).
+            ["reports", ..] | ["auditLogs", ..] | ["users", _, "authentication", "methods"] => {
+                Category::Reports
+            }
             ["sites", ..] => Category::SharePoint,
             ["users", who, "sendMail"] => {
                 Category::mail(&percent_encoding::percent_decode_str(who).decode_utf8_lossy())

@@ -465,3 +465,53 @@ async fn mime_mail_that_is_not_base64_is_refused() {
     }
     assert!(s.sim.tenant().outbox().is_empty());
 }
+
+#[tokio::test]
+async fn directory_audits_page_by_filter_and_403_is_not_permitted() {
+    let Setup { sim, client, .. } = setup().await;
+    let t = sim.tenant();
+    t.set_audit_delay(Duration::ZERO);
+    let clock = sim.clock();
+    let since = clock.now();
+    for i in 0..5 {
+        let upn = format!("u{i}@contoso.example");
+        t.add_user(NewUser::upn(&upn)).unwrap();
+        t.register_mfa(&upn, tenant_sim::MethodKind::SoftwareOath)
+            .unwrap();
+        clock.advance(Duration::from_secs(60));
+    }
+    let filter = mfa_core::graph::audit::registration_filter(since + chrono::Duration::minutes(1));
+    let pages: Vec<_> = client
+        .directory_audits(&filter, 2)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(pages.len(), 2, "4 events in pages of 2");
+    let upns: Vec<String> = pages
+        .iter()
+        .flat_map(|p| &p.value)
+        .flat_map(|e| e.target_users())
+        .filter_map(|u| u.user_principal_name.clone())
+        .collect();
+    assert_eq!(
+        upns,
+        ["u4", "u3", "u2", "u1"].map(|u| format!("{u}@contoso.example"))
+    );
+    let stats = client.stats();
+    assert!(
+        stats
+            .get(&mfa_core::graph::Category::Reports)
+            .is_some_and(|s| s.requests >= 2),
+        "audit reads go through the reports category: {stats:?}"
+    );
+    t.set_audit_log_readable(false);
+    let err = client
+        .directory_audits(&filter, 2)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, GraphError::NotPermitted { ref code, .. } if code == "Authorization_RequestDenied"),
+        "{err:?}"
+    );
+}

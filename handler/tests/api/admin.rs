@@ -217,3 +217,23 @@ async fn worker_absent_means_503_for_run() {
     let body: Value = resp.json().await.unwrap();
     assert!(body["Logs"].to_string().contains("worker not available"));
 }
+
+#[tokio::test]
+async fn report_shows_how_registrations_are_detected() {
+    use mfa_core::store::Store;
+    let app = spawn_app().await;
+    let body: Value = app.admin_get("report").await.json().await.unwrap();
+    assert_eq!(body["detection"]["mode"], Value::Null, "no check yet");
+    app.store.set_meta("check.mode", "events").await.unwrap();
+    app.store
+        .set_meta(
+            "check.reconcile",
+            r#"{"lastAt":"2026-03-03T09:00:00Z","source":"report","lastFound":2,"runningFound":0,"totalFound":5}"#,
+        )
+        .await
+        .unwrap();
+    let body: Value = app.admin_get("report").await.json().await.unwrap();
+    assert_eq!(body["detection"]["mode"], "events");
+    assert_eq!(body["detection"]["reconciliation"]["lastFound"], 2);
+    assert_eq!(body["detection"]["reconciliation"]["totalFound"], 5);
+}

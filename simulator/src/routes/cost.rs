@@ -145,6 +145,8 @@ impl Route {
                 identity(1, true, METHOD_WRITE)
             }
             Route::RegistrationReport => reports(REPORTS),
+            // Also needs Directory.Read.All (checked by the route).
+            Route::DirectoryAudits => reports(REPORTS),
             Route::SendMail(mb) => {
                 let mb = mb.to_ascii_lowercase();
                 RouteInfo {

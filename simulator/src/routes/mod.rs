@@ -1,6 +1,7 @@
 //! Graph routes: [`resolve`] maps a method and path to a [`Route`]; each route knows its
 //! service category, its cost against the limits, the permissions it needs, and its handler.
 
+pub(crate) mod audit;
 pub(crate) mod batch;
 pub(crate) mod control;
 mod cost;
@@ -41,6 +42,7 @@ pub(crate) enum Route {
     TapCreate(String),
     Requirements(String, bool),
     RegistrationReport,
+    DirectoryAudits,
     SendMail(String),
     Batch,
     Site(String),
@@ -92,6 +94,7 @@ pub(crate) fn resolve(method: &str, version: &str, segs: &[String]) -> Option<Ro
         ("GET", ["reports", "authenticationmethods", "userregistrationdetails"]) => {
             Route::RegistrationReport
         }
+        ("GET", ["auditlogs", "directoryaudits"]) => Route::DirectoryAudits,
         (_, ["sites", ..]) => return resolve_sites(m, &s),
         _ => return None,
     })
@@ -172,6 +175,7 @@ impl Route {
             Route::TapCreate(u) => methods::add_tap(shared, ctx, req, version, u),
             Route::Requirements(u, write) => methods::requirements(shared, req, u, *write),
             Route::RegistrationReport => reports::registration_details(shared, ctx, req, version),
+            Route::DirectoryAudits => audit::directory_audits(shared, ctx, req, version),
             Route::SendMail(s) => mail::send_mail(shared, ctx, req, s),
             Route::Batch => batch::batch(shared, ctx, req, version).await,
             Route::Site(s) => sharepoint::get_site(shared, version, s),

@@ -1,5 +1,6 @@
 //! Integration tests: the simulator as the product sees it over HTTP.
 
+mod audit;
 mod auth;
 mod batch;
 mod control;

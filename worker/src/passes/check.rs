@@ -5,6 +5,10 @@
 //! the licence (Graph answers 403, surfaced as `GraphError::NotLicensed`) it reads each unfinished
 //! person's methods in `$batch` requests of 20, resuming where the previous run stopped. It only
 //! reads methods; it never changes or deletes them.
+//!
+//! When the app may read the directory audit log, `auto` (and `events`) use registration events
+//! instead ([`super::events`]): a pass then costs in proportion to the registrations since the
+//! last one, and the report or per-user reads only run as the slower reconciliation.
 
 use futures::StreamExt;
 use mfa_core::config::CheckMode;
@@ -20,7 +24,7 @@ const CURSOR_KEY: &str = "check.cursor";
 /// Which detection the last check used (shown on the dashboard).
 pub const MODE_KEY: &str = "check.mode";
 
-const UNFINISHED: [InviteStatus; 4] = [
+pub(super) const UNFINISHED: [InviteStatus; 4] = [
     InviteStatus::Pending,
     InviteStatus::Sent,
     InviteStatus::Clicked,
@@ -34,9 +38,23 @@ pub async fn run(ctx: &mut RunCtx) -> anyhow::Result<PassOutcome> {
         ..Default::default()
     };
     let mode = ctx.settings.campaign.check_mode;
+    if matches!(mode, CheckMode::Auto | CheckMode::Events) {
+        match super::events::run(ctx, &mut out).await {
+            Ok(()) => {
+                note_mode(ctx, "events").await?;
+                return Ok(out);
+            }
+            Err(e) if mode == CheckMode::Auto && super::events::unavailable(&e) => {
+                tracing::info!(error = %e, "directory audit log not readable; using the report or per-user reads");
+                out.notes
+                    .push("directory audit log not permitted: report or per-user reads".into());
+            }
+            Err(e) => return Err(e),
+        }
+    }
     if mode != CheckMode::PerUser {
         match by_report(ctx, &mut out).await {
-            Ok(()) => {
+            Ok(_) => {
                 note_mode(ctx, "report").await?;
                 return Ok(out);
             }
@@ -64,27 +82,29 @@ pub async fn report_if_licensed(ctx: &mut RunCtx) -> anyhow::Result<Option<PassO
         ..Default::default()
     };
     match by_report(ctx, &mut out).await {
-        Ok(()) => Ok(Some(out)),
+        Ok(_) => Ok(Some(out)),
         Err(e) if is_not_licensed(&e) => Ok(None),
         Err(e) => Err(e),
     }
 }
 
-fn is_not_licensed(e: &anyhow::Error) -> bool {
+pub(super) fn is_not_licensed(e: &anyhow::Error) -> bool {
     matches!(
         e.downcast_ref::<GraphError>(),
         Some(GraphError::NotLicensed)
     )
 }
 
-async fn note_mode(ctx: &RunCtx, mode: &str) -> anyhow::Result<()> {
+pub(super) async fn note_mode(ctx: &RunCtx, mode: &str) -> anyhow::Result<()> {
     if !ctx.dry_run {
         ctx.store.set_meta(MODE_KEY, mode).await?;
     }
     Ok(())
 }
 
-async fn by_report(ctx: &mut RunCtx, out: &mut PassOutcome) -> anyhow::Result<()> {
+/// Matches the whole report against unfinished records; returns how many became Active.
+pub(super) async fn by_report(ctx: &mut RunCtx, out: &mut PassOutcome) -> anyhow::Result<u64> {
+    let mut activated = 0;
     let mut pages = Box::pin(
         ctx.graph
             .registration_details(Some("isMfaRegistered eq true")),
@@ -102,21 +122,32 @@ async fn by_report(ctx: &mut RunCtx, out: &mut PassOutcome) -> anyhow::Result<()
             continue;
         }
         for rec in ctx.store.get_many(&upns).await? {
-            if rec.status != InviteStatus::Active {
-                mark_active(ctx, rec, out).await?;
+            if rec.status != InviteStatus::Active && mark_active(ctx, rec, out).await? {
+                activated += 1;
             }
         }
         if !ctx.has_time() {
             out.notes
                 .push("time budget reached during the report".into());
-            return Ok(());
+            return Ok(activated);
         }
     }
     ctx.registration_known = true;
-    Ok(())
+    Ok(activated)
 }
 
-async fn by_user(ctx: &mut RunCtx, out: &mut PassOutcome) -> anyhow::Result<()> {
+/// Whether the last [`by_report`] read the whole report.
+pub(super) fn report_complete(ctx: &RunCtx) -> bool {
+    ctx.registration_known
+}
+
+/// One lap (at most) of per-user method reads; returns whether the lap finished and how many
+/// people became Active.
+pub(super) async fn by_user(
+    ctx: &mut RunCtx,
+    out: &mut PassOutcome,
+) -> anyhow::Result<(bool, u64)> {
+    let mut activated = 0;
     // One full lap over the unfinished people at most, starting where the last run stopped.
     let start = ctx
         .store
@@ -151,7 +182,7 @@ async fn by_user(ctx: &mut RunCtx, out: &mut PassOutcome) -> anyhow::Result<()> 
             pos = None;
             continue;
         };
-        check_page(ctx, page, out).await?;
+        activated += check_page(ctx, page, out).await?;
         pos = Some(last);
         if lap_done {
             break true;
@@ -165,14 +196,15 @@ async fn by_user(ctx: &mut RunCtx, out: &mut PassOutcome) -> anyhow::Result<()> 
         };
         ctx.store.set_meta(CURSOR_KEY, &saved).await?;
     }
-    Ok(())
+    Ok((finished, activated))
 }
 
 async fn check_page(
     ctx: &mut RunCtx,
     page: Vec<OnboardingRecord>,
     out: &mut PassOutcome,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<u64> {
+    let mut activated = 0;
     let page: Vec<_> = page.into_iter().filter(|r| r.object_id.is_some()).collect();
     let ids: Vec<String> = page
         .iter()
@@ -181,7 +213,7 @@ async fn check_page(
     let results = ctx.graph.list_methods_batch(&ids).await;
     for (mut rec, methods) in page.into_iter().zip(results) {
         match methods {
-            Ok(m) if has_mfa(&m) => mark_active(ctx, rec, out).await?,
+            Ok(m) if has_mfa(&m) => activated += u64::from(mark_active(ctx, rec, out).await?),
             Ok(_) if rec.mfa_state != MfaState::NotRegistered => {
                 rec.mfa_state = MfaState::NotRegistered;
                 rec.last_checked = Some(ctx.now());
@@ -195,36 +227,37 @@ async fn check_page(
             }
         }
     }
-    Ok(())
+    Ok(activated)
 }
 
-async fn mark_active(
+/// Marks `rec` Active (registration date stamped); true when this call made the change.
+pub(super) async fn mark_active(
     ctx: &mut RunCtx,
     mut rec: OnboardingRecord,
     out: &mut PassOutcome,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<bool> {
     let now = ctx.now();
     for _attempt in 0..3 {
         if rec.status == InviteStatus::Active {
-            return Ok(());
+            return Ok(false);
         }
         rec.apply(StatusEvent::MfaRegistered, now)?;
         if ctx.dry_run {
             out.notes
                 .push(format!("{}: registered, would mark Active", who(&rec)));
             tally(out, false, false);
-            return Ok(());
+            return Ok(true);
         }
         if let Some(_saved) = ctx.save(&rec).await? {
             tally(out, true, false);
-            return Ok(());
+            return Ok(true);
         }
         // Changed under us (a click, an open): re-read and decide again.
         match ctx.store.get_by_upn(&rec.upn).await? {
             Some(fresh) => rec = fresh,
-            None => return Ok(()),
+            None => return Ok(false),
         }
     }
     out.deferred += 1;
-    Ok(())
+    Ok(false)
 }

@@ -3,10 +3,12 @@
 //!
 //! - [`invitation`]: Pending → resolve in Entra → already registered (Active) or invitation.
 //! - [`check`]: MFA registration detection (report or per-user reads).
+//! - [`events`]: detection from directory audit events, with a slower reconciliation.
 //! - [`followup`]: group-add retries, deadline, escalation and reminders for people due.
 //! - [`report`]: the admin summary email.
 
 pub mod check;
+pub mod events;
 pub mod followup;
 pub mod invitation;
 pub mod report;

@@ -193,5 +193,6 @@ async fn body(
         "batches": batches,
         "attention": attention,
         "portalUrl": ctx.extra.portal_url.as_ref().map(|u| u.as_str()),
+        "detection": super::events::detection_text(ctx).await?,
     }))
 }

@@ -1,6 +1,7 @@
 //! Campaign tests: the worker against a real SQLite store and the tenant simulator, with a
 //! moved clock.
 
+mod events;
 mod faults;
 mod helpers;
 mod sharepoint;
@@ -188,6 +189,8 @@ async fn unlicensed_tenant_falls_back_to_per_user_reads() {
         ..Options::default()
     })
     .await;
+    // Neither the audit log (no permission) nor the report (no licence): `auto` reads methods.
+    env.tenant.set_audit_log_readable(false);
     let people: Vec<String> = (0..45)
         .map(|i| env.add_user(&format!("u{i:02}"), "U", None))
         .collect();

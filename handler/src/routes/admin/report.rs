@@ -1,4 +1,5 @@
-//! `GET /api/admin/report[?staleDays=3]`: the campaign summary and who needs attention.
+//! `GET /api/admin/report[?staleDays=3]`: the campaign summary, who needs attention, and how
+//! registrations are detected (the check pass's last mode and what reconciliation found).
 
 use mfa_core::store::{Attention, PeopleFilter};
 use serde_json::json;
@@ -42,6 +43,17 @@ pub async fn report(
     let queued = count(Attention::Queued { now })
         .await
         .map_err(ApiError::from)?;
+    let mode = state
+        .store
+        .get_meta(mfa_worker::passes::check::MODE_KEY)
+        .await
+        .map_err(ApiError::from)?;
+    let reconciliation: Option<serde_json::Value> = state
+        .store
+        .get_meta(mfa_worker::passes::events::RECONCILE_KEY)
+        .await
+        .map_err(ApiError::from)?
+        .and_then(|s| serde_json::from_str(&s).ok());
     let uploaded = summary.funnel.uploaded;
     let active = summary.funnel.active;
     let percent_complete = if uploaded == 0 {
@@ -62,6 +74,10 @@ pub async fn report(
                 "escalated": escalated,
                 "errors": errors,
                 "queued": queued,
+            },
+            "detection": {
+                "mode": mode,
+                "reconciliation": reconciliation,
             },
         }),
     ))

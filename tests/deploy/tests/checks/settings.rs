@@ -63,6 +63,14 @@ const LEFT_TO_DEFAULT_IN_AZURE: &[(&str, &str)] = &[
     ),
     ("MFA_INVITE_SHARE_PERCENT", "worker tuning knob"),
     ("MFA_WORKER_PAGE", "worker tuning knob"),
+    (
+        "MFA_EVENTS_OVERLAP_MINUTES",
+        "worker tuning knob (audit-event detection)",
+    ),
+    (
+        "MFA_RECONCILE_HOURS",
+        "worker tuning knob (audit-event detection)",
+    ),
     ("MFA_OPEN_BUFFER", "handler tuning knob"),
     ("MFA_GRAPH_TIMEOUT_SECONDS", "Graph client tuning knob"),
     ("MFA_GRAPH_MAX_RETRIES", "Graph client tuning knob"),

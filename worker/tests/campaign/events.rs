@@ -1,0 +1,225 @@
+//! Detection from directory audit events: Active within one pass of the event, late events
+//! inside the overlap, lost events caught by reconciliation, and the fallback when the audit
+//! log is not readable.
+
+use std::time::Duration;
+
+use mfa_core::clock::Clock;
+use mfa_core::domain::InviteStatus;
+use mfa_core::passes::{PassKind, RunReport};
+use tenant_sim::MethodKind;
+
+use crate::helpers::{spawn, Options, TestEnv};
+
+const PASS: Duration = Duration::from_secs(15 * 60);
+
+/// Three people uploaded and invited; the first orchestrator run also set the baseline.
+async fn invited(env: &TestEnv) -> Vec<String> {
+    let people: Vec<String> = ["alice", "bob", "carol"]
+        .iter()
+        .map(|p| env.add_user(p, p, None))
+        .collect();
+    env.upload(&people).await;
+    env.orchestrate().await;
+    for p in &people {
+        assert_eq!(env.record(p).await.status, InviteStatus::Sent, "{p}");
+    }
+    people
+}
+
+/// Runs a check pass and returns it with the Graph paths it requested.
+async fn check(env: &TestEnv) -> (RunReport, Vec<String>) {
+    let before = env.tenant.requests().len();
+    let report = env.run(&[PassKind::Check]).await;
+    let paths = env.tenant.requests()[before..]
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    (report, paths)
+}
+
+fn count(paths: &[String], needle: &str) -> usize {
+    paths.iter().filter(|p| p.contains(needle)).count()
+}
+
+async fn reconciliation(env: &TestEnv) -> serde_json::Value {
+    env.store
+        .get_meta("check.reconcile")
+        .await
+        .expect("meta")
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registration_is_active_within_one_pass_of_its_event() {
+    let env = spawn(Options::default()).await;
+    let people = invited(&env).await;
+    env.clock.advance(PASS);
+    env.tenant
+        .register_mfa(&people[0], MethodKind::MicrosoftAuthenticator)
+        .expect("register");
+    let registered_at = env.clock.now();
+    env.tenant
+        .register_mfa(&people[1], MethodKind::Email)
+        .expect("email is security info but not MFA");
+    env.clock.advance(PASS);
+
+    let (report, paths) = check(&env).await;
+    let alice = env.record(&people[0]).await;
+    assert_eq!(alice.status, InviteStatus::Active, "{report:?}");
+    assert!(alice
+        .mfa_registration_date
+        .is_some_and(|d| d >= registered_at));
+    assert_eq!(env.record(&people[1]).await.status, InviteStatus::Sent);
+    assert_eq!(env.record(&people[2]).await.status, InviteStatus::Sent);
+    assert_eq!(count(&paths, "auditLogs/directoryAudits"), 1, "{paths:?}");
+    assert_eq!(
+        count(&paths, "/authentication/methods"),
+        2,
+        "one confirmation read per person with an event: {paths:?}"
+    );
+    assert_eq!(
+        count(&paths, "userRegistrationDetails"),
+        0,
+        "no full pass between reconciliations: {paths:?}"
+    );
+    let mode = env.store.get_meta("check.mode").await.expect("meta");
+    assert_eq!(mode.as_deref(), Some("events"));
+
+    // The overlap re-reads both events: Alice is Active already (no read, no write); Bob's email
+    // registration is confirmed again (still not MFA).
+    env.clock.advance(PASS);
+    let (report, paths) = check(&env).await;
+    assert_eq!(count(&paths, "auditLogs/directoryAudits"), 1, "{paths:?}");
+    assert_eq!(count(&paths, "/authentication/methods"), 1, "{paths:?}");
+    assert_eq!(report.passes[0].changed, 0);
+    // Each query reaches back 30 minutes before the previous pass: one more pass still sees
+    // Bob's event; the one after that has nothing new: one audit read and nothing else (a token
+    // refresh aside).
+    env.clock.advance(PASS);
+    check(&env).await;
+    env.clock.advance(PASS);
+    let (report, paths) = check(&env).await;
+    let graph: Vec<_> = paths.iter().filter(|p| p.starts_with("/v1.0")).collect();
+    assert_eq!(graph, ["/v1.0/auditLogs/directoryAudits"], "{paths:?}");
+    assert_eq!(report.passes[0].changed, 0);
+    env.assert_no_violations();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_arriving_late_inside_the_overlap_is_still_counted() {
+    let env = spawn(Options::default()).await;
+    let people = invited(&env).await;
+    // Entra writes this event 20 minutes late: after the next pass, inside the 30-minute overlap.
+    env.tenant.set_audit_delay(Duration::from_secs(20 * 60));
+    env.clock.advance(Duration::from_secs(60));
+    env.tenant
+        .register_mfa(&people[1], MethodKind::Fido2)
+        .expect("register");
+    env.clock.advance(PASS);
+    check(&env).await;
+    assert_eq!(
+        env.record(&people[1]).await.status,
+        InviteStatus::Sent,
+        "the event is not visible yet"
+    );
+    env.clock.advance(PASS);
+    let (report, paths) = check(&env).await;
+    assert_eq!(
+        env.record(&people[1]).await.status,
+        InviteStatus::Active,
+        "{report:?}"
+    );
+    assert_eq!(
+        count(&paths, "userRegistrationDetails"),
+        0,
+        "found by the event, {paths:?}"
+    );
+    assert_eq!(reconciliation(&env).await["totalFound"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_event_is_caught_by_reconciliation_and_counted() {
+    let env = spawn(Options::default()).await;
+    let people = invited(&env).await;
+    env.tenant.lose_next_audit_events(1);
+    env.tenant
+        .register_mfa(&people[2], MethodKind::SoftwareOath)
+        .expect("register");
+    for _ in 0..4 {
+        env.clock.advance(PASS);
+        check(&env).await;
+        assert_eq!(env.record(&people[2]).await.status, InviteStatus::Sent);
+    }
+    // A day after the baseline the daily reconciliation reads the report.
+    env.clock.advance(Duration::from_secs(24 * 3600));
+    let (report, paths) = check(&env).await;
+    assert_eq!(env.record(&people[2]).await.status, InviteStatus::Active);
+    assert!(count(&paths, "userRegistrationDetails") >= 1, "{paths:?}");
+    let notes = &report.passes[0].notes;
+    assert!(
+        notes.iter().any(
+            |n| n.contains("reconciliation (report): 1 registrations found that events missed")
+        ),
+        "{notes:?}"
+    );
+    let state = reconciliation(&env).await;
+    assert_eq!(state["lastFound"], 1, "{state}");
+    assert_eq!(state["totalFound"], 1, "{state}");
+    assert_eq!(state["source"], "report", "{state}");
+    // The next pass does not reconcile again.
+    env.clock.advance(PASS);
+    let (_, paths) = check(&env).await;
+    assert_eq!(count(&paths, "userRegistrationDetails"), 0, "{paths:?}");
+    // Admins see it in the report email.
+    env.run(&[PassKind::Report]).await;
+    let admins = env.mail_to(&format!("it-admins@{}", env.domain));
+    assert_eq!(admins.len(), 1);
+    assert!(
+        admins[0].body.contains(
+            "Registration detection: directory audit events; last reconciliation 2026-03-03 10:00 UTC (report) found 1 registration(s) the events missed (1 in total)"
+        ),
+        "{}",
+        admins[0].body
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_audit_permission_auto_uses_the_report_and_events_mode_fails_loudly() {
+    let env = spawn(Options::default()).await;
+    env.tenant.set_audit_log_readable(false);
+    let people = invited(&env).await;
+    env.tenant
+        .register_mfa(&people[0], MethodKind::Fido2)
+        .expect("register");
+    env.clock.advance(PASS);
+    let (report, _) = check(&env).await;
+    assert_eq!(env.record(&people[0]).await.status, InviteStatus::Active);
+    assert!(report.passes[0]
+        .notes
+        .iter()
+        .any(|n| n.contains("directory audit log not permitted")));
+    let mode = env.store.get_meta("check.mode").await.expect("meta");
+    assert_eq!(mode.as_deref(), Some("report"));
+
+    let forced = spawn(Options {
+        extra: vec![("MFA_CHECK_MODE", "events".into())],
+        ..Options::default()
+    })
+    .await;
+    forced.tenant.set_audit_log_readable(false);
+    let result = forced
+        .worker
+        .run_passes(mfa_core::passes::RunRequest {
+            passes: vec![PassKind::Check],
+            now: None,
+            dry_run: false,
+            trigger: "test".into(),
+        })
+        .await;
+    assert!(
+        result.is_err(),
+        "events forced but not permitted: {result:?}"
+    );
+}
