@@ -62,6 +62,13 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX send_log_at ON send_log(at);
     "#,
+    // 3: outcomes of the opt-in directory passes (phone prepopulation, per-user MFA).
+    r#"
+    ALTER TABLE people ADD COLUMN phone_outcome TEXT;
+    ALTER TABLE people ADD COLUMN phone_detail TEXT;
+    ALTER TABLE people ADD COLUMN phone_checked_at TEXT;
+    ALTER TABLE people ADD COLUMN per_user_mfa TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.
