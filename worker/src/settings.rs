@@ -7,6 +7,8 @@ use chrono::{DateTime, NaiveDate, Utc, Weekday};
 use mfa_core::config::{ConfigError, Vars};
 use url::Url;
 
+use crate::directory::DirectorySettings;
+
 /// When the admin report email goes out (`MFA_REPORT_SCHEDULE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportSchedule {
@@ -42,6 +44,8 @@ pub struct WorkerSettings {
     pub invite_share_percent: u32,
     /// People claimed per store round trip (`MFA_WORKER_PAGE`, default 20, at most 1000).
     pub page: usize,
+    /// The opt-in directory passes and the pilot group (`crate::directory`).
+    pub directory: DirectorySettings,
 }
 
 impl WorkerSettings {
@@ -134,6 +138,10 @@ impl WorkerSettings {
             deadline_days,
             invite_share_percent: number("MFA_INVITE_SHARE_PERCENT", 25, 0..=100)? as u32,
             page: number("MFA_WORKER_PAGE", 20, 1..=1000)? as usize,
+            directory: DirectorySettings::from_vars(
+                v,
+                deadline.is_some() || deadline_days.is_some(),
+            )?,
         })
     }
 

@@ -25,11 +25,7 @@ pub async fn run(ctx: &mut RunCtx) -> anyhow::Result<PassOutcome> {
             after: after.clone(),
             limit: ctx.extra.page,
         };
-        let page = if ctx.dry_run {
-            ctx.store.due(&query).await?
-        } else {
-            ctx.store.claim_due(&query, &ctx.lease).await?
-        };
+        let page = ctx.claim_due(&query).await?;
         let Some(last) = page.last() else { break };
         after = last.next_due_at.map(|d| (d, last.upn.clone()));
         let page = resolve(ctx, page, &mut out).await?;

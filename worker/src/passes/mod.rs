@@ -5,10 +5,16 @@
 //! - [`check`]: MFA registration detection (report or per-user reads).
 //! - [`followup`]: group-add retries, deadline, escalation and reminders for people due.
 //! - [`report`]: the admin summary email.
+//! - [`pilot`]: the pilot scope (`MFA_PILOT_GROUP`) every pass respects.
+//! - [`phone`]: opt-in phone method prepopulation from the directory mobile number.
+//! - [`enforce`]: opt-in legacy per-user MFA enforcement (Graph beta).
 
 pub mod check;
+pub mod enforce;
 pub mod followup;
 pub mod invitation;
+pub mod phone;
+pub mod pilot;
 pub mod report;
 
 use mfa_core::domain::OnboardingRecord;
