@@ -1,4 +1,5 @@
-//! `GET /api/admin/report[?staleDays=3]`: the campaign summary and who needs attention.
+//! `GET /api/admin/report[?staleDays=3]`: the campaign summary (including the directory
+//! passes' counts), the pilot scope, and who needs attention.
 
 use mfa_core::store::{Attention, PeopleFilter};
 use serde_json::json;
@@ -42,6 +43,13 @@ pub async fn report(
     let queued = count(Attention::Queued { now })
         .await
         .map_err(ApiError::from)?;
+    // The pilot scope as the worker last counted it (`MFA_PILOT_GROUP`), if any.
+    let pilot: Option<serde_json::Value> = state
+        .store
+        .get_meta(mfa_worker::passes::pilot::META_KEY)
+        .await
+        .map_err(ApiError::from)?
+        .and_then(|v| serde_json::from_str(&v).ok());
     let uploaded = summary.funnel.uploaded;
     let active = summary.funnel.active;
     let percent_complete = if uploaded == 0 {
@@ -55,6 +63,7 @@ pub async fn report(
             "generatedAt": now,
             "percentComplete": percent_complete,
             "summary": summary,
+            "pilot": pilot,
             "needingAttention": {
                 "staleDays": days,
                 "notClicked": not_clicked,
