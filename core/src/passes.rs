@@ -145,3 +145,34 @@ pub trait PassRunner: Send + Sync {
     /// Runs the requested passes and reports what they did.
     async fn run(&self, request: RunRequest) -> anyhow::Result<RunReport>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_including_the_directory_passes() {
+        for p in [
+            PassKind::Invitation,
+            PassKind::Check,
+            PassKind::Reminder,
+            PassKind::Escalation,
+            PassKind::Deadline,
+            PassKind::Report,
+            PassKind::Phone,
+            PassKind::Enforce,
+        ] {
+            assert_eq!(p.as_str().parse::<PassKind>(), Ok(p));
+            assert_eq!(
+                serde_json::to_value(p).ok(),
+                Some(serde_json::json!(p.as_str()))
+            );
+        }
+        assert_eq!(" Phone ".parse::<PassKind>(), Ok(PassKind::Phone));
+        let err = "sms".parse::<PassKind>().expect_err("unknown");
+        assert!(err.to_string().contains("phone or enforce"), "{err}");
+        assert!(!PassKind::ORCHESTRATOR
+            .iter()
+            .any(|p| PassKind::DIRECTORY.contains(p)));
+    }
+}

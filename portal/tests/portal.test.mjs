@@ -345,7 +345,7 @@ describe("admin portal in local dev mode", () => {
     assert.equal(await cell("phone-counts", "refused"), "1");
     assert.equal(await cell("per-user-mfa", "enforced"), "36");
     assert.match(await text("#pilot-scope"), /MFA Pilot: 60 members; 58 tracked people in scope, 63 out of scope/);
-    await shot(page, "11-directory");
+    await shot(page, "10b-directory");
     await page.unroute(pattern);
     await page.locator("#refresh").click();
     await page.locator("#h-directory").waitFor({ state: "hidden" });

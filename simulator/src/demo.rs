@@ -197,8 +197,15 @@ mod tests {
             org.registered.len()
         );
         assert!(org.managers.len() > 1);
-        let pilot = sim.tenant().transitive_members(&org.pilot_group_id).unwrap();
-        assert_eq!(pilot.len(), 3, "one direct member and two through the nested group");
+        let pilot = sim
+            .tenant()
+            .transitive_members(&org.pilot_group_id)
+            .unwrap();
+        assert_eq!(
+            pilot.len(),
+            3,
+            "one direct member and two through the nested group"
+        );
         let sim2 = crate::Simulator::start(crate::SimConfig::default())
             .await
             .unwrap();

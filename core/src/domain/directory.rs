@@ -139,7 +139,10 @@ mod tests {
             assert_eq!(o.as_str().parse::<PhoneOutcome>().ok(), Some(o));
         }
         for s in PerUserMfa::ALL {
-            assert_eq!(s.as_str().to_uppercase().parse::<PerUserMfa>().ok(), Some(s));
+            assert_eq!(
+                s.as_str().to_uppercase().parse::<PerUserMfa>().ok(),
+                Some(s)
+            );
         }
         assert!("maybe".parse::<PerUserMfa>().is_err());
         assert!(PerUserMfa::Enforced.covers(PerUserMfa::Enabled));

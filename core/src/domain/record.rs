@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
-    BatchId, InviteStatus, MfaState, ObjectId, PerUserMfa, PhoneOutcome, Source, StatusEvent, TrackingToken, TransitionError,
-    Upn,
+    BatchId, InviteStatus, MfaState, ObjectId, PerUserMfa, PhoneOutcome, Source, StatusEvent,
+    TrackingToken, TransitionError, Upn,
 };
 
 /// The kinds of email the system sends to or about a person.

@@ -557,8 +557,16 @@ pub async fn directory_outcomes_persist_and_count(store: SharedStore) {
     let upns = seed(&store, 4, "d1").await;
     let t1 = t0() + Duration::hours(1);
     let outcomes = [
-        (Some(PhoneOutcome::Provisioned), Some("+47 912 34 567"), Some(PerUserMfa::Enforced)),
-        (Some(PhoneOutcome::InvalidNumber), Some("12-34"), Some(PerUserMfa::Enabled)),
+        (
+            Some(PhoneOutcome::Provisioned),
+            Some("+47 912 34 567"),
+            Some(PerUserMfa::Enforced),
+        ),
+        (
+            Some(PhoneOutcome::InvalidNumber),
+            Some("12-34"),
+            Some(PerUserMfa::Enabled),
+        ),
         (Some(PhoneOutcome::InvalidNumber), Some("n/a"), None),
         (None, None, None),
     ];

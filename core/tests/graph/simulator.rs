@@ -392,7 +392,11 @@ async fn pilot_group_lookup_transitive_members_and_phone_methods() {
     );
     t.clear_logs();
     let members = client.transitive_member_users(&pilot.id).await.unwrap();
-    assert_eq!(members.len(), 1005, "direct + both nesting levels, each once");
+    assert_eq!(
+        members.len(),
+        1005,
+        "direct + both nesting levels, each once"
+    );
     assert!(members
         .iter()
         .any(|m| m.user_principal_name.as_deref() == Some("direct@contoso.example")));
@@ -406,7 +410,11 @@ async fn pilot_group_lookup_transitive_members_and_phone_methods() {
         .collect();
     assert_eq!(pages.len(), 2, "999 per page, then the next link");
 
-    assert!(client.list_phone_methods(&direct.id).await.unwrap().is_empty());
+    assert!(client
+        .list_phone_methods(&direct.id)
+        .await
+        .unwrap()
+        .is_empty());
     client
         .create_phone_method(&direct.id, "+47 91234567", PhoneType::Mobile)
         .await

@@ -64,7 +64,10 @@ fn switch(v: &Vars, name: &'static str) -> Result<bool, ConfigError> {
     match v.get(name).map(str::to_ascii_lowercase).as_deref() {
         None | Some("off" | "false" | "no" | "0") => Ok(false),
         Some("on" | "true" | "yes" | "1") => Ok(true),
-        Some(o) => Err(ConfigError::new(name, format!("expected on or off, got {o:?}"))),
+        Some(o) => Err(ConfigError::new(
+            name,
+            format!("expected on or off, got {o:?}"),
+        )),
     }
 }
 
@@ -101,7 +104,10 @@ impl DirectorySettings {
                     )
                 })?,
         };
-        let per_user_mfa = match v.get("MFA_PER_USER_MFA").map(str::to_ascii_lowercase).as_deref()
+        let per_user_mfa = match v
+            .get("MFA_PER_USER_MFA")
+            .map(str::to_ascii_lowercase)
+            .as_deref()
         {
             None | Some("off") => None,
             Some("enabled") => Some(PerUserMfa::Enabled),

@@ -116,21 +116,91 @@ mod tests {
         let de = parse_region("de");
         // (raw, default region, expected Graph number or None when refused, why)
         let cases: &[(&str, Option<Region>, Option<&str>, &str)] = &[
-            ("+47 91234567", None, Some("+47 91234567"), "already in Graph's format"),
-            ("+4791234567", None, Some("+47 91234567"), "E.164 without the space"),
-            ("91234567", no, Some("+47 91234567"), "national, default region NO"),
-            ("912 34 567", no, Some("+47 91234567"), "national with spaces"),
-            ("07911 123456", gb, Some("+44 7911123456"), "national trunk prefix 0 dropped"),
-            ("+44 (0)7911 123456", None, Some("+44 7911123456"), "(0) trunk in an international number"),
+            (
+                "+47 91234567",
+                None,
+                Some("+47 91234567"),
+                "already in Graph's format",
+            ),
+            (
+                "+4791234567",
+                None,
+                Some("+47 91234567"),
+                "E.164 without the space",
+            ),
+            (
+                "91234567",
+                no,
+                Some("+47 91234567"),
+                "national, default region NO",
+            ),
+            (
+                "912 34 567",
+                no,
+                Some("+47 91234567"),
+                "national with spaces",
+            ),
+            (
+                "07911 123456",
+                gb,
+                Some("+44 7911123456"),
+                "national trunk prefix 0 dropped",
+            ),
+            (
+                "+44 (0)7911 123456",
+                None,
+                Some("+44 7911123456"),
+                "(0) trunk in an international number",
+            ),
             ("+1 425-555-0100", None, Some("+1 4255550100"), "dashes"),
-            ("(425) 555-0100", us, Some("+1 4255550100"), "US national with brackets"),
-            ("0047 91234567", None, Some("+47 91234567"), "00 international prefix, no region"),
-            ("0047 91234567", us, Some("+47 91234567"), "00 prefix where the IDD is 011"),
-            ("0044 7911 123456", no, Some("+44 7911123456"), "00 prefix with the region's own IDD"),
-            ("+1 425 555 0100 ext. 123", None, Some("+1 4255550100x123"), "extension spelled ext."),
-            ("+1 4255550100 x45", None, Some("+1 4255550100x45"), "extension with x"),
-            ("+49 151 23456789", de, Some("+49 15123456789"), "German mobile"),
-            ("91234567", None, None, "national without a default region is not guessed"),
+            (
+                "(425) 555-0100",
+                us,
+                Some("+1 4255550100"),
+                "US national with brackets",
+            ),
+            (
+                "0047 91234567",
+                None,
+                Some("+47 91234567"),
+                "00 international prefix, no region",
+            ),
+            (
+                "0047 91234567",
+                us,
+                Some("+47 91234567"),
+                "00 prefix where the IDD is 011",
+            ),
+            (
+                "0044 7911 123456",
+                no,
+                Some("+44 7911123456"),
+                "00 prefix with the region's own IDD",
+            ),
+            (
+                "+1 425 555 0100 ext. 123",
+                None,
+                Some("+1 4255550100x123"),
+                "extension spelled ext.",
+            ),
+            (
+                "+1 4255550100 x45",
+                None,
+                Some("+1 4255550100x45"),
+                "extension with x",
+            ),
+            (
+                "+49 151 23456789",
+                de,
+                Some("+49 15123456789"),
+                "German mobile",
+            ),
+            (
+                "91234567",
+                None,
+                None,
+                "national without a default region is not guessed",
+            ),
             ("", no, None, "empty"),
             ("   ", no, None, "blank"),
             ("n/a", no, None, "garbage"),
@@ -179,7 +249,10 @@ mod tests {
             if let Ok(p) = normalise(raw, parse_region("GB")) {
                 let s = p.as_str();
                 let (cc, rest) = s[1..].split_once(' ').expect("space");
-                assert!(s.starts_with('+') && cc.chars().all(|c| c.is_ascii_digit()), "{s}");
+                assert!(
+                    s.starts_with('+') && cc.chars().all(|c| c.is_ascii_digit()),
+                    "{s}"
+                );
                 let number = rest.split('x').next().unwrap_or_default();
                 assert!(number.chars().all(|c| c.is_ascii_digit()), "{s}");
             }

@@ -68,9 +68,7 @@ async fn raise(graph: &GraphClient, user_id: &str, target: PerUserMfa) -> Result
         if now.is_some_and(|s| s.covers(target)) {
             return Ok(now);
         }
-        graph
-            .set_mfa_requirements(user_id, target.into())
-            .await?;
+        graph.set_mfa_requirements(user_id, target.into()).await?;
         read(graph.get_mfa_requirements(user_id).await)
     };
     match step.await {
@@ -131,7 +129,11 @@ pub async fn run(ctx: &mut RunCtx) -> anyhow::Result<PassOutcome> {
                 continue;
             }
             let results = join_all(group.iter().map(|r| {
-                let id = r.object_id.as_ref().map(|o| o.to_string()).unwrap_or_default();
+                let id = r
+                    .object_id
+                    .as_ref()
+                    .map(|o| o.to_string())
+                    .unwrap_or_default();
                 let graph = ctx.graph.clone();
                 async move { raise(&graph, &id, target).await }
             }))

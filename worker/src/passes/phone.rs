@@ -62,7 +62,11 @@ impl Counts {
              failed: {} (number format: {}, refused by Graph: {}); no mobile number: {}",
             self.without_mfa,
             self.eligible,
-            if dry_run { "would provision" } else { "provisioned" },
+            if dry_run {
+                "would provision"
+            } else {
+                "provisioned"
+            },
             self.provisioned,
             self.invalid + self.refused,
             self.invalid,
@@ -221,7 +225,11 @@ async fn decide(
     if has_mfa(methods) {
         return Ok(Decision::Record(PhoneOutcome::HasMfa, None));
     }
-    let Some(raw) = user.mobile_phone.as_deref().filter(|m| !m.trim().is_empty()) else {
+    let Some(raw) = user
+        .mobile_phone
+        .as_deref()
+        .filter(|m| !m.trim().is_empty())
+    else {
         return Ok(Decision::Record(PhoneOutcome::NoMobile, None));
     };
     let number = match normalise(raw, ctx.extra.directory.phone_default_region) {

@@ -121,9 +121,7 @@ pub async fn resolve(graph: &GraphClient, group: &PilotGroup) -> anyhow::Result<
     Ok(PilotScope::new(
         id,
         name,
-        members
-            .into_iter()
-            .map(|m| (m.id, m.user_principal_name)),
+        members.into_iter().map(|m| (m.id, m.user_principal_name)),
     ))
 }
 

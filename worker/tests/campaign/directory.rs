@@ -76,7 +76,9 @@ async fn phones_are_added_only_where_eligible_and_existing_phones_are_untouched(
     let spaced = add(&env, "spaced", Some("+47 912 34 567"));
     let national = add(&env, "national", Some("412-34-567"));
     let has_phone = add(&env, "hasphone", Some("+47 99999999"));
-    env.tenant.register_mfa(&has_phone, MethodKind::Phone).expect("phone");
+    env.tenant
+        .register_mfa(&has_phone, MethodKind::Phone)
+        .expect("phone");
     let before = phones(&env, &has_phone);
     let has_app = add(&env, "hasapp", Some("+47 98765432"));
     env.tenant
@@ -84,33 +86,80 @@ async fn phones_are_added_only_where_eligible_and_existing_phones_are_untouched(
         .expect("app");
     let no_mobile = add(&env, "nomobile", None);
     let garbage = add(&env, "garbage", Some("ask reception"));
-    let all = [&spaced, &national, &has_phone, &has_app, &no_mobile, &garbage].map(|u| u.clone());
+    let all = [
+        &spaced, &national, &has_phone, &has_app, &no_mobile, &garbage,
+    ]
+    .map(|u| u.clone());
     env.upload(&all).await;
 
     // The orchestrator's run: phone prepopulation first, then the usual passes.
     let report = env.orchestrate().await;
-    assert_eq!(report.passes.first().and_then(|p| p.pass), Some(PassKind::Phone));
-    assert_eq!(phones(&env, &spaced), vec![(Some("+47 91234567".into()), Some("mobile".into()))]);
-    assert_eq!(phones(&env, &national), vec![(Some("+47 41234567".into()), Some("mobile".into()))]);
-    assert_eq!(phones(&env, &has_phone), before, "an existing phone is never replaced");
-    assert!(phones(&env, &has_app).is_empty(), "people with MFA get no phone");
+    assert_eq!(
+        report.passes.first().and_then(|p| p.pass),
+        Some(PassKind::Phone)
+    );
+    assert_eq!(
+        phones(&env, &spaced),
+        vec![(Some("+47 91234567".into()), Some("mobile".into()))]
+    );
+    assert_eq!(
+        phones(&env, &national),
+        vec![(Some("+47 41234567".into()), Some("mobile".into()))]
+    );
+    assert_eq!(
+        phones(&env, &has_phone),
+        before,
+        "an existing phone is never replaced"
+    );
+    assert!(
+        phones(&env, &has_app).is_empty(),
+        "people with MFA get no phone"
+    );
     assert!(phones(&env, &no_mobile).is_empty());
     assert!(phones(&env, &garbage).is_empty(), "garbage is not guessed");
-    assert_eq!(phone_posts(&env), 2, "one POST per eligible person, none for the others");
+    assert_eq!(
+        phone_posts(&env),
+        2,
+        "one POST per eligible person, none for the others"
+    );
 
     let outcome = |r: &mfa_core::domain::OnboardingRecord| r.phone_outcome;
     let rec = env.record(&spaced).await;
     assert_eq!(outcome(&rec), Some(PhoneOutcome::Provisioned));
     assert_eq!(rec.phone_detail.as_deref(), Some("+47 91234567"));
-    assert_eq!(rec.status, InviteStatus::Active, "the check pass sees the new phone");
-    assert!(env.mail_to(&spaced).is_empty(), "prepopulated people are not invited");
-    assert_eq!(outcome(&env.record(&has_phone).await), Some(PhoneOutcome::HasPhone));
-    assert_eq!(outcome(&env.record(&has_app).await), Some(PhoneOutcome::HasMfa));
-    assert_eq!(outcome(&env.record(&no_mobile).await), Some(PhoneOutcome::NoMobile));
+    assert_eq!(
+        rec.status,
+        InviteStatus::Active,
+        "the check pass sees the new phone"
+    );
+    assert!(
+        env.mail_to(&spaced).is_empty(),
+        "prepopulated people are not invited"
+    );
+    assert_eq!(
+        outcome(&env.record(&has_phone).await),
+        Some(PhoneOutcome::HasPhone)
+    );
+    assert_eq!(
+        outcome(&env.record(&has_app).await),
+        Some(PhoneOutcome::HasMfa)
+    );
+    assert_eq!(
+        outcome(&env.record(&no_mobile).await),
+        Some(PhoneOutcome::NoMobile)
+    );
     let bad = env.record(&garbage).await;
     assert_eq!(outcome(&bad), Some(PhoneOutcome::InvalidNumber));
-    assert!(bad.phone_detail.as_deref().unwrap_or_default().contains("ask reception"));
-    assert_eq!(env.mail_to(&garbage).len(), 1, "people without a usable number are invited");
+    assert!(bad
+        .phone_detail
+        .as_deref()
+        .unwrap_or_default()
+        .contains("ask reception"));
+    assert_eq!(
+        env.mail_to(&garbage).len(),
+        1,
+        "people without a usable number are invited"
+    );
 
     let phone_pass = &report.passes[0];
     assert!(
@@ -123,14 +172,23 @@ async fn phones_are_added_only_where_eligible_and_existing_phones_are_untouched(
     );
     let s = env.store.summary(env.clock_now()).await.expect("summary");
     assert_eq!(s.directory.phone_count(PhoneOutcome::Provisioned), 2);
-    assert_eq!((s.directory.phone_without_mfa(), s.directory.phone_eligible()), (4, 3));
+    assert_eq!(
+        (
+            s.directory.phone_without_mfa(),
+            s.directory.phone_eligible()
+        ),
+        (4, 3)
+    );
 
     // Nothing new: the next run makes no phone calls for people already looked at.
     env.tenant.clear_logs();
     env.orchestrate().await;
     assert_eq!(phone_posts(&env), 0);
     assert!(
-        !env.tenant.requests().iter().any(|r| r.path.contains("phoneMethods")),
+        !env.tenant
+            .requests()
+            .iter()
+            .any(|r| r.path.contains("phoneMethods")),
         "no Graph call for people with nothing due"
     );
 
@@ -140,13 +198,22 @@ async fn phones_are_added_only_where_eligible_and_existing_phones_are_untouched(
         .expect("fix");
     env.advance_days(1);
     env.run(&[PassKind::Phone]).await;
-    assert_eq!(phones(&env, &garbage), vec![(Some("+47 93456789".into()), Some("mobile".into()))]);
-    assert_eq!(env.record(&garbage).await.phone_outcome, Some(PhoneOutcome::Provisioned));
+    assert_eq!(
+        phones(&env, &garbage),
+        vec![(Some("+47 93456789".into()), Some("mobile".into()))]
+    );
+    assert_eq!(
+        env.record(&garbage).await.phone_outcome,
+        Some(PhoneOutcome::Provisioned)
+    );
 
     // The report email carries the runbook's counts and the number that needed fixing.
     let report = env.run(&[PassKind::Report]).await;
     assert_eq!(report.passes[0].emails_sent, 1);
-    let mail = env.mail_to(&env.upn("it-admins")).pop().expect("report email");
+    let mail = env
+        .mail_to(&env.upn("it-admins"))
+        .pop()
+        .expect("report email");
     assert!(mail.body.contains("Phone prepopulation"), "{}", mail.body);
     assert!(mail.body.contains("provisioned 3"), "{}", mail.body);
     env.assert_no_violations();
@@ -158,10 +225,15 @@ async fn phone_pass_is_off_unless_enabled_and_dry_run_changes_nothing() {
     let ada = add(&env, "ada", Some("+47 91234567"));
     env.upload(std::slice::from_ref(&ada)).await;
     let report = env.run(&[PassKind::Phone]).await;
-    assert!(notes(&report).iter().any(|n| n.contains("MFA_PHONE_PREPOPULATE")));
+    assert!(notes(&report)
+        .iter()
+        .any(|n| n.contains("MFA_PHONE_PREPOPULATE")));
     assert!(phones(&env, &ada).is_empty());
     let orchestrated = env.orchestrate().await;
-    assert!(orchestrated.passes.iter().all(|p| p.pass != Some(PassKind::Phone)));
+    assert!(orchestrated
+        .passes
+        .iter()
+        .all(|p| p.pass != Some(PassKind::Phone)));
     assert!(phones(&env, &ada).is_empty(), "off by default");
 
     let env = spawn(opts(&[("MFA_PHONE_PREPOPULATE", "on")])).await;
@@ -172,11 +244,15 @@ async fn phone_pass_is_off_unless_enabled_and_dry_run_changes_nothing() {
     let report = dry(&env, &PassKind::ORCHESTRATOR).await;
     let notes = notes(&report);
     assert!(
-        notes.iter().any(|n| n.contains(&ada) && n.contains("would add +47 91234567")),
+        notes
+            .iter()
+            .any(|n| n.contains(&ada) && n.contains("would add +47 91234567")),
         "{notes:?}"
     );
     assert!(
-        notes.iter().any(|n| n.contains(&local) && n.contains("no country code")),
+        notes
+            .iter()
+            .any(|n| n.contains(&local) && n.contains("no country code")),
         "without a default region a national number is reported, not guessed: {notes:?}"
     );
     assert!(phones(&env, &ada).is_empty(), "dry run adds nothing");
@@ -198,17 +274,36 @@ async fn pilot_scope_limits_every_pass_to_transitive_members() {
     let direct = add(&env, "direct", None);
     let via_nested = add(&env, "nested", None);
     let outsider = add(&env, "outsider", Some("+47 91234567"));
-    env.tenant.add_group_member(&pilot.id, &direct).expect("member");
-    env.tenant.add_group_member(&nested.id, &via_nested).expect("member");
-    env.upload(&[direct.clone(), via_nested.clone(), outsider.clone()]).await;
+    env.tenant
+        .add_group_member(&pilot.id, &direct)
+        .expect("member");
+    env.tenant
+        .add_group_member(&nested.id, &via_nested)
+        .expect("member");
+    env.upload(&[direct.clone(), via_nested.clone(), outsider.clone()])
+        .await;
     let outsider_before = env.record(&outsider).await;
 
     let report = env.orchestrate().await;
     assert_eq!(env.mail_to(&direct).len(), 1);
-    assert_eq!(env.mail_to(&via_nested).len(), 1, "members of nested groups are in scope");
-    assert!(env.mail_to(&outsider).is_empty(), "outside the pilot: no email");
-    assert!(phones(&env, &outsider).is_empty(), "outside the pilot: no phone");
-    assert_eq!(env.record(&outsider).await, outsider_before, "left exactly as they were");
+    assert_eq!(
+        env.mail_to(&via_nested).len(),
+        1,
+        "members of nested groups are in scope"
+    );
+    assert!(
+        env.mail_to(&outsider).is_empty(),
+        "outside the pilot: no email"
+    );
+    assert!(
+        phones(&env, &outsider).is_empty(),
+        "outside the pilot: no phone"
+    );
+    assert_eq!(
+        env.record(&outsider).await,
+        outsider_before,
+        "left exactly as they were"
+    );
     assert!(
         notes(&report)
             .iter()
@@ -223,17 +318,30 @@ async fn pilot_scope_limits_every_pass_to_transitive_members() {
         .expect("meta")
         .expect("pilot snapshot");
     let snap: serde_json::Value = serde_json::from_str(&meta).expect("json");
-    assert_eq!((snap["members"].as_u64(), snap["outOfScope"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(
+        (snap["members"].as_u64(), snap["outOfScope"].as_u64()),
+        (Some(2), Some(1))
+    );
 
     // Reminders and the deadline also skip them; growing the pilot brings them in.
     env.advance_days(8);
     env.orchestrate().await;
     assert!(env.mail_to(&outsider).is_empty());
     assert_eq!(env.mail_to(&direct).len(), 2, "members get their reminder");
-    env.tenant.add_group_member(&nested.id, &outsider).expect("join");
+    env.tenant
+        .add_group_member(&nested.id, &outsider)
+        .expect("join");
     env.orchestrate().await;
-    assert_eq!(env.mail_to(&outsider).len(), 0, "a person with a phone added needs no email");
-    assert_eq!(phones(&env, &outsider).len(), 1, "now in scope: phone added");
+    assert_eq!(
+        env.mail_to(&outsider).len(),
+        0,
+        "a person with a phone added needs no email"
+    );
+    assert_eq!(
+        phones(&env, &outsider).len(),
+        1,
+        "now in scope: phone added"
+    );
     assert_eq!(env.record(&outsider).await.status, InviteStatus::Active);
 }
 
@@ -284,7 +392,10 @@ async fn per_user_mfa_is_set_for_active_people_and_reported() {
     // A run without the check pass does not add the enforcement pass; the invitation pass
     // still reads the registration report and marks the person Active.
     let report = env.run(&[PassKind::Invitation]).await;
-    assert!(report.passes.iter().all(|p| p.pass != Some(PassKind::Enforce)));
+    assert!(report
+        .passes
+        .iter()
+        .all(|p| p.pass != Some(PassKind::Enforce)));
     assert_eq!(env.record(&done).await.status, InviteStatus::Active);
     let dry_report = dry(&env, &[PassKind::Enforce]).await;
     assert!(
@@ -294,14 +405,29 @@ async fn per_user_mfa_is_set_for_active_people_and_reported() {
         "{:?}",
         notes(&dry_report)
     );
-    assert_eq!(env.tenant.per_user_mfa_state(&done).as_deref(), Some("disabled"));
+    assert_eq!(
+        env.tenant.per_user_mfa_state(&done).as_deref(),
+        Some("disabled")
+    );
 
     let report = env.orchestrate().await;
-    assert_eq!(report.passes.last().and_then(|p| p.pass), Some(PassKind::Enforce));
+    assert_eq!(
+        report.passes.last().and_then(|p| p.pass),
+        Some(PassKind::Enforce)
+    );
     assert!(notes(&report).iter().any(|n| n.contains("Graph beta")));
-    assert_eq!(env.tenant.per_user_mfa_state(&done).as_deref(), Some("enforced"));
-    assert_eq!(env.tenant.per_user_mfa_state(&waiting).as_deref(), Some("disabled"));
-    assert_eq!(env.record(&done).await.per_user_mfa, Some(PerUserMfa::Enforced));
+    assert_eq!(
+        env.tenant.per_user_mfa_state(&done).as_deref(),
+        Some("enforced")
+    );
+    assert_eq!(
+        env.tenant.per_user_mfa_state(&waiting).as_deref(),
+        Some("disabled")
+    );
+    assert_eq!(
+        env.record(&done).await.per_user_mfa,
+        Some(PerUserMfa::Enforced)
+    );
     assert_eq!(env.record(&waiting).await.per_user_mfa, None);
     let s = env.store.summary(env.clock_now()).await.expect("summary");
     assert_eq!(s.directory.per_user_mfa.get("enforced"), Some(&1));
@@ -309,12 +435,22 @@ async fn per_user_mfa_is_set_for_active_people_and_reported() {
     env.tenant.clear_logs();
     env.orchestrate().await;
     assert!(
-        !env.tenant.requests().iter().any(|r| r.path.contains("requirements")),
+        !env.tenant
+            .requests()
+            .iter()
+            .any(|r| r.path.contains("requirements")),
         "people already enforced cost no Graph call"
     );
     env.run(&[PassKind::Report]).await;
-    let mail = env.mail_to(&env.upn("it-admins")).pop().expect("report email");
-    assert!(mail.body.contains("Per-user MFA (Graph beta"), "{}", mail.body);
+    let mail = env
+        .mail_to(&env.upn("it-admins"))
+        .pop()
+        .expect("report email");
+    assert!(
+        mail.body.contains("Per-user MFA (Graph beta"),
+        "{}",
+        mail.body
+    );
     assert!(mail.body.contains("enforced 1"), "{}", mail.body);
 }
 
@@ -336,12 +472,24 @@ async fn at_the_deadline_everyone_gets_per_user_mfa_and_enabled_is_read_back() {
     env.orchestrate().await;
     // Graph turns `enabled` into `enforced` for someone registered; the record says what
     // Graph says.
-    assert_eq!(env.record(&done).await.per_user_mfa, Some(PerUserMfa::Enforced));
-    assert_eq!(env.tenant.per_user_mfa_state(&late).as_deref(), Some("disabled"));
+    assert_eq!(
+        env.record(&done).await.per_user_mfa,
+        Some(PerUserMfa::Enforced)
+    );
+    assert_eq!(
+        env.tenant.per_user_mfa_state(&late).as_deref(),
+        Some("disabled")
+    );
     env.advance_days(15);
     env.orchestrate().await;
-    assert_eq!(env.tenant.per_user_mfa_state(&late).as_deref(), Some("enabled"));
-    assert_eq!(env.record(&late).await.per_user_mfa, Some(PerUserMfa::Enabled));
+    assert_eq!(
+        env.tenant.per_user_mfa_state(&late).as_deref(),
+        Some("enabled")
+    );
+    assert_eq!(
+        env.record(&late).await.per_user_mfa,
+        Some(PerUserMfa::Enabled)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -369,7 +517,10 @@ async fn phone_writes_respect_identity_throttling() {
     }
     for p in &people {
         assert_eq!(phones(&env, p).len(), 1, "{p} provisioned exactly once");
-        assert_eq!(env.record(p).await.phone_outcome, Some(PhoneOutcome::Provisioned));
+        assert_eq!(
+            env.record(p).await.phone_outcome,
+            Some(PhoneOutcome::Provisioned)
+        );
     }
     assert!(
         env.tenant.requests().iter().any(|r| r.status == 429),

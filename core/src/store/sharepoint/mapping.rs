@@ -234,7 +234,9 @@ pub fn write_fields(rec: &OnboardingRecord) -> Map<String, Value> {
     );
     put(
         f::PHONE_DETAIL,
-        rec.phone_detail.as_deref().map_or(Value::Null, |d| json!(d)),
+        rec.phone_detail
+            .as_deref()
+            .map_or(Value::Null, |d| json!(d)),
     );
     put(f::PHONE_CHECKED_AT, opt_date(rec.phone_checked_at));
     put(
