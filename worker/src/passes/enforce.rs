@@ -47,7 +47,7 @@ fn wanted(ctx: &RunCtx, rec: &OnboardingRecord, target: PerUserMfa) -> bool {
 }
 
 /// What Graph said for one person.
-enum Result1 {
+enum Raised {
     /// The state after the pass (read back from Graph).
     State(PerUserMfa),
     /// Not in the directory any more.
@@ -58,7 +58,7 @@ enum Result1 {
     Later(GraphError),
 }
 
-async fn raise(graph: &GraphClient, user_id: &str, target: PerUserMfa) -> Result1 {
+async fn raise(graph: &GraphClient, user_id: &str, target: PerUserMfa) -> Raised {
     let read = |r: Result<PerUserMfaState, GraphError>| match r {
         Ok(s) => Ok(Option::<PerUserMfa>::from(s)),
         Err(e) => Err(e),
@@ -72,15 +72,15 @@ async fn raise(graph: &GraphClient, user_id: &str, target: PerUserMfa) -> Result
         read(graph.get_mfa_requirements(user_id).await)
     };
     match step.await {
-        Ok(Some(s)) => Result1::State(s),
-        Ok(None) => Result1::Later(GraphError::Decode(
+        Ok(Some(s)) => Raised::State(s),
+        Ok(None) => Raised::Later(GraphError::Decode(
             "Graph reported a per-user MFA state this build does not know".into(),
         )),
-        Err(GraphError::NotFound { .. }) => Result1::Gone,
+        Err(GraphError::NotFound { .. }) => Raised::Gone,
         Err(e @ (GraphError::Forbidden { .. } | GraphError::Unauthorized { .. })) => {
-            Result1::Forbidden(e)
+            Raised::Forbidden(e)
         }
-        Err(e) => Result1::Later(e),
+        Err(e) => Raised::Later(e),
     }
 }
 
@@ -140,21 +140,21 @@ pub async fn run(ctx: &mut RunCtx) -> anyhow::Result<PassOutcome> {
             .await;
             for (rec, result) in group.iter().zip(results) {
                 match result {
-                    Result1::State(state) => {
+                    Raised::State(state) => {
                         let mut rec = rec.clone();
                         rec.per_user_mfa = Some(state);
                         let saved = ctx.save(&rec).await?;
                         tally(&mut out, saved.is_some(), false);
                     }
-                    Result1::Gone => out.examined += 1,
-                    Result1::Forbidden(e) => {
+                    Raised::Gone => out.examined += 1,
+                    Raised::Forbidden(e) => {
                         out.errors += 1;
                         out.notes.push(format!(
                             "stopped: Graph refused the per-user MFA change ({e}); the app needs Policy.ReadWrite.AuthenticationMethod"
                         ));
                         break 'pages;
                     }
-                    Result1::Later(e) => {
+                    Raised::Later(e) => {
                         tracing::warn!(upn = who(rec), error = %e, "per-user MFA not set; next run retries");
                         out.deferred += 1;
                     }
