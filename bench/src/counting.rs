@@ -77,6 +77,13 @@ impl Store for CountingStore {
     async fn due(&self, query: &DueQuery) -> StoreResult<Vec<OnboardingRecord>> {
         self.inner.due(query).await
     }
+    async fn due_batches(
+        &self,
+        statuses: &[InviteStatus],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<Vec<mfa_core::domain::BatchId>> {
+        self.inner.due_batches(statuses, now).await
+    }
     async fn claim_due(
         &self,
         query: &DueQuery,

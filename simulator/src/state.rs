@@ -231,8 +231,12 @@ pub struct SentMail {
     pub subject: String,
     /// `HTML` or `Text`.
     pub content_type: String,
-    /// Body content.
+    /// Body content (the HTML part of a MIME message that has one).
     pub body: String,
+    /// The plain-text alternative of a MIME `multipart/alternative` message.
+    pub text_alternative: Option<String>,
+    /// Sent as base64 MIME (`Content-Type: text/plain`) rather than JSON.
+    pub mime: bool,
     /// `internetMessageHeaders` (name, value).
     pub headers: Vec<(String, String)>,
     /// `saveToSentItems` (defaults to true in Graph).

@@ -94,6 +94,11 @@ impl TokenSource for StaticToken {
 
 /// Caches another source's token and refreshes it `refresh_margin` before it expires, judged by
 /// the injected clock. One fetch at a time: concurrent callers wait for it.
+///
+/// A fetch that fails transiently (429, 5xx, connection error) is retried up to
+/// [`TOKEN_ATTEMPTS`] times, waiting the endpoint's `Retry-After` or an exponential backoff on
+/// the clock. If every attempt fails while the cached token is still valid (refreshes start
+/// `refresh_margin` early), the cached token is used and the refresh is tried again next call.
 #[derive(Debug)]
 pub struct TokenCache {
     inner: Arc<dyn TokenSource>,
@@ -114,6 +119,36 @@ impl TokenCache {
     }
 }
 
+/// Attempts per token fetch when the endpoint fails transiently.
+pub const TOKEN_ATTEMPTS: u32 = 4;
+
+fn is_transient(e: &GraphError) -> bool {
+    matches!(e, GraphError::Throttled { .. } | GraphError::Transport(_))
+}
+
+impl TokenCache {
+    async fn fetch(&self, force_refresh: bool) -> GraphResult<AccessToken> {
+        let mut attempt = 0;
+        loop {
+            match self.inner.token(force_refresh).await {
+                Err(e) if is_transient(&e) && attempt + 1 < TOKEN_ATTEMPTS => {
+                    let wait = match &e {
+                        GraphError::Throttled {
+                            retry_after: Some(w),
+                        } => *w,
+                        _ => Duration::from_secs(1 << attempt),
+                    }
+                    .min(Duration::from_secs(60));
+                    tracing::debug!(attempt, ?wait, error = %e, "token fetch failed; retrying");
+                    attempt += 1;
+                    self.clock.sleep(wait).await;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
 #[async_trait]
 impl TokenSource for TokenCache {
     async fn token(&self, force_refresh: bool) -> GraphResult<AccessToken> {
@@ -130,9 +165,20 @@ impl TokenSource for TokenCache {
                 }
             }
         }
-        let fresh = self.inner.token(force_refresh).await?;
-        *cached = Some(fresh.clone());
-        Ok(fresh)
+        match self.fetch(force_refresh).await {
+            Ok(fresh) => {
+                *cached = Some(fresh.clone());
+                Ok(fresh)
+            }
+            Err(e) => match cached.as_ref() {
+                // Still valid (a 401 forces a refresh, so a revoked token is not reused this way).
+                Some(token) if !force_refresh && self.clock.now() < token.expires_on => {
+                    tracing::warn!(error = %e, "token refresh failed; using the cached token until it expires");
+                    Ok(token.clone())
+                }
+                _ => Err(e),
+            },
+        }
     }
 }
 
@@ -167,10 +213,19 @@ async fn read_token_response(
     now: DateTime<Utc>,
 ) -> GraphResult<AccessToken> {
     let status = resp.status();
+    let retry_after = super::retry::server_wait(resp.headers(), now);
     let body = resp
         .bytes()
         .await
-        .map_err(|e| GraphError::Credential(format!("{what}: reading response: {e}")))?;
+        .map_err(|e| GraphError::Transport(format!("{what}: reading response: {e}")))?;
+    // Throttled or briefly unavailable: worth another try (the cache retries), unlike a refusal.
+    if matches!(status.as_u16(), 429 | 500 | 502 | 503 | 504) {
+        return Err(if status.as_u16() == 429 || retry_after.is_some() {
+            GraphError::Throttled { retry_after }
+        } else {
+            GraphError::Transport(format!("{what}: status {status}"))
+        });
+    }
     if !status.is_success() {
         #[derive(Deserialize, Default)]
         struct Err {
@@ -246,7 +301,7 @@ impl TokenSource for ManagedIdentity {
             .header("X-IDENTITY-HEADER", self.header.expose_secret())
             .send()
             .await
-            .map_err(|e| GraphError::Credential(format!("managed identity: {e}")))?;
+            .map_err(|e| GraphError::Transport(format!("managed identity: {e}")))?;
         read_token_response(resp, "managed identity", self.clock.now()).await
     }
 }
@@ -327,7 +382,7 @@ impl TokenSource for ClientCredentials {
             .form(&form)
             .send()
             .await
-            .map_err(|e| GraphError::Credential(format!("token endpoint: {e}")))?;
+            .map_err(|e| GraphError::Transport(format!("token endpoint: {e}")))?;
         read_token_response(resp, "token endpoint", self.clock.now()).await
     }
 }

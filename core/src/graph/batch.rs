@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 use chrono::{DateTime, Utc};
 
-use super::client::{answered_at, sleep_until, GraphClient};
+use super::client::{sleep_until, GraphClient};
 use super::error::{map_status, parse_error_value, GraphError, GraphResult};
 use super::request::GraphRequest;
 use super::retry::{is_retryable_status, server_wait_from};
@@ -146,11 +146,19 @@ impl GraphClient {
             // later envelope.
             let now = clock.now();
             let mut send_now = Vec::new();
+            let mut slots = Vec::new();
             let mut deferred = Vec::new();
             let mut frees_at: Option<DateTime<Utc>> = None;
             for &i in &pending {
-                match self.throttles().get(&chunk[i].category()).try_take(now) {
-                    Ok(()) => send_now.push(i),
+                match self
+                    .throttles()
+                    .get(&chunk[i].category())
+                    .try_take(&clock, now)
+                {
+                    Ok(slot) => {
+                        send_now.push(i);
+                        slots.extend(slot);
+                    }
                     Err(at) => {
                         deferred.push(i);
                         frees_at = Some(frees_at.map_or(at, |f| f.min(at)));
@@ -174,9 +182,10 @@ impl GraphClient {
             let envelope = GraphRequest::post("/v1.0/$batch", body)
                 .category(Category::Other)
                 .idempotent(idempotent);
-            let sent_at = clock.now();
-            let real_start = std::time::Instant::now();
-            let parsed = match self.send(envelope).await.and_then(|r| r.json::<Envelope>()) {
+            let answer = self.send(envelope).await;
+            // The sub-requests reached the service by now: their rate slots count from here.
+            drop(slots);
+            let parsed = match answer.and_then(|r| r.json::<Envelope>()) {
                 Ok(p) => p,
                 Err(e) => {
                     for &i in &send_now {
@@ -186,7 +195,7 @@ impl GraphClient {
                     continue;
                 }
             };
-            let now = answered_at(&clock, sent_at, real_start);
+            let now = clock.now();
             let mut wait = Duration::ZERO;
             let mut again = Vec::new();
             let mut answered = BTreeSet::new();

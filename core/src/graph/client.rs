@@ -165,12 +165,14 @@ impl GraphClient {
             }
             if let Some(body) = &req.body {
                 rb = rb.json(body);
+            } else if let Some(text) = &req.text_body {
+                rb = rb
+                    .header(reqwest::header::CONTENT_TYPE, "text/plain")
+                    .body(text.clone());
             }
             state
                 .requests
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let sent_at = clock.now();
-            let real_start = std::time::Instant::now();
             let result = match rb.send().await {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
@@ -199,7 +201,9 @@ impl GraphClient {
                 Ok((status, headers, body))
                     if is_retryable_status(status) && (req.idempotent || status != 504) =>
                 {
-                    let now = answered_at(clock, sent_at, real_start);
+                    // The clock's now, never earlier: the service stamped the request before it
+                    // answered, so a wait counted from here ends after the one it imposed.
+                    let now = clock.now();
                     let server = server_wait(&headers, now);
                     let wait = server.unwrap_or_else(|| inner.policy.backoff(retries));
                     if status == 429 || (status == 503 && server.is_some()) {
@@ -234,7 +238,7 @@ impl GraphClient {
                 }
             };
             drop(permit);
-            let now = answered_at(clock, sent_at, real_start);
+            let now = clock.now();
             if !inner.policy.allows(retries, started, now, wait) {
                 tracing::warn!(retries, ?wait, error = %give_up, "graph retry budget exhausted");
                 return Err(give_up);
@@ -277,22 +281,6 @@ impl GraphClient {
             }
         })
     }
-}
-
-/// When the answer arrived, in clock time: the clock time the request was sent plus how long it
-/// took in real time (never later than now). On the system clock this is simply now; on a
-/// simulated clock that another task moved forward while the request was in flight, it keeps a
-/// `Retry-After` counting from the answer rather than from that later instant.
-pub(crate) fn answered_at(
-    clock: &SharedClock,
-    sent_at: chrono::DateTime<chrono::Utc>,
-    real_start: std::time::Instant,
-) -> chrono::DateTime<chrono::Utc> {
-    let now = clock.now();
-    chrono::Duration::from_std(real_start.elapsed())
-        .ok()
-        .and_then(|d| sent_at.checked_add_signed(d))
-        .map_or(now, |t| t.min(now))
 }
 
 pub(crate) async fn sleep_until(

@@ -58,6 +58,7 @@ pub mod users;
 
 pub use auth::{
     AccessToken, CredentialKind, GraphCredential, StaticToken, TokenCache, TokenSource,
+    TOKEN_ATTEMPTS,
 };
 pub use batch::{BatchRequest, BatchResponse, MAX_BATCH};
 pub use client::GraphClient;
@@ -67,7 +68,7 @@ pub use mail::Mail;
 pub use methods::{AuthMethod, MethodKind, PerUserMfaState, PhoneType};
 pub use reports::RegistrationDetails;
 pub use request::{odata_string, segment, GraphRequest, GraphResponse, Page};
-pub use settings::GraphSettings;
+pub use settings::{GraphSettings, MailFormat};
 pub use sharepoint::{Column, ItemQuery, List, ListItem, RangeFilter};
 pub use throttle::{Category, CategoryStats, GraphStats};
 pub use users::{AddMember, User};

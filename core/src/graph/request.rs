@@ -70,6 +70,8 @@ pub struct GraphRequest {
     pub path: String,
     /// JSON body.
     pub body: Option<serde_json::Value>,
+    /// Plain-text body (`Content-Type: text/plain`), used when there is no JSON body.
+    pub text_body: Option<String>,
     /// Extra headers.
     pub headers: Vec<(String, String)>,
     /// Throttling category.
@@ -89,6 +91,7 @@ impl GraphRequest {
             method,
             path,
             body: None,
+            text_body: None,
             headers: Vec::new(),
             idempotent,
         }
@@ -112,6 +115,12 @@ impl GraphRequest {
     /// Sets the JSON body.
     pub fn json(mut self, body: serde_json::Value) -> Self {
         self.body = Some(body);
+        self
+    }
+
+    /// Sets a plain-text body (sent as `Content-Type: text/plain`).
+    pub fn text(mut self, body: impl Into<String>) -> Self {
+        self.text_body = Some(body.into());
         self
     }
 

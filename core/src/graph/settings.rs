@@ -46,6 +46,19 @@ pub struct GraphSettings {
     /// Report requests (and per-user method reads) per rolling 10 s; Graph allows 5; 0 turns
     /// pacing off (`MFA_GRAPH_REPORTS_PER_10_SECONDS`).
     pub reports_per_10_seconds: usize,
+    /// How `sendMail` carries a message (`MFA_MAIL_FORMAT`).
+    pub mail_format: MailFormat,
+}
+
+/// How `sendMail` carries a message.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MailFormat {
+    /// Graph's JSON message: one body (HTML). Sent Items is left alone (`saveToSentItems: false`).
+    #[default]
+    Json,
+    /// A base64 MIME message (`Content-Type: text/plain`): HTML with a plain-text alternative
+    /// (`multipart/alternative`). Exchange always keeps a copy in the sender's Sent Items.
+    Mime,
 }
 
 impl Default for GraphSettings {
@@ -66,6 +79,7 @@ impl Default for GraphSettings {
             other_concurrency: 8,
             mail_per_minute: 30,
             reports_per_10_seconds: 5,
+            mail_format: MailFormat::Json,
         }
     }
 }
@@ -131,6 +145,13 @@ impl GraphSettings {
             &mut s.other_concurrency,
         )?;
         rate(vars, "MFA_GRAPH_MAIL_PER_MINUTE", &mut s.mail_per_minute)?;
+        if let Some(v) = non_empty(vars, "MFA_MAIL_FORMAT") {
+            s.mail_format = match v.to_ascii_lowercase().as_str() {
+                "json" => MailFormat::Json,
+                "mime" => MailFormat::Mime,
+                _ => return Err(format!("MFA_MAIL_FORMAT: json or mime, not {v:?}")),
+            };
+        }
         rate(
             vars,
             "MFA_GRAPH_REPORTS_PER_10_SECONDS",

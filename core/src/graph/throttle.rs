@@ -11,10 +11,15 @@
 //! reports: 5 requests in 10 s), the category also has a rolling window so the client paces
 //! itself below the limit instead of learning it from 429s: with several requests in flight, a
 //! 429 means the others were already sent into a throttled service.
+//!
+//! The service stamps a request when it arrives, somewhere between the client's send and its
+//! answer, so a window slot is held from the send until the answer and then counts from the
+//! answer: the next request into a full window can never reach the service less than a window
+//! after the one it replaces, however long either spent on the wire.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -99,6 +104,14 @@ pub struct CategoryStats {
 /// Counters of every category seen so far.
 pub type GraphStats = BTreeMap<Category, CategoryStats>;
 
+/// One send in a category's rate window: in flight (counts until answered) or answered at `at`.
+#[derive(Debug, Clone, Copy)]
+struct Sent {
+    id: usize,
+    at: DateTime<Utc>,
+    answered: bool,
+}
+
 #[derive(Debug)]
 struct Aimd {
     limit: usize,
@@ -112,7 +125,8 @@ struct Aimd {
 pub(crate) struct CategoryState {
     max: usize,
     rate: Option<(usize, chrono::Duration)>,
-    sent: Mutex<VecDeque<DateTime<Utc>>>,
+    sent: Mutex<VecDeque<Sent>>,
+    next_slot: AtomicUsize,
     gate: Mutex<Option<DateTime<Utc>>>,
     aimd: Mutex<Aimd>,
     released: Notify,
@@ -121,18 +135,48 @@ pub(crate) struct CategoryState {
     pub(crate) throttled: AtomicU64,
 }
 
-/// A concurrency permit; dropping it frees the slot.
+/// A concurrency permit and the request's rate slot; dropping it (once the answer is in) frees
+/// the concurrency slot and starts the rate slot's window at the clock's now.
 #[derive(Debug)]
 pub(crate) struct Permit {
     state: Arc<CategoryState>,
+    rate: Option<RateSlot>,
 }
 
 impl Drop for Permit {
     fn drop(&mut self) {
+        drop(self.rate.take());
         {
             let mut a = self.state.aimd.lock();
             a.in_flight = a.in_flight.saturating_sub(1);
         }
+        self.state.released.notify_waiters();
+    }
+}
+
+/// A taken slot in a category's rate window. It counts as in flight until dropped, then as sent
+/// at the clock's now (the latest instant the service can have stamped the request).
+pub(crate) struct RateSlot {
+    state: Arc<CategoryState>,
+    clock: SharedClock,
+    id: usize,
+}
+
+impl fmt::Debug for RateSlot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RateSlot").field("id", &self.id).finish()
+    }
+}
+
+impl Drop for RateSlot {
+    fn drop(&mut self) {
+        let now = self.clock.now();
+        let mut sent = self.state.sent.lock();
+        if let Some(s) = sent.iter_mut().find(|s| s.id == self.id) {
+            s.at = s.at.max(now);
+            s.answered = true;
+        }
+        drop(sent);
         self.state.released.notify_waiters();
     }
 }
@@ -146,6 +190,7 @@ impl CategoryState {
                 .filter(|(n, _)| *n > 0)
                 .map(|(n, per)| (n, chrono::Duration::from_std(per).unwrap_or_default())),
             sent: Mutex::new(VecDeque::new()),
+            next_slot: AtomicUsize::new(0),
             gate: Mutex::new(None),
             aimd: Mutex::new(Aimd {
                 limit: max,
@@ -186,13 +231,16 @@ impl CategoryState {
     pub(crate) async fn acquire(self: &Arc<Self>, clock: &SharedClock) -> Permit {
         loop {
             self.wait_gate(clock).await;
-            let permit = self.slot().await;
+            let mut permit = self.slot().await;
             let now = clock.now();
             if self.closed_until(now).is_some() {
                 continue;
             }
-            match self.try_take(now) {
-                Ok(()) => return permit,
+            match self.try_take(clock, now) {
+                Ok(rate) => {
+                    permit.rate = rate;
+                    return permit;
+                }
                 Err(free_at) => {
                     drop(permit);
                     clock
@@ -203,21 +251,39 @@ impl CategoryState {
         }
     }
 
-    /// Takes a send slot in the category's rate window at `now`, or says when one frees.
-    /// Categories without a published rate always succeed.
-    pub(crate) fn try_take(&self, now: DateTime<Utc>) -> Result<(), DateTime<Utc>> {
+    /// Takes a send slot in the category's rate window at `now` (`None` for categories without a
+    /// published rate), or says when one is expected to free. Sends still in flight hold their
+    /// slots; answered ones free a window after their answer.
+    pub(crate) fn try_take(
+        self: &Arc<Self>,
+        clock: &SharedClock,
+        now: DateTime<Utc>,
+    ) -> Result<Option<RateSlot>, DateTime<Utc>> {
         let Some((max, per)) = self.rate else {
-            return Ok(());
+            return Ok(None);
         };
         let mut sent = self.sent.lock();
-        while sent.front().is_some_and(|t| *t + per <= now) {
-            sent.pop_front();
-        }
+        sent.retain(|s| !s.answered || s.at + per > now);
         if sent.len() < max {
-            sent.push_back(now);
-            Ok(())
+            let id = self.next_slot.fetch_add(1, Ordering::Relaxed);
+            sent.push_back(Sent {
+                id,
+                at: now,
+                answered: false,
+            });
+            Ok(Some(RateSlot {
+                state: Arc::clone(self),
+                clock: Arc::clone(clock),
+                id,
+            }))
         } else {
-            Err(sent.front().map_or(now, |t| *t + per))
+            // All in flight: look again a window from now (their answers will be later still).
+            Err(sent
+                .iter()
+                .filter(|s| s.answered)
+                .map(|s| s.at + per)
+                .min()
+                .unwrap_or(now + per))
         }
     }
 
@@ -233,6 +299,7 @@ impl CategoryState {
                     a.peak = a.peak.max(a.in_flight);
                     return Permit {
                         state: Arc::clone(self),
+                        rate: None,
                     };
                 }
             }
@@ -368,19 +435,64 @@ mod tests {
         assert_eq!(Category::for_path("/organization"), Category::Other);
     }
 
+    fn manual(at: DateTime<Utc>) -> (crate::clock::ManualClock, SharedClock) {
+        let c = crate::clock::ManualClock::new(at);
+        let shared: SharedClock = Arc::new(c.clone());
+        (c, shared)
+    }
+
     #[test]
-    fn rate_window_frees_a_slot_when_the_oldest_send_is_a_window_old() {
-        let s = CategoryState::new(4, Some((2, Duration::from_secs(10))));
+    fn rate_window_frees_a_slot_a_window_after_the_oldest_answer() {
+        let s = Arc::new(CategoryState::new(4, Some((2, Duration::from_secs(10)))));
         let t = Utc::now();
-        assert_eq!(s.try_take(t), Ok(()));
-        assert_eq!(s.try_take(t + chrono::Duration::seconds(3)), Ok(()));
+        let (c, clock) = manual(t);
+        let a = s.try_take(&clock, t).expect("first");
+        drop(a);
+        let b = s
+            .try_take(&clock, t + chrono::Duration::seconds(3))
+            .expect("second");
+        c.advance_to(t + chrono::Duration::seconds(3));
+        drop(b);
         let third = t + chrono::Duration::seconds(4);
-        assert_eq!(s.try_take(third), Err(t + chrono::Duration::seconds(10)));
-        assert_eq!(s.try_take(t + chrono::Duration::seconds(10)), Ok(()));
-        let unpaced = CategoryState::new(4, Some((0, Duration::from_secs(10))));
+        assert_eq!(
+            s.try_take(&clock, third).map(|_| ()).unwrap_err(),
+            t + chrono::Duration::seconds(10)
+        );
+        assert!(s
+            .try_take(&clock, t + chrono::Duration::seconds(10))
+            .is_ok());
+        let unpaced = Arc::new(CategoryState::new(4, Some((0, Duration::from_secs(10)))));
         for _ in 0..100 {
-            assert_eq!(unpaced.try_take(t), Ok(()));
+            assert!(matches!(unpaced.try_take(&clock, t), Ok(None)));
         }
+    }
+
+    #[test]
+    fn a_slot_counts_from_its_answer_not_its_send() {
+        // The service stamps a request when it arrives; a slow answer means a late stamp. Pacing
+        // from the send would let the next request in less than a window after that stamp.
+        let s = Arc::new(CategoryState::new(4, Some((1, Duration::from_secs(10)))));
+        let t = Utc::now();
+        let (c, clock) = manual(t);
+        let slot = s.try_take(&clock, t).expect("first").expect("paced");
+        let later = t + chrono::Duration::seconds(12);
+        assert_eq!(
+            s.try_take(&clock, later).map(|_| ()).unwrap_err(),
+            later + chrono::Duration::seconds(10),
+            "still in flight: the slot is held"
+        );
+        c.advance_to(t + chrono::Duration::seconds(15));
+        drop(slot);
+        assert_eq!(
+            s.try_take(&clock, t + chrono::Duration::seconds(20))
+                .map(|_| ())
+                .unwrap_err(),
+            t + chrono::Duration::seconds(25),
+            "a window after the answer at +15 s"
+        );
+        assert!(s
+            .try_take(&clock, t + chrono::Duration::seconds(25))
+            .is_ok());
     }
 
     #[test]

@@ -34,6 +34,7 @@ macro_rules! store_contract_tests {
             insert_and_lookup, duplicate_upload_changes_nothing, reupload_keeps_history,
             reupload_requeues_errors, reupload_reset_when_asked, stale_write_is_refused,
             racing_writers_one_wins, update_of_missing_record, due_returns_only_due_rows,
+            due_pages_one_batch_and_lists_batches_with_due_rows,
             claim_due_respects_leases, opens_stamp_first_only, summary_counts,
             list_filters_and_pages, export_streams_everything, meta_round_trip,
             meta_compare_and_set, send_log_window, directory_outcomes_persist_and_count);
@@ -212,7 +213,8 @@ pub async fn reupload_requeues_errors(store: SharedStore) {
                 statuses: vec![InviteStatus::Pending],
                 now: t0() + Duration::days(1),
                 after: None,
-                limit: 10
+                limit: 10,
+                batch: None,
             })
             .await
             .expect("due")
@@ -368,6 +370,7 @@ pub async fn due_returns_only_due_rows(store: SharedStore) {
                 now,
                 after: after.clone(),
                 limit: 4,
+                batch: None,
             })
             .await
             .expect("due page");
@@ -390,9 +393,91 @@ pub async fn due_returns_only_due_rows(store: SharedStore) {
             now,
             after: None,
             limit: 0,
+            batch: None,
         })
         .await;
     assert!(matches!(invalid, Err(StoreError::Invalid(_))));
+}
+
+/// Due rows can be paged per upload batch; `due_batches` names the batches with due rows, the
+/// oldest first.
+pub async fn due_pages_one_batch_and_lists_batches_with_due_rows(store: SharedStore) {
+    let early: Vec<NewPerson> = (0..7)
+        .map(|i| person(&format!("early{i:02}@contoso.com")))
+        .collect();
+    let late: Vec<NewPerson> = (0..5)
+        .map(|i| person(&format!("late{i:02}@contoso.com")))
+        .collect();
+    let late_upns: Vec<Upn> = late.iter().map(|p| p.upn.clone()).collect();
+    store
+        .upsert_people(&batch("wave-b", t0(), UpsertMode::KeepHistory), early)
+        .await
+        .expect("first upload");
+    store
+        .upsert_people(
+            &batch("wave-a", t0() + Duration::hours(1), UpsertMode::KeepHistory),
+            late,
+        )
+        .await
+        .expect("second upload");
+    let now = t0() + Duration::hours(2);
+    let pending = [InviteStatus::Pending];
+    let ids = |v: Vec<BatchId>| {
+        v.into_iter()
+            .map(|b| b.as_str().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(store.due_batches(&pending, now).await.expect("batches")),
+        ["wave-b", "wave-a"],
+        "oldest due first, not by name"
+    );
+    assert_eq!(
+        ids(store.due_batches(&pending, t0()).await.expect("batches")),
+        ["wave-b"],
+        "only batches with rows due by then"
+    );
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .due(&DueQuery {
+                statuses: pending.to_vec(),
+                now,
+                after: after.clone(),
+                limit: 2,
+                batch: Some(BatchId::parse("wave-a").expect("id")),
+            })
+            .await
+            .expect("page");
+        let Some(last) = page.last() else { break };
+        after = Some((last.next_due_at.expect("due"), last.upn.clone()));
+        assert!(page.iter().all(|r| r.batch_id.as_str() == "wave-a"));
+        seen.extend(page.into_iter().map(|r| r.upn));
+    }
+    assert_eq!(seen, late_upns, "every row of the batch once, in due order");
+    for u in &late_upns {
+        let mut rec = must_get(&store, u).await;
+        rec.apply(StatusEvent::InvitationSent, now).expect("send");
+        rec.next_due_at = Some(now + Duration::days(7));
+        store.update(&rec).await.expect("write");
+    }
+    assert_eq!(
+        ids(store.due_batches(&pending, now).await.expect("batches")),
+        ["wave-b"],
+        "a batch with nothing due is not listed"
+    );
+    let none_due = store
+        .due(&DueQuery {
+            statuses: pending.to_vec(),
+            now,
+            after: None,
+            limit: 10,
+            batch: Some(BatchId::parse("wave-a").expect("id")),
+        })
+        .await
+        .expect("page");
+    assert!(none_due.is_empty(), "{none_due:?}");
 }
 
 /// A claimed row is invisible to other runs until its lease lapses.
@@ -403,6 +488,7 @@ pub async fn claim_due_respects_leases(store: SharedStore) {
         now: t0(),
         after: None,
         limit: 6,
+        batch: None,
     };
     let a = Lease {
         owner: "run-a".into(),
@@ -421,6 +507,7 @@ pub async fn claim_due_respects_leases(store: SharedStore) {
         .claim_due(
             &DueQuery {
                 limit: 100,
+                batch: None,
                 ..q.clone()
             },
             &b,
@@ -441,6 +528,7 @@ pub async fn claim_due_respects_leases(store: SharedStore) {
     let after_expiry = DueQuery {
         now: t0() + Duration::minutes(11),
         limit: 100,
+        batch: None,
         ..q
     };
     let c = Lease {

@@ -96,7 +96,8 @@ pub struct UpsertSummary {
 }
 
 /// Page through records with something due: statuses in `statuses` and `next_due_at <= now`,
-/// oldest due first. Continue with `after` = the last row's `(next_due_at, upn)`.
+/// oldest due first, optionally of one upload batch. Continue with `after` = the last row's
+/// `(next_due_at, upn)`.
 #[derive(Debug, Clone)]
 pub struct DueQuery {
     /// Statuses to include.
@@ -107,6 +108,8 @@ pub struct DueQuery {
     pub after: Option<(DateTime<Utc>, Upn)>,
     /// Page size (1..=5000).
     pub limit: usize,
+    /// Only records of this upload batch (the worker shares sending fairly across batches).
+    pub batch: Option<BatchId>,
 }
 
 /// A worker run's claim on the records it processes.
@@ -350,6 +353,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// One page of records that are due (see [`DueQuery`]). Reads only due rows.
     async fn due(&self, query: &DueQuery) -> StoreResult<Vec<OnboardingRecord>>;
+
+    /// The upload batches with at least one record due (statuses in `statuses`, due at or
+    /// before `now`), the batch of the oldest due record first. A paging sequence over one of
+    /// them ([`DueQuery::batch`]) should start after this call: the SharePoint backend reads
+    /// the due rows here and pages the batches from that read.
+    async fn due_batches(
+        &self,
+        statuses: &[InviteStatus],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<BatchId>>;
 
     /// Like [`Store::due`] but also claims the returned rows for `lease.owner` until
     /// `lease.until`, skipping rows another live lease holds. Claiming bumps the row version.

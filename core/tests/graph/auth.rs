@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Duration as ChronoDuration;
+use mfa_core::clock::Clock;
 use mfa_core::graph::{CredentialKind, GraphCredential, GraphError, TokenSource};
 use secrecy::ExposeSecret;
 use serde_json::json;
@@ -243,4 +244,88 @@ async fn a_401_refreshes_the_token_once_and_retries() {
         }
     );
     assert_eq!(server.received_at("GET", "/v1.0/users/b").len(), 2);
+}
+
+#[tokio::test]
+async fn token_fetch_is_retried_after_throttling_and_outages() {
+    let server = TestServer::start().await;
+    let expires = (t0() + ChronoDuration::hours(1)).timestamp();
+    server.on(
+        "GET",
+        "/msi/token",
+        vec![
+            reply(429)
+                .header("Retry-After", "7")
+                .json(json!({"error": "throttled"})),
+            reply(503).json(json!({"error": "unavailable"})),
+            reply(200).json(json!({"access_token": "after-faults", "expires_on": expires})),
+        ],
+    );
+    let cred = mi_credential(&server);
+    let before = server.clock.now();
+    let token = cred.token(false).await.unwrap();
+    assert_eq!(token.secret.expose_secret(), "after-faults");
+    let got = server.received_at("GET", "/msi/token");
+    assert_eq!(got.len(), 3, "two failures, then the token");
+    assert!(
+        server.clock.now() - before >= ChronoDuration::seconds(7),
+        "Retry-After honoured on the clock"
+    );
+}
+
+#[tokio::test]
+async fn token_fetch_gives_up_after_bounded_attempts_and_never_retries_a_refusal() {
+    let server = TestServer::start().await;
+    server.on(
+        "GET",
+        "/msi/token",
+        vec![reply(503).json(json!({"error": "unavailable"})); 10],
+    );
+    let cred = mi_credential(&server);
+    let err = cred.token(false).await.unwrap_err();
+    assert!(matches!(err, GraphError::Transport(_)), "{err:?}");
+    assert_eq!(
+        server.received_at("GET", "/msi/token").len(),
+        mfa_core::graph::TOKEN_ATTEMPTS as usize
+    );
+
+    let refused = TestServer::start().await;
+    refused.on(
+        "GET",
+        "/msi/token",
+        vec![
+            reply(400).json(json!({"error": "invalid_request", "error_description": "bad header"}))
+        ],
+    );
+    let err = mi_credential(&refused).token(false).await.unwrap_err();
+    assert!(matches!(err, GraphError::Credential(_)), "{err:?}");
+    assert_eq!(refused.received_at("GET", "/msi/token").len(), 1);
+}
+
+#[tokio::test]
+async fn a_failed_early_refresh_keeps_using_the_still_valid_token() {
+    let server = TestServer::start().await;
+    let expires = (t0() + ChronoDuration::hours(1)).timestamp();
+    let mut replies =
+        vec![reply(200).json(json!({"access_token": "first", "expires_on": expires}))];
+    replies.extend(vec![reply(503).json(json!({"error": "down"})); 4]);
+    replies.push(reply(200).json(json!({"access_token": "second", "expires_on": expires + 3600})));
+    server.on("GET", "/msi/token", replies);
+    let cred = mi_credential(&server);
+    assert_eq!(
+        cred.token(false).await.unwrap().secret.expose_secret(),
+        "first"
+    );
+    // Inside the refresh margin, the endpoint down for the whole retry budget: keep "first".
+    server.clock.advance(Duration::from_secs(3600 - 299));
+    let t = server.clock.now();
+    let token = cred.token(false).await.unwrap();
+    assert_eq!(token.secret.expose_secret(), "first");
+    assert!(token.expires_on > server.clock.now(), "still valid");
+    assert!(server.clock.now() > t, "the retries waited on the clock");
+    // The next call refreshes.
+    assert_eq!(
+        cred.token(false).await.unwrap().secret.expose_secret(),
+        "second"
+    );
 }

@@ -353,6 +353,119 @@ async fn a_mail_burst_is_paced_under_the_mailbox_limit() {
     assert!(stats.peak_in_flight <= 4);
 }
 
+/// `MFA_MAIL_FORMAT=mime`: the message reaches Exchange as base64 MIME with the plain text as
+/// the HTML's alternative; headers cannot be injected through the subject or a header value.
+#[tokio::test]
+async fn mime_mail_carries_a_plain_text_alternative() {
+    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 1, 5, 9, 0, 0).single().unwrap());
+    let follow = clock.clone();
+    let sim = Simulator::start(SimConfig {
+        clock: SimClock::from_fn(Arc::new(move || follow.now())),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let t = sim.tenant();
+    t.add_mailbox("mfa@contoso.example").unwrap();
+    let vars: HashMap<&str, String> = HashMap::from([
+        ("MFA_GRAPH_BASE_URL", sim.base_url()),
+        ("IDENTITY_ENDPOINT", sim.identity_endpoint()),
+        ("IDENTITY_HEADER", sim.identity_header()),
+        ("MFA_MAIL_FORMAT", "mime".into()),
+    ]);
+    let client = GraphClient::from_vars(&|k| vars.get(k).cloned(), Arc::new(clock)).unwrap();
+    let mail = Mail {
+        to: vec!["ada@contoso.example".into(), "bo@contoso.example".into()],
+        subject: "Sécurisez votre compte — étape 1\r\nBcc: evil@attacker.example".into(),
+        html: "<p>Cliquez <a href=\"https://mfa.example/e/tok\">ici</a> – merci</p>".into(),
+        text: Some("Cliquez ici : https://mfa.example/e/tok – merci".into()),
+        headers: vec![("x-mfa-onboarding".into(), "invitation".into())],
+        ..Mail::default()
+    };
+    client
+        .send_mail("mfa@contoso.example", &mail)
+        .await
+        .unwrap();
+    let outbox = t.outbox();
+    assert_eq!(outbox.len(), 1);
+    let m = &outbox[0];
+    assert!(m.mime);
+    assert_eq!(
+        m.to.iter().map(|r| r.address.as_str()).collect::<Vec<_>>(),
+        ["ada@contoso.example", "bo@contoso.example"]
+    );
+    assert!(m.bcc.is_empty(), "no header injected through the subject");
+    assert_eq!(
+        m.subject,
+        "Sécurisez votre compte — étape 1  Bcc: evil@attacker.example"
+    );
+    assert_eq!(m.content_type, "HTML");
+    assert_eq!(m.body, mail.html);
+    assert_eq!(m.text_alternative.as_deref(), mail.text.as_deref());
+    assert_eq!(
+        m.headers,
+        vec![("x-mfa-onboarding".to_string(), "invitation".to_string())]
+    );
+    assert!(
+        m.save_to_sent_items,
+        "Exchange keeps MIME sends in Sent Items"
+    );
+
+    // A header value that would start a new header is refused before anything is sent.
+    let injected = Mail {
+        headers: vec![(
+            "x-mfa-onboarding".into(),
+            "a\r\nBcc: evil@attacker.example".into(),
+        )],
+        ..mail.clone()
+    };
+    let err = client
+        .send_mail("mfa@contoso.example", &injected)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, GraphError::InvalidArgument(_)), "{err:?}");
+    // Text only: a single text/plain body.
+    let plain = Mail {
+        html: String::new(),
+        ..mail.clone()
+    };
+    client
+        .send_mail("mfa@contoso.example", &plain)
+        .await
+        .unwrap();
+    let outbox = t.outbox();
+    assert_eq!(outbox.len(), 2);
+    assert_eq!(outbox[1].content_type, "Text");
+    assert_eq!(outbox[1].body, mail.text.clone().unwrap());
+    assert_eq!(outbox[1].text_alternative, None);
+    assert_no_violations(&sim, false);
+}
+
+/// The simulator refuses a MIME body that is not base64, as Exchange does.
+#[tokio::test]
+async fn mime_mail_that_is_not_base64_is_refused() {
+    let s = setup().await;
+    s.sim.tenant().add_mailbox("mfa@contoso.example").unwrap();
+    let err = s
+        .client
+        .send(
+            mfa_core::graph::GraphRequest::new(
+                reqwest::Method::POST,
+                "/v1.0/users/mfa@contoso.example/sendMail",
+            )
+            .text("From: x\r\nnot base64 at all!"),
+        )
+        .await
+        .unwrap_err();
+    match err {
+        GraphError::BadRequest { code, .. } => {
+            assert_eq!(code, "ErrorMimeContentInvalidBase64String")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(s.sim.tenant().outbox().is_empty());
+}
+
 #[tokio::test]
 async fn pilot_group_lookup_transitive_members_and_phone_methods() {
     let Setup { sim, client, .. } = setup().await;

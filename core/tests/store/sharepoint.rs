@@ -266,6 +266,7 @@ async fn adopts_a_list_of_the_old_system_without_losing_anything() {
             now: mfa_core::clock::Clock::now(&g.clock),
             after: None,
             limit: 10,
+            batch: None,
         })
         .await
         .expect("due");
@@ -420,6 +421,7 @@ async fn due_query_on_50k_items_reads_only_due_rows() {
                 now: base,
                 after: after.clone(),
                 limit: 50,
+                batch: None,
             })
             .await
             .expect("due page");

@@ -6,6 +6,9 @@ use crate::http::{SimRequest, SimResponse};
 use crate::limits::{Category, Charge};
 use crate::shared::{Ctx, Shared};
 use crate::state::{Recipient, SentMail};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use mailparse::{MailAddr, MailHeaderMap, ParsedMail};
 use serde_json::Value;
 
 /// Whether `a` looks like an SMTP address.
@@ -124,6 +127,8 @@ fn parse_message(
         subject: subject.to_string(),
         content_type: content_type.to_string(),
         body: content,
+        text_alternative: None,
+        mime: false,
         headers,
         save_to_sent_items: body
             .get("saveToSentItems")
@@ -133,7 +138,117 @@ fn parse_message(
     })
 }
 
-/// `POST /users/{sender}/sendMail` → 202.
+fn mime_recipients(mail: &ParsedMail, name: &str) -> Result<Vec<Recipient>, GraphError> {
+    let mut out = Vec::new();
+    for h in mail.headers.get_all_headers(name) {
+        let list = mailparse::addrparse_header(h)
+            .map_err(|e| GraphError::new(400, "ErrorMimeContentInvalid", format!("{name}: {e}")))?;
+        for addr in list.iter() {
+            let singles = match addr {
+                MailAddr::Single(s) => vec![s.clone()],
+                MailAddr::Group(g) => g.addrs.clone(),
+            };
+            for s in singles {
+                if !valid_address(&s.addr) {
+                    return Err(GraphError::new(
+                        400,
+                        "ErrorInvalidRecipients",
+                        format!("At least one recipient is not valid., Recipient '{}' is not resolved. All recipients must be resolved before a message can be submitted.", s.addr),
+                    ));
+                }
+                out.push(Recipient {
+                    address: s.addr,
+                    name: s.display_name,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The first leaf part of `mimetype`, decoded (transfer encoding and charset).
+fn mime_part(mail: &ParsedMail, mimetype: &str) -> Option<String> {
+    if mail.subparts.is_empty() {
+        return (mail.ctype.mimetype.eq_ignore_ascii_case(mimetype))
+            .then(|| mail.get_body().ok())
+            .flatten();
+    }
+    mail.subparts.iter().find_map(|p| mime_part(p, mimetype))
+}
+
+/// Parses a MIME `sendMail` body (base64 of an RFC 5322 message) like Exchange: bad base64 is
+/// `ErrorMimeContentInvalidBase64String`; the copy always goes to Sent Items.
+fn parse_mime_message(
+    req: &SimRequest,
+    sender: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<SentMail, GraphError> {
+    let bad_base64 = || {
+        GraphError::new(
+            400,
+            "ErrorMimeContentInvalidBase64String",
+            "Invalid base64 string for MIME content.",
+        )
+    };
+    let text = std::str::from_utf8(&req.body).map_err(|_| bad_base64())?;
+    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    if compact.is_empty() {
+        return Err(GraphError::new(
+            400,
+            "ErrorMimeContentInvalid",
+            "MIME content is empty.",
+        ));
+    }
+    let raw = BASE64.decode(compact).map_err(|_| bad_base64())?;
+    let mail = mailparse::parse_mail(&raw)
+        .map_err(|e| GraphError::new(400, "ErrorMimeContentInvalid", e.to_string()))?;
+    let to = mime_recipients(&mail, "To")?;
+    let cc = mime_recipients(&mail, "Cc")?;
+    let bcc = mime_recipients(&mail, "Bcc")?;
+    if to.is_empty() && cc.is_empty() && bcc.is_empty() {
+        return Err(GraphError::new(
+            400,
+            "ErrorInvalidRecipients",
+            "At least one recipient is required.",
+        ));
+    }
+    let headers = mail
+        .headers
+        .iter()
+        .filter(|h| h.get_key_ref().to_ascii_lowercase().starts_with("x-"))
+        .map(|h| (h.get_key(), h.get_value()))
+        .collect();
+    let html = mime_part(&mail, "text/html");
+    let plain = mime_part(&mail, "text/plain");
+    let (content_type, body, text_alternative) = match (html, plain) {
+        (Some(html), plain) => ("HTML", html, plain),
+        (None, Some(plain)) => ("Text", plain, None),
+        (None, None) => {
+            return Err(GraphError::new(
+                400,
+                "ErrorMimeContentInvalid",
+                "The MIME content has no text/html or text/plain part.",
+            ))
+        }
+    };
+    Ok(SentMail {
+        sender: sender.to_string(),
+        to,
+        cc,
+        bcc,
+        subject: mail.headers.get_first_value("Subject").unwrap_or_default(),
+        content_type: content_type.to_string(),
+        body,
+        text_alternative,
+        mime: true,
+        headers,
+        save_to_sent_items: true,
+        at: now,
+    })
+}
+
+/// `POST /users/{sender}/sendMail` → 202. JSON, or base64 MIME when the request's
+/// `Content-Type` is `text/plain`.
 pub(crate) fn send_mail(shared: &Shared, ctx: &Ctx, req: &SimRequest, sender: &str) -> GraphResult {
     let sender = sender.to_ascii_lowercase();
     {
@@ -153,7 +268,14 @@ pub(crate) fn send_mail(shared: &Shared, ctx: &Ctx, req: &SimRequest, sender: &s
             ));
         }
     }
-    let mail = parse_message(req, &sender, ctx.now)?;
+    let is_mime = req
+        .header("content-type")
+        .is_some_and(|t| t.to_ascii_lowercase().starts_with("text/plain"));
+    let mail = if is_mime {
+        parse_mime_message(req, &sender, ctx.now)?
+    } else {
+        parse_message(req, &sender, ctx.now)?
+    };
     let count = (mail.to.len() + mail.cc.len() + mail.bcc.len()) as u64;
     let limits = shared.limits.lock().clone();
     shared.enforce(

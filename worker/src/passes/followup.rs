@@ -54,6 +54,7 @@ pub async fn run(ctx: &mut RunCtx, actions: Actions) -> anyhow::Result<Vec<PassO
             now: ctx.now(),
             after: after.clone(),
             limit: ctx.extra.page,
+            batch: None,
         };
         let page = ctx.claim_due(&query).await?;
         let Some(last) = page.last() else { break };
@@ -140,6 +141,7 @@ async fn email_budget(ctx: &mut RunCtx) -> anyhow::Result<Option<u64>> {
             now,
             after: None,
             limit: 1,
+            batch: None,
         })
         .await?;
     if pending.is_empty() {

@@ -2,7 +2,12 @@
 //! are recorded as errors and not retried until re-uploaded), people who already have MFA become
 //! Active without an email, everyone else gets their invitation.
 
-use mfa_core::domain::{MailKind, ObjectId, OnboardingRecord, StatusEvent};
+use std::collections::VecDeque;
+
+use chrono::{DateTime, Utc};
+use mfa_core::domain::{
+    BatchId, InviteStatus, MailKind, ObjectId, OnboardingRecord, StatusEvent, Upn,
+};
 use mfa_core::graph::{GraphError, User};
 use mfa_core::passes::{PassKind, PassOutcome};
 use mfa_core::store::DueQuery;
@@ -11,25 +16,54 @@ use super::{has_mfa, who};
 use crate::context::{tally, RunCtx, SendOutcome};
 use crate::mail::{compose, Template};
 
-/// Runs the invitation pass.
+/// Invitations claimed from one batch before the next batch's turn while several batches wait:
+/// one `$batch` of directory reads, and a share fine enough that a run's sending capacity is
+/// split evenly.
+const FAIR_SHARE: usize = 20;
+
+/// Where a batch's due sequence continues: the last row's `(next_due_at, upn)`.
+type Cursor = (DateTime<Utc>, Upn);
+
+/// Runs the invitation pass. Batches with people waiting take turns (round robin, the batch
+/// with the oldest waiting person first), so a large upload does not hold a later one back
+/// until it is through; within a batch, people are invited in upload order.
 pub async fn run(ctx: &mut RunCtx) -> anyhow::Result<PassOutcome> {
     let mut out = PassOutcome {
         pass: Some(PassKind::Invitation),
         ..Default::default()
     };
-    let mut after = None;
-    'pages: while ctx.has_time() {
+    let pending = [InviteStatus::Pending];
+    let mut turns: VecDeque<(BatchId, Option<Cursor>)> = ctx
+        .store
+        .due_batches(&pending, ctx.now())
+        .await?
+        .into_iter()
+        .map(|b| (b, None))
+        .collect();
+    while ctx.has_time() {
+        let Some((batch, after)) = turns.pop_front() else {
+            break;
+        };
+        // The last batch waiting takes whole pages.
+        let limit = if turns.is_empty() {
+            ctx.extra.page
+        } else {
+            FAIR_SHARE.min(ctx.extra.page)
+        };
         let query = DueQuery {
-            statuses: vec![mfa_core::domain::InviteStatus::Pending],
+            statuses: pending.to_vec(),
             now: ctx.now(),
-            after: after.clone(),
-            limit: ctx.extra.page,
+            after,
+            limit,
+            batch: Some(batch.clone()),
         };
         let page = ctx.claim_due(&query).await?;
-        let Some(last) = page.last() else { break };
-        after = last.next_due_at.map(|d| (d, last.upn.clone()));
+        // An empty page: nothing more due in this batch (or all of it claimed by another run).
+        let Some(last) = page.last() else { continue };
+        turns.push_back((batch, last.next_due_at.map(|d| (d, last.upn.clone()))));
         let page = resolve(ctx, page, &mut out).await?;
-        for mut rec in page {
+        let mut people = page.into_iter();
+        for mut rec in people.by_ref() {
             if !ctx.has_time() {
                 out.deferred += 1;
                 continue;
@@ -43,8 +77,8 @@ pub async fn run(ctx: &mut RunCtx) -> anyhow::Result<PassOutcome> {
             match invite(ctx, &mut rec, &mut out).await? {
                 Step::Done => {}
                 Step::StopPass => {
-                    out.deferred += 1;
-                    break 'pages;
+                    out.deferred += 1 + people.len() as u64;
+                    return Ok(out);
                 }
             }
         }

@@ -153,12 +153,17 @@ impl TestEnv {
 
     /// Uploads people as an admin would.
     pub async fn upload(&self, upns: &[String]) {
+        self.upload_batch("wave-1", upns).await;
+    }
+
+    /// Uploads people as batch `batch_id`.
+    pub async fn upload_batch(&self, batch_id: &str, upns: &[String]) {
         let people = upns
             .iter()
             .map(|u| NewPerson::new(Upn::parse(u).expect("valid upn")))
             .collect();
         let batch = UploadBatch {
-            batch_id: BatchId::parse("wave-1").expect("batch"),
+            batch_id: BatchId::parse(batch_id).expect("batch"),
             source: Source::CsvUpload,
             correlation_id: uuid::Uuid::new_v4(),
             now: self.clock.now(),

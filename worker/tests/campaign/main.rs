@@ -222,6 +222,48 @@ async fn unlicensed_tenant_falls_back_to_per_user_reads() {
     }
     let mode = env.store.get_meta("check.mode").await.expect("meta");
     assert_eq!(mode.as_deref(), Some("per-user"));
+    env.assert_no_violations();
+}
+
+/// A large upload does not hold a later, smaller one back: while sending capacity is short,
+/// batches with people waiting share it evenly. (Guarded property: with the invitation pass
+/// paging all batches in due order, as it did before, the first run sends the second batch
+/// nothing and this fails on `second == 0`.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invitations_are_shared_fairly_across_batches() {
+    let env = spawn(Options {
+        extra: vec![("MFA_RUN_BUDGET_SECONDS", "120".into())],
+        ..Options::default()
+    })
+    .await;
+    let big: Vec<String> = (0..150)
+        .map(|i| env.add_user(&format!("big{i:03}"), "Big", None))
+        .collect();
+    let small: Vec<String> = (0..40)
+        .map(|i| env.add_user(&format!("small{i:02}"), "Small", None))
+        .collect();
+    env.upload_batch("wave-big", &big).await;
+    env.clock.advance(std::time::Duration::from_secs(3600));
+    env.upload_batch("wave-small", &small).await;
+    env.run(&[PassKind::Invitation]).await;
+    let sent_to = |people: &[String]| people.iter().filter(|p| !env.mail_to(p).is_empty()).count();
+    let (first, second) = (sent_to(&big), sent_to(&small));
+    // 120 s at 30 a minute: 60 invitations, split between the two batches.
+    assert_eq!(first + second, 60, "the run's capacity is used");
+    assert!(
+        (20..=40).contains(&second),
+        "big batch {first}, small batch {second}: the small one gets its share"
+    );
+    // Within a batch, upload order.
+    assert!(big.iter().take(first).all(|p| !env.mail_to(p).is_empty()));
+    // Once the small batch is done, the big one takes the whole capacity.
+    for _ in 0..4 {
+        env.clock.advance(std::time::Duration::from_secs(60));
+        env.run(&[PassKind::Invitation]).await;
+    }
+    assert_eq!(sent_to(&small), 40);
+    assert_eq!(sent_to(&big), 150);
+    env.assert_no_violations();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -358,4 +400,33 @@ async fn deadline_adds_people_who_did_not_click_to_the_group() {
     let rec = env.record(&slow).await;
     assert_eq!(rec.status, InviteStatus::AddedToGroup);
     assert!(rec.in_group && rec.added_to_group_date.is_some());
+}
+
+/// With `MFA_MAIL_FORMAT=mime` the invitation carries a plain-text alternative with the same
+/// personal link, and nothing markup-escaped leaks into the text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mime_invitations_carry_a_plain_text_alternative() {
+    let env = spawn(Options {
+        extra: vec![("MFA_MAIL_FORMAT", "mime".into())],
+        ..Options::default()
+    })
+    .await;
+    let alice = env.add_user("alice", "Alice <Example>", None);
+    env.upload(std::slice::from_ref(&alice)).await;
+    env.orchestrate().await;
+    let mail = env.mail_to(&alice);
+    assert_eq!(mail.len(), 1);
+    let token = env.record(&alice).await.token;
+    let link = format!("https://mfa.contoso.test/api/enrol?token={token}");
+    assert!(mail[0].mime);
+    assert!(mail[0].body.contains(&link), "HTML part has the link");
+    assert!(mail[0].body.contains("Alice &lt;Example&gt;"));
+    let text = mail[0].text_alternative.as_deref().expect("text part");
+    assert!(text.contains(&link), "text part has the link: {text}");
+    assert!(!text.contains("<a "), "no markup in the text part");
+    assert!(
+        !text.contains("track-open"),
+        "no open pixel in the text part"
+    );
+    env.assert_no_violations();
 }

@@ -32,7 +32,7 @@ use super::{
     check_limit, DueQuery, Lease, Page, PeopleFilter, SendLogEntry, Store, StoreError, StoreResult,
     Summary, UploadBatch, UpsertSummary,
 };
-use crate::domain::{InviteStatus, NewPerson, OnboardingRecord, TrackingToken, Upn};
+use crate::domain::{BatchId, InviteStatus, NewPerson, OnboardingRecord, TrackingToken, Upn};
 use crate::graph::{GraphClient, GraphError};
 
 pub use adopt::AdoptReport;
@@ -237,6 +237,14 @@ impl Store for SharePointStore {
             .take(query.limit)
             .map(|r| r.record)
             .collect())
+    }
+
+    async fn due_batches(
+        &self,
+        statuses: &[InviteStatus],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<BatchId>> {
+        queries::due_batches(self, statuses, now).await
     }
 
     async fn claim_due(

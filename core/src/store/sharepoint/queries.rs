@@ -10,7 +10,7 @@ use super::columns::{f, LEGACY_ERROR, LEGACY_SKIPPED};
 use super::list::{batch_items, Filter, RU_WRITE};
 use super::mapping::{ts, Row};
 use super::{backend, oldest, SharePointStore};
-use crate::domain::{InviteStatus, OnboardingRecord, Upn};
+use crate::domain::{BatchId, InviteStatus, OnboardingRecord, Upn};
 use crate::graph::RangeFilter;
 use crate::store::{
     Attention, BatchCounts, DayCounts, DueQuery, Funnel, PeopleFilter, StoreResult, Summary,
@@ -64,10 +64,12 @@ fn due_key(r: &Row) -> (Option<DateTime<Utc>>, String) {
     (r.record.next_due_at, r.record.upn.as_str().to_string())
 }
 
-/// Rows due at `q.now` in the asked statuses after the keyset cursor, oldest due first (no
-/// limit applied). A new paging sequence (`after == None`) reads `NextDueAt le now` — only due
-/// rows, never the whole list; following pages reuse those rows and read only what became due
-/// since (`NextDueAt gt <previous now> and le <now>`).
+/// Rows due at `q.now` in the asked statuses (and batch) after the keyset cursor, oldest due
+/// first (no limit applied). A new paging sequence (`after == None`) reads `NextDueAt le now` —
+/// only due rows, never the whole list; following pages reuse those rows and read only what
+/// became due since (`NextDueAt gt <previous now> and le <now>`). The rows of every batch are
+/// kept, so a batch's sequence also starts from the latest read (made by
+/// [`Store::due_batches`](crate::store::Store::due_batches) before the batches are paged).
 pub async fn due_rows(store: &SharePointStore, q: &DueQuery) -> StoreResult<Vec<Row>> {
     if q.statuses.is_empty() {
         return Ok(Vec::new());
@@ -75,7 +77,7 @@ pub async fn due_rows(store: &SharePointStore, q: &DueQuery) -> StoreResult<Vec<
     let mut statuses = q.statuses.clone();
     statuses.sort();
     statuses.dedup();
-    let cached = if q.after.is_some() {
+    let cached = if q.after.is_some() || q.batch.is_some() {
         store.snapshots.lock().due.remove(&statuses)
     } else {
         None
@@ -115,11 +117,37 @@ pub async fn due_rows(store: &SharePointStore, q: &DueQuery) -> StoreResult<Vec<
         .insert(statuses, (q.now, rows.clone()));
     Ok(rows
         .into_iter()
+        .filter(|r| q.batch.as_ref().is_none_or(|b| r.record.batch_id == *b))
         .filter(|r| match (&q.after, r.record.next_due_at) {
             (None, _) => true,
             (Some((at, upn)), Some(d)) => (d, r.record.upn.as_str()) > (*at, upn.as_str()),
             (Some(_), None) => false,
         })
+        .collect())
+}
+
+/// Batches with due rows, the batch of the oldest due row first; refreshes the due snapshot.
+pub async fn due_batches(
+    store: &SharePointStore,
+    statuses: &[InviteStatus],
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<BatchId>> {
+    let rows = due_rows(
+        store,
+        &DueQuery {
+            statuses: statuses.to_vec(),
+            now,
+            after: None,
+            limit: 1,
+            batch: None,
+        },
+    )
+    .await?;
+    let mut seen = std::collections::HashSet::new();
+    Ok(rows
+        .into_iter()
+        .filter(|r| seen.insert(r.record.batch_id.clone()))
+        .map(|r| r.record.batch_id)
         .collect())
 }
 

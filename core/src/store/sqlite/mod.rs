@@ -22,7 +22,7 @@ use super::{
     check_limit, DueQuery, Lease, Page, PeopleFilter, SendLogEntry, Store, StoreError, StoreResult,
     Summary, UploadBatch, UpsertSummary,
 };
-use crate::domain::{InviteStatus, NewPerson, OnboardingRecord, TrackingToken, Upn};
+use crate::domain::{BatchId, InviteStatus, NewPerson, OnboardingRecord, TrackingToken, Upn};
 
 pub use schema::latest_version as schema_version;
 
@@ -192,6 +192,16 @@ impl Store for SqliteStore {
         check_limit(query.limit)?;
         let query = query.clone();
         self.read(move |c| queries::due(c, &query, None)).await
+    }
+
+    async fn due_batches(
+        &self,
+        statuses: &[InviteStatus],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<BatchId>> {
+        let statuses = statuses.to_vec();
+        self.read(move |c| queries::due_batches(c, &statuses, now))
+            .await
     }
 
     async fn claim_due(

@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, TransactionBehavior};
 
 use super::rows::{read_record, ts, write_record, COLUMNS, INSERT, UPDATE};
-use crate::domain::{InviteStatus, NewPerson, OnboardingRecord, StatusEvent};
+use crate::domain::{BatchId, InviteStatus, NewPerson, OnboardingRecord, StatusEvent};
 use crate::store::{
     Attention, BatchCounts, DayCounts, DueQuery, Funnel, Lease, Page, PeopleFilter, SendLogEntry,
     StoreError, Summary, UploadBatch, UpsertMode, UpsertSummary,
@@ -138,20 +138,49 @@ pub fn due(
     } else {
         "AND ?4 IS NOT NULL AND ?5 IS NOT NULL"
     };
+    let batch_clause = if q.batch.is_some() {
+        "AND batch_id = ?7"
+    } else {
+        "AND ?7 IS NULL"
+    };
     let sql = format!(
         "SELECT {COLUMNS} FROM people WHERE status IN ({}) AND next_due_at IS NOT NULL \
-         AND next_due_at <= ?1 AND (next_due_at, upn) > (?2, ?3) {lease_clause} \
+         AND next_due_at <= ?1 AND (next_due_at, upn) > (?2, ?3) {lease_clause} {batch_clause} \
          ORDER BY next_due_at, upn LIMIT ?6",
         status_list(&q.statuses)
     );
     let now = ts(q.now);
     let owner = lease.map(|l| l.owner.clone()).unwrap_or_default();
+    let batch = q.batch.as_ref().map(|b| b.as_str().to_string());
     let mut stmt = c.prepare_cached(&sql)?;
     let rows = stmt.query_map(
-        params![now, after_at, after_upn, now, owner, q.limit as i64],
+        params![now, after_at, after_upn, now, owner, q.limit as i64, batch],
         read_record,
     )?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn due_batches(
+    c: &Connection,
+    statuses: &[InviteStatus],
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<BatchId>> {
+    if statuses.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT batch_id, MIN(next_due_at) AS oldest FROM people WHERE status IN ({}) \
+         AND next_due_at IS NOT NULL AND next_due_at <= ?1 \
+         GROUP BY batch_id ORDER BY oldest, batch_id",
+        status_list(statuses)
+    );
+    let mut stmt = c.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![ts(now)], |r| r.get::<_, String>(0))?;
+    rows.map(|id| {
+        let id = id?;
+        BatchId::parse(&id).map_err(|e| anyhow::anyhow!("stored batch id {id:?}: {e}"))
+    })
+    .collect()
 }
 
 pub fn claim_due(

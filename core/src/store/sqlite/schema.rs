@@ -62,7 +62,11 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX send_log_at ON send_log(at);
     "#,
-    // 3: outcomes of the opt-in directory passes (phone prepopulation, per-user MFA).
+    // 3: due rows of one upload batch (the invitation pass shares sending across batches).
+    r#"
+    CREATE INDEX people_batch_due ON people(status, batch_id, next_due_at) WHERE next_due_at IS NOT NULL;
+    "#,
+    // 4: outcomes of the opt-in directory passes (phone prepopulation, per-user MFA).
     r#"
     ALTER TABLE people ADD COLUMN phone_outcome TEXT;
     ALTER TABLE people ADD COLUMN phone_detail TEXT;

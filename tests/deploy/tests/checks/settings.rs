@@ -42,6 +42,10 @@ const LEFT_TO_DEFAULT_IN_AZURE: &[(&str, &str)] = &[
     ),
     ("MFA_OPEN_FLUSH_MS", "handler tuning knob"),
     (
+        "MFA_MAIL_FORMAT",
+        "opt-in: MIME sends keep a copy of every message in Sent Items",
+    ),
+    (
         "MFA_PORTAL_DIR",
         "local mode only; in Azure the portal is the storage static website",
     ),
