@@ -5,26 +5,28 @@
 # Run it as someone who has it (Privileged Role Administrator or Global Administrator):
 #
 #   az login --tenant <tenant-id>
-#   infra/grant-permissions.sh <identity-principal-id> [--phone-prepopulation]
+#   infra/grant-permissions.sh <identity-principal-id> [--phone-prepopulation] [--per-user-mfa]
 #
 # <identity-principal-id> is the deployment output IDENTITY_PRINCIPAL_ID. Idempotent: a
 # permission already granted is reported and skipped. Mail.Send is not granted here on purpose:
 # use Exchange RBAC for Applications (docs/deployment.md, "Let the app send mail").
 set -euo pipefail
 
-usage() { echo "usage: $0 <identity-principal-id> [--phone-prepopulation]" >&2; exit 2; }
+usage() { echo "usage: $0 <identity-principal-id> [--phone-prepopulation] [--per-user-mfa]" >&2; exit 2; }
 [[ $# -ge 1 ]] || usage
 principal="$1"; shift
 methods="UserAuthenticationMethod.Read.All"
+policy=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --phone-prepopulation) methods="UserAuthenticationMethod.ReadWrite.All" ;;
+    --per-user-mfa) policy=(Policy.ReadWrite.AuthenticationMethod) ;;
     *) usage ;;
   esac
   shift
 done
 
-roles=(User.Read.All GroupMember.ReadWrite.All "$methods" AuditLog.Read.All Sites.Selected)
+roles=(User.Read.All GroupMember.ReadWrite.All "$methods" AuditLog.Read.All Sites.Selected ${policy[@]+"${policy[@]}"})
 graph_app_id=00000003-0000-0000-c000-000000000000
 base=https://graph.microsoft.com/v1.0
 

@@ -56,8 +56,16 @@ param deployerPrincipalType string = 'User'
 @description('Grant the Graph application permissions with the Graph Bicep extension (needs AppRoleAssignment.ReadWrite.All). false: run infra/grant-permissions.sh instead.')
 param grantGraphPermissions bool = true
 
-@description('Issue #10 opt-in phone prepopulation: grant UserAuthenticationMethod.ReadWrite.All instead of .Read.All.')
+@description('Opt-in phone prepopulation (MFA_PHONE_PREPOPULATE=on; docs/directory-passes.md): grants UserAuthenticationMethod.ReadWrite.All instead of .Read.All.')
 param enablePhonePrepopulation bool = false
+
+@description('Opt-in per-user MFA enforcement, Graph beta (MFA_PER_USER_MFA; docs/directory-passes.md): off, enabled or enforced. Anything but off grants Policy.ReadWrite.AuthenticationMethod.')
+@allowed([
+  'off'
+  'enabled'
+  'enforced'
+])
+param perUserMfa string = 'off'
 
 @description('Grant Mail.Send for EVERY mailbox in Entra. Leave false and use Exchange RBAC for Applications (docs/deployment.md).')
 param grantUnscopedMailSend bool = false
@@ -152,6 +160,19 @@ param setupUrl string = 'https://aka.ms/mfasetup'
   'per-user'
 ])
 param checkMode string = 'auto'
+
+@description('Pilot group (object id or exact display name): when set, only its members, directly or through nested groups, are processed. Empty: everyone.')
+param pilotGroup string = ''
+
+@description('Region (two letters, e.g. NO, GB) for directory mobile numbers without a country code, used by phone prepopulation. Empty: such numbers are reported, not used.')
+param phoneDefaultRegion string = ''
+
+@description('When per-user MFA is set: active (once registered) or deadline (also everyone past MFA_DEADLINE / MFA_DEADLINE_DAYS).')
+@allowed([
+  'active'
+  'deadline'
+])
+param perUserMfaWhen string = 'active'
 
 @description('Messages per minute per sender mailbox (Exchange Online limit).')
 param mailPerMinute int = 30
@@ -279,6 +300,12 @@ var productSettings = union(
     MFA_ATTENTION_DAYS: string(attentionDays)
     MFA_PORTAL_URL: portal.outputs.url // dashboard link in report emails
     MFA_CHECK_MODE: checkMode
+    // Directory passes (opt-in; docs/directory-passes.md)
+    MFA_PILOT_GROUP: pilotGroup
+    MFA_PHONE_PREPOPULATE: enablePhonePrepopulation ? 'on' : 'off'
+    MFA_PHONE_DEFAULT_REGION: phoneDefaultRegion
+    MFA_PER_USER_MFA: perUserMfa
+    MFA_PER_USER_MFA_WHEN: perUserMfaWhen
     // Sending limits
     MFA_MAIL_PER_MINUTE: string(mailPerMinute)
     MFA_MAIL_PER_DAY: string(mailPerDay)
@@ -330,6 +357,7 @@ module graphPermissions 'modules/graph-permissions.bicep' = if (grantGraphPermis
   params: {
     principalId: identity.outputs.principalId
     enablePhonePrepopulation: enablePhonePrepopulation
+    enablePerUserMfa: perUserMfa != 'off'
     grantUnscopedMailSend: grantUnscopedMailSend
   }
 }

@@ -24,6 +24,11 @@ pub enum PassKind {
     Deadline,
     /// Admin summary email.
     Report,
+    /// Opt-in (`MFA_PHONE_PREPOPULATE`): add the directory mobile number as the `mobile` phone
+    /// method of people without any MFA method.
+    Phone,
+    /// Opt-in (`MFA_PER_USER_MFA`, Graph beta): set the legacy per-user MFA state.
+    Enforce,
 }
 
 impl PassKind {
@@ -36,6 +41,11 @@ impl PassKind {
         PassKind::Deadline,
     ];
 
+    /// The opt-in directory passes. When enabled by their setting, the worker runs `phone`
+    /// before and `enforce` after the orchestrator's passes in every run that includes the
+    /// check pass; asked for by name they run on their own.
+    pub const DIRECTORY: [PassKind; 2] = [PassKind::Phone, PassKind::Enforce];
+
     /// The name used on the command line and in the admin API.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -45,6 +55,8 @@ impl PassKind {
             PassKind::Escalation => "escalation",
             PassKind::Deadline => "deadline",
             PassKind::Report => "report",
+            PassKind::Phone => "phone",
+            PassKind::Enforce => "enforce",
         }
     }
 }
@@ -58,7 +70,7 @@ impl fmt::Display for PassKind {
 /// An unknown pass name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown pass {0:?} (expected invitation, check, reminder, escalation, deadline or report)"
+    "unknown pass {0:?} (expected invitation, check, reminder, escalation, deadline, report, phone or enforce)"
 )]
 pub struct UnknownPass(pub String);
 
@@ -72,6 +84,8 @@ impl FromStr for PassKind {
             PassKind::Escalation,
             PassKind::Deadline,
             PassKind::Report,
+            PassKind::Phone,
+            PassKind::Enforce,
         ]
         .into_iter()
         .find(|p| p.as_str().eq_ignore_ascii_case(s.trim()))
@@ -130,4 +144,35 @@ pub struct RunReport {
 pub trait PassRunner: Send + Sync {
     /// Runs the requested passes and reports what they did.
     async fn run(&self, request: RunRequest) -> anyhow::Result<RunReport>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_including_the_directory_passes() {
+        for p in [
+            PassKind::Invitation,
+            PassKind::Check,
+            PassKind::Reminder,
+            PassKind::Escalation,
+            PassKind::Deadline,
+            PassKind::Report,
+            PassKind::Phone,
+            PassKind::Enforce,
+        ] {
+            assert_eq!(p.as_str().parse::<PassKind>(), Ok(p));
+            assert_eq!(
+                serde_json::to_value(p).ok(),
+                Some(serde_json::json!(p.as_str()))
+            );
+        }
+        assert_eq!(" Phone ".parse::<PassKind>(), Ok(PassKind::Phone));
+        let err = "sms".parse::<PassKind>().expect_err("unknown");
+        assert!(err.to_string().contains("phone or enforce"), "{err}");
+        assert!(!PassKind::ORCHESTRATOR
+            .iter()
+            .any(|p| PassKind::DIRECTORY.contains(p)));
+    }
 }

@@ -15,8 +15,11 @@ extension microsoftGraphV1
 @description('Principal (object) id of the managed identity.')
 param principalId string
 
-@description('Issue #10 opt-in phone prepopulation writes phone methods: ReadWrite instead of Read.')
+@description('Opt-in phone prepopulation writes phone methods: ReadWrite instead of Read.')
 param enablePhonePrepopulation bool
+
+@description('Opt-in per-user MFA enforcement (Graph beta authentication/requirements) needs Policy.ReadWrite.AuthenticationMethod.')
+param enablePerUserMfa bool = false
 
 @description('Only if Exchange RBAC for Applications cannot be used: grant Mail.Send for every mailbox (not recommended).')
 param grantUnscopedMailSend bool
@@ -28,7 +31,8 @@ var baseRoles = [
   'AuditLog.Read.All' // registration-details report (Entra ID P1/P2)
   'Sites.Selected' // the SharePoint list, on the one site granted with POST /sites/{id}/permissions
 ]
-var roles = grantUnscopedMailSend ? concat(baseRoles, ['Mail.Send']) : baseRoles
+var policyRoles = enablePerUserMfa ? ['Policy.ReadWrite.AuthenticationMethod'] : [] // per-user MFA state
+var roles = concat(baseRoles, policyRoles, grantUnscopedMailSend ? ['Mail.Send'] : [])
 
 // Microsoft Graph's service principal in this tenant (well-known app id).
 resource graph 'Microsoft.Graph/servicePrincipals@v1.0' existing = {

@@ -34,6 +34,22 @@ export interface Funnel {
   active: number;
 }
 
+/** Outcomes of the opt-in directory passes: people per phone outcome and per-user MFA state. */
+export interface DirectoryCounts {
+  phone: Record<string, number>;
+  perUserMfa: Record<string, number>;
+}
+
+/** The pilot scope as the worker last counted it (`MFA_PILOT_GROUP`). */
+export interface PilotSnapshot {
+  groupId: string;
+  groupName: string | null;
+  members: number;
+  inScope: number;
+  outOfScope: number;
+  at: string;
+}
+
 /** `GET /api/admin/report`. */
 export interface Report {
   generatedAt: string;
@@ -46,7 +62,9 @@ export interface Report {
     queued: number;
     byBatch: (Funnel & { batchId: string })[];
     byDay: { day: string; uploaded: number; sent: number; opened: number; clicked: number; active: number }[];
+    directory?: DirectoryCounts;
   };
+  pilot?: PilotSnapshot | null;
   needingAttention: {
     staleDays: number;
     notClicked: number;

@@ -5,6 +5,7 @@
 import { Api, ApiError, type Funnel, type PeopleFilter, type PersonRecord, type Report } from "./api";
 import { activityChart, band, funnelChart, statusBars } from "./charts";
 import type { PortalConfig } from "./config";
+import { directoryContent } from "./directory";
 import { fill, h, uid } from "./dom";
 import { n, pct, STATUSES, statusLabel, when } from "./format";
 
@@ -44,6 +45,8 @@ export class Dashboard {
   private activity: HTMLElement;
   private batches: HTMLElement;
   private attention: HTMLElement;
+  private directory: HTMLElement;
+  private directoryCard: HTMLElement;
   private search: HTMLInputElement;
   private statusSelect: HTMLSelectElement;
   private attentionSelect: HTMLSelectElement;
@@ -83,6 +86,8 @@ export class Dashboard {
     this.activity = h("div", {});
     this.batches = h("div", { id: "batches" });
     this.attention = h("div", { id: "attention" });
+    this.directory = h("div", { id: "directory" });
+    this.directoryCard = h("section", { class: "card", "aria-labelledby": "h-directory", hidden: true }, h("h3", { id: "h-directory" }, "Directory enrolment"), this.directory);
 
     const searchId = uid("search");
     this.search = h("input", { id: searchId, type: "search", placeholder: "UPN or name", autocomplete: "off" });
@@ -145,6 +150,7 @@ export class Dashboard {
         h("section", { class: "card", "aria-labelledby": "h-attention" }, h("h3", { id: "h-attention" }, "Needing attention"), this.attention),
       ),
       h("section", { class: "card", "aria-labelledby": "h-batches" }, h("h3", { id: "h-batches" }, "Completion by batch"), this.batches),
+      this.directoryCard,
       h(
         "section",
         { class: "card", "aria-labelledby": "h-people" },
@@ -277,6 +283,9 @@ export class Dashboard {
     fill(this.activity, activityChart(r.summary.byDay), batch ? h("p", { class: "muted" }, "Activity is shown for all batches.") : null);
     this.renderAttention();
     this.renderBatches(r);
+    const directory = directoryContent(r.summary.directory, r.pilot);
+    this.directoryCard.hidden = directory === null;
+    fill(this.directory, directory);
     this.updated.textContent = `Updated ${when(r.generatedAt)}`;
     this.detection.textContent = detectionText(r);
   }

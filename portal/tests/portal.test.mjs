@@ -320,6 +320,38 @@ describe("admin portal in local dev mode", () => {
     await page.locator("#table-status", { hasText: "121 people match" }).waitFor();
   });
 
+  test("the directory card stays hidden until the directory passes report something, then shows their counts", async () => {
+    // The real API reports zero directory outcomes here: no card.
+    assert.equal(await page.locator("#h-directory").isVisible(), false);
+    // What a tenant using the opt-in passes would report (docs/directory-passes.md).
+    const pattern = "**/api/admin/report*";
+    await page.route(pattern, async (route) => {
+      const response = await route.fetch();
+      const json = await response.json();
+      assert.deepEqual(Object.keys(json.summary.directory).sort(), ["perUserMfa", "phone"]);
+      json.summary.directory = {
+        phone: { Provisioned: 40, HasPhone: 5, HasMfa: 3, NoMobile: 7, InvalidNumber: 2, Failed: 1 },
+        perUserMfa: { disabled: 0, enabled: 4, enforced: 36 },
+      };
+      json.pilot = { groupId: "g-1", groupName: "MFA Pilot", members: 60, inScope: 58, outOfScope: 63, at: "2026-03-02T09:00:00Z" };
+      await route.fulfill({ response, json });
+    });
+    await page.locator("#refresh").click();
+    await page.locator("#h-directory").waitFor();
+    const cell = (table, key) => text(`#${table} [data-directory=${key}] td`);
+    assert.equal(await cell("phone-counts", "withoutMfa"), "50");
+    assert.equal(await cell("phone-counts", "eligible"), "43");
+    assert.equal(await cell("phone-counts", "provisioned"), "40");
+    assert.equal(await cell("phone-counts", "invalidNumber"), "2");
+    assert.equal(await cell("phone-counts", "refused"), "1");
+    assert.equal(await cell("per-user-mfa", "enforced"), "36");
+    assert.match(await text("#pilot-scope"), /MFA Pilot: 60 members; 58 tracked people in scope, 63 out of scope/);
+    await shot(page, "10b-directory");
+    await page.unroute(pattern);
+    await page.locator("#refresh").click();
+    await page.locator("#h-directory").waitFor({ state: "hidden" });
+  });
+
   test("a 100,000-row file is checked in slices, uploaded with progress, and the dashboard stays paged", async (t) => {
     await tab("Upload CSV");
     // The file is made and dropped inside the page, so the stall measured is the portal's own.

@@ -81,6 +81,9 @@ pub struct DemoOrg {
     pub disabled: Vec<String>,
     /// Id of the Conditional Access group.
     pub group_id: String,
+    /// Id of the pilot group "MFA Pilot": the first department head directly, plus the nested
+    /// group "MFA Pilot - IT" holding the next two people.
+    pub pilot_group_id: String,
     /// The sender mailbox UPN.
     pub sender_mailbox: String,
     /// Graph id of the SharePoint site.
@@ -149,6 +152,14 @@ impl Tenant {
             }
             org.people.push(upn);
         }
+        let pilot = self.add_group("MFA Pilot");
+        let pilot_it = self.add_group("MFA Pilot - IT");
+        self.nest_group(&pilot.id, &pilot_it.id)?;
+        for (i, upn) in org.people.iter().enumerate().skip(1).take(3) {
+            let g = if i == 1 { &pilot.id } else { &pilot_it.id };
+            self.add_group_member(g, upn)?;
+        }
+        org.pilot_group_id = pilot.id;
         for upn in org.people.iter().skip(1) {
             if rng.gen_bool(0.10) {
                 let kind = METHODS[rng.gen_range(0..METHODS.len())];
@@ -186,6 +197,15 @@ mod tests {
             org.registered.len()
         );
         assert!(org.managers.len() > 1);
+        let pilot = sim
+            .tenant()
+            .transitive_members(&org.pilot_group_id)
+            .unwrap();
+        assert_eq!(
+            pilot.len(),
+            3,
+            "one direct member and two through the nested group"
+        );
         let sim2 = crate::Simulator::start(crate::SimConfig::default())
             .await
             .unwrap();

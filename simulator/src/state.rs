@@ -175,6 +175,8 @@ pub struct Group {
     pub display_name: String,
     /// Member object ids in the order they were added.
     pub members: Vec<String>,
+    /// Ids of groups nested in this one (their members are transitive members of this group).
+    pub nested: Vec<String>,
     #[serde(skip)]
     member_set: HashSet<String>,
 }
@@ -340,11 +342,36 @@ impl TenantState {
             id: id.clone(),
             display_name: display_name.to_string(),
             members: Vec::new(),
+            nested: Vec::new(),
             member_set: HashSet::new(),
         };
         self.group_order.push(id.clone());
         self.groups.insert(id, g.clone());
         g
+    }
+
+    /// User ids in `group_id` directly or through nested groups, each once, in discovery
+    /// order (nesting cycles are followed once).
+    pub fn transitive_users(&self, group_id: &str) -> Vec<String> {
+        let mut seen_groups = HashSet::new();
+        let mut seen_users = HashSet::new();
+        let mut out = Vec::new();
+        let mut stack = vec![group_id.to_ascii_lowercase()];
+        while let Some(gid) = stack.pop() {
+            if !seen_groups.insert(gid.clone()) {
+                continue;
+            }
+            let Some(g) = self.groups.get(&gid) else {
+                continue;
+            };
+            for m in &g.members {
+                if seen_users.insert(m.clone()) {
+                    out.push(m.clone());
+                }
+            }
+            stack.extend(g.nested.iter().rev().cloned());
+        }
+        out
     }
 
     /// Whether `upn` is a configured sender mailbox.

@@ -148,6 +148,49 @@ impl Tenant {
         Ok(g.add_member(&uid))
     }
 
+    /// Nests group `child` inside group `parent` (its members become transitive members).
+    pub fn nest_group(&self, parent: &str, child: &str) -> Result<(), SimError> {
+        let mut t = self.shared.tenant.lock();
+        let child_id = t
+            .group(child)
+            .map(|g| g.id.clone())
+            .ok_or_else(|| SimError::NotFound(child.to_string()))?;
+        let g = t
+            .group_mut(parent)
+            .ok_or_else(|| SimError::NotFound(parent.to_string()))?;
+        if !g.nested.contains(&child_id) {
+            g.nested.push(child_id);
+        }
+        Ok(())
+    }
+
+    /// Users in a group directly or through nested groups.
+    pub fn transitive_members(&self, group_id: &str) -> Result<Vec<User>, SimError> {
+        let t = self.shared.tenant.lock();
+        if t.group(group_id).is_none() {
+            return Err(SimError::NotFound(group_id.to_string()));
+        }
+        Ok(t.transitive_users(group_id)
+            .iter()
+            .filter_map(|id| t.user(id).cloned())
+            .collect())
+    }
+
+    /// Sets (or clears) a user's directory mobile number.
+    pub fn set_mobile_phone(&self, user: &str, number: Option<&str>) -> Result<(), SimError> {
+        let mut t = self.shared.tenant.lock();
+        let u = t
+            .user_mut(user)
+            .ok_or_else(|| SimError::NotFound(user.to_string()))?;
+        u.mobile_phone = number.map(str::to_string);
+        Ok(())
+    }
+
+    /// A user's per-user MFA state (`disabled`, `enabled`, `enforced`).
+    pub fn per_user_mfa_state(&self, user: &str) -> Option<String> {
+        self.user(user).map(|u| u.per_user_mfa_state)
+    }
+
     /// Makes `upn` a mailbox the app may send from; creates a disabled (shared-mailbox) user
     /// object when none exists.
     pub fn add_mailbox(&self, upn: &str) -> Result<(), SimError> {

@@ -37,7 +37,8 @@ pub struct Cli {
 pub enum Command {
     /// Run passes once and print what they did as JSON.
     RunOnce {
-        /// Pass to run (repeatable): invitation, check, reminder, escalation, deadline, report.
+        /// Pass to run (repeatable): invitation, check, reminder, escalation, deadline, report,
+        /// phone, enforce (the last two only when switched on; see docs/directory-passes.md).
         /// Default: the orchestrator's passes (check, escalation, reminder, invitation, deadline).
         #[arg(long = "pass", value_name = "PASS")]
         passes: Vec<PassKind>,

@@ -1,6 +1,7 @@
 //! What one run carries through its passes: its id and lease, its time budget, the sending
 //! limiter, the dry-run switch, and the helpers every pass uses to send and to write.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -9,9 +10,10 @@ use mfa_core::config::Settings;
 use mfa_core::domain::{OnboardingRecord, Upn};
 use mfa_core::graph::{GraphClient, GraphError, Mail};
 use mfa_core::passes::PassOutcome;
-use mfa_core::store::{Lease, SendLogEntry, SharedStore, StoreError};
+use mfa_core::store::{DueQuery, Lease, SendLogEntry, SharedStore, StoreError};
 
 use crate::mail::{Rendered, SendLimiter, Templates};
+use crate::passes::pilot::{self, PilotScope};
 use crate::settings::WorkerSettings;
 
 /// Everything a run shares with its passes.
@@ -41,6 +43,11 @@ pub struct RunCtx {
     /// Set when this run read the whole registration report: the invitation pass then trusts it
     /// instead of reading each person's methods.
     pub registration_known: bool,
+    /// The pilot group's members, resolved once per run when `MFA_PILOT_GROUP` is set: passes
+    /// then touch nobody else.
+    pub pilot: Option<Arc<PilotScope>>,
+    /// People this run left alone because they are outside the pilot.
+    pub out_of_scope: HashSet<Upn>,
 }
 
 /// How an attempt to send ended.
@@ -70,6 +77,65 @@ impl RunCtx {
             self.budget_exhausted = true;
         }
         ok
+    }
+
+    /// Whether the pilot scope (if any) includes `rec`.
+    pub fn in_scope(&self, rec: &OnboardingRecord) -> bool {
+        self.pilot.as_ref().is_none_or(|p| p.contains(rec))
+    }
+
+    /// `page` without the people outside the pilot scope (who are counted, not touched).
+    pub fn keep_in_scope(&mut self, page: Vec<OnboardingRecord>) -> Vec<OnboardingRecord> {
+        match &self.pilot {
+            None => page,
+            Some(scope) => pilot::keep_members(scope, page, &mut self.out_of_scope),
+        }
+    }
+
+    /// One page of due people for a pass, claimed under the run's lease (read only in a dry
+    /// run). With a pilot scope, people outside it are read but never claimed or returned: the
+    /// read moves on past them until it finds members or the end, so a page that is all
+    /// outsiders does not end the pass early.
+    pub async fn claim_due(&mut self, query: &DueQuery) -> anyhow::Result<Vec<OnboardingRecord>> {
+        if self.pilot.is_none() {
+            return Ok(if self.dry_run {
+                self.store.due(query).await?
+            } else {
+                self.store.claim_due(query, &self.lease).await?
+            });
+        }
+        let mut q = query.clone();
+        loop {
+            let page = self.store.due(&q).await?;
+            let Some(last) = page.last() else {
+                return Ok(Vec::new());
+            };
+            let full = page.len() >= q.limit;
+            q.after = last.next_due_at.map(|d| (d, last.upn.clone()));
+            let now = self.now();
+            let members: Vec<OnboardingRecord> = self
+                .keep_in_scope(page)
+                .into_iter()
+                .filter(|r| !r.is_leased_by_other(&self.lease.owner, now))
+                .collect();
+            let mut claimed = Vec::with_capacity(members.len());
+            for mut rec in members {
+                if self.dry_run {
+                    claimed.push(rec);
+                    continue;
+                }
+                rec.lease_owner = Some(self.lease.owner.clone());
+                rec.lease_until = Some(self.lease.until);
+                match self.store.update(&rec).await {
+                    Ok(saved) => claimed.push(saved),
+                    Err(StoreError::Conflict { .. }) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            if !claimed.is_empty() || !full || q.after.is_none() {
+                return Ok(claimed);
+            }
+        }
     }
 
     /// Sends `rendered` to `to` from the mailbox that can send soonest, waiting (on the clock)

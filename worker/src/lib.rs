@@ -2,14 +2,18 @@
 //!
 //! - [`runner`]: [`Worker`], which runs passes under a run lease and a time budget and
 //!   implements `mfa_core::passes::PassRunner` for the handler's timers and admin API.
-//! - [`passes`]: invitation, check, follow-up (reminders, escalation, deadline) and report.
+//! - [`passes`]: invitation, check, follow-up (reminders, escalation, deadline), report, and
+//!   the opt-in phone, enforce and pilot-scope passes.
 //! - [`context`]: what a run carries through its passes (lease, budget, limiter, helpers).
 //! - [`mail`]: templates, email content and the Exchange sending limits.
 //! - [`settings`]: settings only the worker reads.
+//! - [`directory`]: settings and phone number normalisation of the opt-in directory passes
+//!   (pilot group, phone prepopulation, per-user MFA enforcement).
 //! - [`cli`]: the `worker` command line (`run-once`, `serve`).
 
 pub mod cli;
 pub mod context;
+pub mod directory;
 pub mod mail;
 pub mod passes;
 pub mod runner;

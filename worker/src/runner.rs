@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::context::RunCtx;
 use crate::mail::{SendLimiter, Templates};
-use crate::passes::{check, followup, invitation, report};
+use crate::passes::{check, enforce, followup, invitation, phone, pilot, report};
 use crate::settings::WorkerSettings;
 
 /// Meta key of the run lease: one run at a time across processes.
@@ -124,8 +124,21 @@ impl Worker {
             limiter,
             budget_exhausted: false,
             registration_known: false,
+            pilot: None,
+            out_of_scope: Default::default(),
         };
-        let result = self.run_in(&mut ctx, &request).await;
+        let request = RunRequest {
+            passes: self.with_directory_passes(&request.passes),
+            ..request
+        };
+        let result = match self.resolve_pilot(&mut ctx).await {
+            Ok(()) => self.run_in(&mut ctx, &request).await,
+            Err(e) => Err(e),
+        };
+        let result = match result {
+            Ok(outcomes) => self.note_pilot(&ctx, outcomes).await,
+            Err(e) => Err(e),
+        };
         if !request.dry_run {
             self.release_run_lease(&lease).await;
         }
@@ -182,12 +195,68 @@ impl Worker {
                 PassKind::Report if mailing_on => {
                     outcomes.push(report::run(ctx, request.trigger != "timer").await?)
                 }
+                PassKind::Phone => outcomes.push(phone::run(ctx).await?),
+                PassKind::Enforce => outcomes.push(enforce::run(ctx).await?),
                 other => outcomes.push(PassOutcome {
                     pass: Some(*other),
                     notes: vec!["sending email is off (MFA_SENDER_MAILBOXES)".into()],
                     ..Default::default()
                 }),
             }
+        }
+        Ok(outcomes)
+    }
+
+    /// `passes` with the enabled directory passes added when it includes the check pass (the
+    /// orchestrator's runs): `phone` first, so prepopulated people are not invited, and
+    /// `enforce` last, after this run's registrations are known.
+    fn with_directory_passes(&self, passes: &[PassKind]) -> Vec<PassKind> {
+        let d = &self.extra.directory;
+        let mut out = passes.to_vec();
+        if passes.contains(&PassKind::Check) {
+            if d.phone_prepopulate && !out.contains(&PassKind::Phone) {
+                out.insert(0, PassKind::Phone);
+            }
+            if d.per_user_mfa.is_some() && !out.contains(&PassKind::Enforce) {
+                out.push(PassKind::Enforce);
+            }
+        }
+        out
+    }
+
+    /// Resolves the pilot group once for the run (`MFA_PILOT_GROUP`); a failure stops the run.
+    async fn resolve_pilot(&self, ctx: &mut RunCtx) -> anyhow::Result<()> {
+        if let Some(group) = &self.extra.directory.pilot_group {
+            ctx.pilot = Some(Arc::new(pilot::resolve(&ctx.graph, group).await?));
+        }
+        Ok(())
+    }
+
+    /// Records the pilot snapshot for the dashboard and says in the first outcome how many
+    /// people the run left alone.
+    async fn note_pilot(
+        &self,
+        ctx: &RunCtx,
+        mut outcomes: Vec<PassOutcome>,
+    ) -> anyhow::Result<Vec<PassOutcome>> {
+        let Some(scope) = &ctx.pilot else {
+            return Ok(outcomes);
+        };
+        let snap = pilot::snapshot(&ctx.store, scope, ctx.now(), !ctx.dry_run).await?;
+        let note = format!(
+            "pilot group {}: {} members; {} tracked people in scope, {} out of scope (left as they are; {} of them due this run)",
+            snap.group_name.as_deref().unwrap_or(&snap.group_id),
+            snap.members,
+            snap.in_scope,
+            snap.out_of_scope,
+            ctx.out_of_scope.len()
+        );
+        match outcomes.first_mut() {
+            Some(first) => first.notes.insert(0, note),
+            None => outcomes.push(PassOutcome {
+                notes: vec![note],
+                ..Default::default()
+            }),
         }
         Ok(outcomes)
     }

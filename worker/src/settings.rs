@@ -7,6 +7,8 @@ use chrono::{DateTime, NaiveDate, Utc, Weekday};
 use mfa_core::config::{ConfigError, Vars};
 use url::Url;
 
+use crate::directory::DirectorySettings;
+
 /// When the admin report email goes out (`MFA_REPORT_SCHEDULE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportSchedule {
@@ -48,6 +50,8 @@ pub struct WorkerSettings {
     /// Full reconciliation interval while events drive the check (`MFA_RECONCILE_HOURS`,
     /// default 24).
     pub reconcile_interval: chrono::Duration,
+    /// The opt-in directory passes and the pilot group (`crate::directory`).
+    pub directory: DirectorySettings,
 }
 
 impl WorkerSettings {
@@ -150,6 +154,10 @@ impl WorkerSettings {
                 24,
                 1..=720,
             )?),
+            directory: DirectorySettings::from_vars(
+                v,
+                deadline.is_some() || deadline_days.is_some(),
+            )?,
         })
     }
 

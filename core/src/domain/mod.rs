@@ -4,14 +4,17 @@
 //! - [`TrackingToken`]: the random token in a person's links.
 //! - [`InviteStatus`] and [`StatusEvent`]: the lifecycle, with every transition in one place.
 //! - [`OnboardingRecord`]: one person's row; [`NewPerson`]: what an upload supplies.
+//! - [`PhoneOutcome`], [`PerUserMfa`]: outcomes of the opt-in directory passes.
 //! - [`BatchId`], [`ObjectId`], [`Source`], [`MfaState`], [`MailKind`]: the smaller columns.
 
+mod directory;
 mod ids;
 mod record;
 mod status;
 mod token;
 mod upn;
 
+pub use directory::{PerUserMfa, PhoneOutcome};
 pub use ids::{BatchId, BatchIdError, ObjectId, ObjectIdError, Source, UnknownSource};
 pub use record::{MailKind, NewPerson, OnboardingRecord};
 pub use status::{InviteStatus, MfaState, StatusEvent, TransitionError, UnknownStatus};

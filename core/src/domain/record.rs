@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
-    BatchId, InviteStatus, MfaState, ObjectId, Source, StatusEvent, TrackingToken, TransitionError,
-    Upn,
+    BatchId, InviteStatus, MfaState, ObjectId, PerUserMfa, PhoneOutcome, Source, StatusEvent,
+    TrackingToken, TransitionError, Upn,
 };
 
 /// The kinds of email the system sends to or about a person.
@@ -110,6 +110,21 @@ pub struct OnboardingRecord {
     pub lease_owner: Option<String>,
     /// Until when that run holds them.
     pub lease_until: Option<DateTime<Utc>>,
+    /// `PhoneOutcome`: what the opt-in phone prepopulation pass did (`None`: not looked at).
+    #[serde(default)]
+    pub phone_outcome: Option<PhoneOutcome>,
+    /// `PhoneDetail`: the reason behind [`Self::phone_outcome`] (the number that could not be
+    /// normalised, Graph's refusal) or the number provisioned.
+    #[serde(default)]
+    pub phone_detail: Option<String>,
+    /// `PhoneCheckedAt`: when the phone pass last looked (unsuccessful outcomes are retried
+    /// some time after it, in case the directory was fixed).
+    #[serde(default)]
+    pub phone_checked_at: Option<DateTime<Utc>>,
+    /// `PerUserMfaState`: the legacy per-user MFA state the opt-in enforcement pass last set
+    /// or read (`None`: not looked at).
+    #[serde(default)]
+    pub per_user_mfa: Option<PerUserMfa>,
     /// When the record was created.
     pub created_at: DateTime<Utc>,
     /// Last write.
@@ -184,6 +199,10 @@ impl OnboardingRecord {
             send_intent_at: None,
             lease_owner: None,
             lease_until: None,
+            phone_outcome: None,
+            phone_detail: None,
+            phone_checked_at: None,
+            per_user_mfa: None,
             created_at: now,
             updated_at: now,
             version: 0,

@@ -125,6 +125,9 @@ pub enum PerUserMfaState {
     Enabled,
     /// Required.
     Enforced,
+    /// A value this build does not know (Graph's evolvable-enum sentinel and anything newer).
+    #[serde(other)]
+    UnknownFutureValue,
 }
 
 impl fmt::Display for PerUserMfaState {
@@ -133,6 +136,7 @@ impl fmt::Display for PerUserMfaState {
             PerUserMfaState::Disabled => "disabled",
             PerUserMfaState::Enabled => "enabled",
             PerUserMfaState::Enforced => "enforced",
+            PerUserMfaState::UnknownFutureValue => "unknownFutureValue",
         })
     }
 }
@@ -147,15 +151,20 @@ fn methods_from_page(page: Page<Value>) -> Vec<AuthMethod> {
     page.value.into_iter().map(AuthMethod::from_value).collect()
 }
 
-/// Checks Graph's phone format `+{country code} {number}[x{extension}]` before sending.
+/// Checks Graph's phone format `+{country code} {number}[x{extension}]` before sending: one
+/// space after a 1–3 digit country code, then digits only (Graph's documented examples are
+/// `+1 5555551234` and `+1 5555551234x123`; it rejects numbers that do not match).
 fn check_phone(number: &str) -> GraphResult<()> {
+    let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
     let ok = number.strip_prefix('+').is_some_and(|rest| {
-        let (cc, local) = rest.split_once(' ').unwrap_or(("", ""));
-        let local = local.split_once('x').map_or(local, |(n, _)| n);
-        !cc.is_empty()
-            && cc.chars().all(|c| c.is_ascii_digit())
-            && local.chars().any(|c| c.is_ascii_digit())
-            && local.chars().all(|c| c.is_ascii_digit() || c == ' ')
+        let Some((cc, local)) = rest.split_once(' ') else {
+            return false;
+        };
+        let (local, ext) = match local.split_once('x') {
+            Some((n, e)) => (n, Some(e)),
+            None => (local, None),
+        };
+        (1..=3).contains(&cc.len()) && digits(cc) && digits(local) && ext.is_none_or(digits)
     });
     if ok {
         Ok(())
@@ -163,6 +172,29 @@ fn check_phone(number: &str) -> GraphResult<()> {
         Err(GraphError::InvalidArgument(format!(
             "phone number must look like '+47 91234567': {number}"
         )))
+    }
+}
+
+impl From<PerUserMfaState> for Option<crate::domain::PerUserMfa> {
+    fn from(s: PerUserMfaState) -> Self {
+        use crate::domain::PerUserMfa;
+        match s {
+            PerUserMfaState::Disabled => Some(PerUserMfa::Disabled),
+            PerUserMfaState::Enabled => Some(PerUserMfa::Enabled),
+            PerUserMfaState::Enforced => Some(PerUserMfa::Enforced),
+            PerUserMfaState::UnknownFutureValue => None,
+        }
+    }
+}
+
+impl From<crate::domain::PerUserMfa> for PerUserMfaState {
+    fn from(s: crate::domain::PerUserMfa) -> Self {
+        use crate::domain::PerUserMfa;
+        match s {
+            PerUserMfa::Disabled => PerUserMfaState::Disabled,
+            PerUserMfa::Enabled => PerUserMfaState::Enabled,
+            PerUserMfa::Enforced => PerUserMfaState::Enforced,
+        }
     }
 }
 
@@ -195,6 +227,22 @@ impl GraphClient {
                     .map(methods_from_page)
             })
             .collect()
+    }
+
+    /// The user's phone methods (`GET …/authentication/phoneMethods`; at most one per type).
+    pub async fn list_phone_methods(&self, user_id: &str) -> GraphResult<Vec<AuthMethod>> {
+        let req = GraphRequest::get(format!(
+            "/v1.0/users/{}/authentication/phoneMethods",
+            segment(user_id)
+        ))
+        .category(Category::Reports);
+        let mut methods = methods_from_page(self.send_json(req).await?);
+        for m in &mut methods {
+            if matches!(&m.kind, MethodKind::Unknown(t) if t.is_empty()) {
+                m.kind = MethodKind::Phone;
+            }
+        }
+        Ok(methods)
     }
 
     /// Pre-registers a phone method (`POST …/authentication/phoneMethods`, 201). Not resent after
@@ -320,7 +368,7 @@ mod tests {
 
     #[test]
     fn phone_format() {
-        for ok in ["+47 91234567", "+1 4255550100x123", "+44 20 7946 0958"] {
+        for ok in ["+47 91234567", "+1 4255550100x123", "+44 2079460958"] {
             assert!(check_phone(ok).is_ok(), "{ok}");
         }
         for bad in [
@@ -330,6 +378,11 @@ mod tests {
             "+ 123",
             "+47 12a4",
             "tel:+4791234567",
+            "+44 20 7946 0958",
+            "+4791234567",
+            "+1234 5550100",
+            "+1 5550100x",
+            "+1 5550100xab",
         ] {
             assert!(check_phone(bad).is_err(), "{bad}");
         }

@@ -5,7 +5,7 @@
 //! - [`retry`]: `Retry-After` parsing and the backoff policy.
 //! - [`throttle`]: per-[`Category`] gates and adaptive concurrency, and the counters.
 //! - [`batch`]: JSON `$batch` with per-sub-request retries.
-//! - [`users`], [`methods`], [`reports`], [`audit`], [`mail`], [`sharepoint`]: typed calls.
+//! - [`users`], [`groups`], [`methods`], [`reports`], [`audit`], [`mail`], [`sharepoint`]: typed calls.
 //! - [`settings`]: [`GraphSettings`], every tunable, loaded from app settings.
 //!
 //! # Categories
@@ -46,6 +46,7 @@ pub mod auth;
 pub mod batch;
 pub mod client;
 pub mod error;
+pub mod groups;
 pub mod mail;
 pub mod methods;
 pub mod reports;
@@ -64,6 +65,7 @@ pub use auth::{
 pub use batch::{BatchRequest, BatchResponse, MAX_BATCH};
 pub use client::GraphClient;
 pub use error::{GraphError, GraphResult};
+pub use groups::{Group, MemberUser};
 pub use mail::Mail;
 pub use methods::{AuthMethod, MethodKind, PerUserMfaState, PhoneType};
 pub use reports::RegistrationDetails;

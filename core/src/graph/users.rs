@@ -72,7 +72,7 @@ pub fn is_already_member(err: &GraphError) -> bool {
         if code == "Request_BadRequest" && message.to_ascii_lowercase().contains("already exist"))
 }
 
-fn not_found_is_none<T>(r: GraphResult<T>) -> GraphResult<Option<T>> {
+pub(crate) fn not_found_is_none<T>(r: GraphResult<T>) -> GraphResult<Option<T>> {
     match r {
         Ok(v) => Ok(Some(v)),
         Err(GraphError::NotFound { .. }) => Ok(None),

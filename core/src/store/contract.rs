@@ -37,7 +37,7 @@ macro_rules! store_contract_tests {
             due_pages_one_batch_and_lists_batches_with_due_rows,
             claim_due_respects_leases, opens_stamp_first_only, summary_counts,
             list_filters_and_pages, export_streams_everything, meta_round_trip,
-            meta_compare_and_set, send_log_window);
+            meta_compare_and_set, send_log_window, directory_outcomes_persist_and_count);
     };
 }
 
@@ -636,6 +636,60 @@ pub async fn summary_counts(store: SharedStore) {
         (day1.uploaded, day1.sent, day1.clicked, day1.active),
         (1, 4, 3, 1)
     );
+}
+
+/// The directory passes' per-person outcomes survive a write and a re-read, a KeepHistory
+/// re-upload keeps them, and the summary counts them.
+pub async fn directory_outcomes_persist_and_count(store: SharedStore) {
+    use crate::domain::{PerUserMfa, PhoneOutcome};
+    let upns = seed(&store, 4, "d1").await;
+    let t1 = t0() + Duration::hours(1);
+    let outcomes = [
+        (
+            Some(PhoneOutcome::Provisioned),
+            Some("+47 912 34 567"),
+            Some(PerUserMfa::Enforced),
+        ),
+        (
+            Some(PhoneOutcome::InvalidNumber),
+            Some("12-34"),
+            Some(PerUserMfa::Enabled),
+        ),
+        (Some(PhoneOutcome::InvalidNumber), Some("n/a"), None),
+        (None, None, None),
+    ];
+    for (u, (o, d, m)) in upns.iter().zip(outcomes) {
+        let mut rec = must_get(&store, u).await;
+        rec.phone_outcome = o;
+        rec.phone_detail = d.map(str::to_string);
+        rec.phone_checked_at = o.map(|_| t1);
+        rec.per_user_mfa = m;
+        store.update(&rec).await.expect("write");
+    }
+    let back = must_get(&store, &upns[1]).await;
+    assert_eq!(back.phone_outcome, Some(PhoneOutcome::InvalidNumber));
+    assert_eq!(back.phone_detail.as_deref(), Some("12-34"));
+    assert_eq!(back.phone_checked_at, Some(t1));
+    assert_eq!(back.per_user_mfa, Some(PerUserMfa::Enabled));
+    store
+        .upsert_people(
+            &batch("d2", t1, UpsertMode::KeepHistory),
+            vec![person(upns[0].as_str())],
+        )
+        .await
+        .expect("re-upload");
+    let kept = must_get(&store, &upns[0]).await;
+    assert_eq!(kept.phone_outcome, Some(PhoneOutcome::Provisioned));
+    assert_eq!(kept.per_user_mfa, Some(PerUserMfa::Enforced));
+    let s = store.summary(t1).await.expect("summary");
+    let d = &s.directory;
+    assert_eq!(d.phone_count(PhoneOutcome::Provisioned), 1);
+    assert_eq!(d.phone_count(PhoneOutcome::InvalidNumber), 2);
+    assert_eq!(d.phone_count(PhoneOutcome::NoMobile), 0);
+    assert_eq!((d.phone_without_mfa(), d.phone_eligible()), (3, 3));
+    assert_eq!(d.per_user_mfa.get("enforced"), Some(&1));
+    assert_eq!(d.per_user_mfa.get("enabled"), Some(&1));
+    assert_eq!(d.per_user_mfa.get("disabled"), Some(&0));
 }
 
 /// The admin listing filters by search, status, batch and attention, and pages.

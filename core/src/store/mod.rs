@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::domain::{
-    BatchId, InviteStatus, NewPerson, OnboardingRecord, Source, TrackingToken, Upn,
+    BatchId, InviteStatus, NewPerson, OnboardingRecord, PerUserMfa, PhoneOutcome, Source,
+    TrackingToken, Upn,
 };
 
 #[cfg(any(test, feature = "test-support"))]
@@ -245,6 +246,68 @@ impl DayCounts {
     }
 }
 
+/// Counts of the opt-in directory passes' outcomes (phone prepopulation, per-user MFA).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectoryCounts {
+    /// People per phone prepopulation outcome ([`PhoneOutcome::as_str`]; every outcome present,
+    /// zero included). People the pass never looked at are not counted.
+    pub phone: BTreeMap<String, u64>,
+    /// People per per-user MFA state the enforcement pass set or read ([`PerUserMfa::as_str`];
+    /// every state present).
+    pub per_user_mfa: BTreeMap<String, u64>,
+}
+
+impl Default for DirectoryCounts {
+    fn default() -> Self {
+        Self {
+            phone: PhoneOutcome::ALL
+                .iter()
+                .map(|o| (o.as_str().to_string(), 0))
+                .collect(),
+            per_user_mfa: PerUserMfa::ALL
+                .iter()
+                .map(|m| (m.as_str().to_string(), 0))
+                .collect(),
+        }
+    }
+}
+
+impl DirectoryCounts {
+    /// Counts one record. Shared by the backends that aggregate in memory.
+    pub fn add(&mut self, rec: &OnboardingRecord) {
+        if let Some(o) = rec.phone_outcome {
+            *self.phone.entry(o.as_str().to_string()).or_default() += 1;
+        }
+        if let Some(m) = rec.per_user_mfa {
+            *self.per_user_mfa.entry(m.as_str().to_string()).or_default() += 1;
+        }
+    }
+
+    /// People counted under `outcome`.
+    pub fn phone_count(&self, outcome: PhoneOutcome) -> u64 {
+        self.phone.get(outcome.as_str()).copied().unwrap_or(0)
+    }
+
+    /// The seed runbook's "users without MFA" among the people the pass looked at.
+    pub fn phone_without_mfa(&self) -> u64 {
+        PhoneOutcome::ALL
+            .into_iter()
+            .filter(|o| o.was_without_mfa())
+            .map(|o| self.phone_count(o))
+            .sum()
+    }
+
+    /// The seed runbook's "targeted users without MFA and a mobile number".
+    pub fn phone_eligible(&self) -> u64 {
+        PhoneOutcome::ALL
+            .into_iter()
+            .filter(|o| o.was_eligible())
+            .map(|o| self.phone_count(o))
+            .sum()
+    }
+}
+
 /// Aggregates for reports and the dashboard, computed by the backend.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -263,6 +326,9 @@ pub struct Summary {
     pub by_batch: Vec<BatchCounts>,
     /// Per day, oldest first.
     pub by_day: Vec<DayCounts>,
+    /// Outcomes of the opt-in directory passes.
+    #[serde(default)]
+    pub directory: DirectoryCounts,
 }
 
 /// Storage for onboarding records.

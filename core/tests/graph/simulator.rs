@@ -515,3 +515,83 @@ async fn directory_audits_page_by_filter_and_403_is_not_permitted() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn pilot_group_lookup_transitive_members_and_phone_methods() {
+    let Setup { sim, client, .. } = setup().await;
+    let t = sim.tenant();
+    let pilot = t.add_group("O'Brien's pilot");
+    let nested = t.add_group("Pilot - IT");
+    let deeper = t.add_group("Pilot - IT - Ops");
+    t.nest_group(&pilot.id, &nested.id).unwrap();
+    t.nest_group(&nested.id, &deeper.id).unwrap();
+    t.nest_group(&deeper.id, &pilot.id).unwrap(); // a cycle is followed once
+    let direct = t.add_user(NewUser::upn("direct@contoso.example")).unwrap();
+    t.add_group_member(&pilot.id, &direct.id).unwrap();
+    for i in 0..1004 {
+        let u = t
+            .add_user(NewUser::upn(format!("n{i}@contoso.example")))
+            .unwrap();
+        let g = if i % 2 == 0 { &nested.id } else { &deeper.id };
+        t.add_group_member(g, &u.id).unwrap();
+    }
+    t.add_group_member(&deeper.id, &direct.id).unwrap(); // listed once
+    t.add_user(NewUser::upn("outside@contoso.example")).unwrap();
+
+    let found = client.find_groups_by_name("O'Brien's pilot").await.unwrap();
+    assert_eq!(found.len(), 1, "quotes are escaped in the filter");
+    assert_eq!(found[0].id, pilot.id);
+    assert!(client.find_groups_by_name("nope").await.unwrap().is_empty());
+    assert_eq!(
+        client.get_group(&pilot.id).await.unwrap().map(|g| g.id),
+        Some(pilot.id.clone())
+    );
+    assert_eq!(
+        client
+            .get_group("00000000-0000-0000-0000-000000000000")
+            .await
+            .unwrap(),
+        None
+    );
+    t.clear_logs();
+    let members = client.transitive_member_users(&pilot.id).await.unwrap();
+    assert_eq!(
+        members.len(),
+        1005,
+        "direct + both nesting levels, each once"
+    );
+    assert!(members
+        .iter()
+        .any(|m| m.user_principal_name.as_deref() == Some("direct@contoso.example")));
+    assert!(!members
+        .iter()
+        .any(|m| m.user_principal_name.as_deref() == Some("outside@contoso.example")));
+    let pages: Vec<_> = t
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.contains("transitiveMembers/microsoft.graph.user"))
+        .collect();
+    assert_eq!(pages.len(), 2, "999 per page, then the next link");
+
+    assert!(client
+        .list_phone_methods(&direct.id)
+        .await
+        .unwrap()
+        .is_empty());
+    client
+        .create_phone_method(&direct.id, "+47 91234567", PhoneType::Mobile)
+        .await
+        .unwrap();
+    let phones = client.list_phone_methods(&direct.id).await.unwrap();
+    assert_eq!(phones.len(), 1);
+    assert_eq!(phones[0].phone_number.as_deref(), Some("+47 91234567"));
+    let again = client
+        .create_phone_method(&direct.id, "+47 99999999", PhoneType::Mobile)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(again, GraphError::BadRequest { .. }),
+        "one mobile per person: {again:?}"
+    );
+    assert_no_violations(&sim, false);
+}

@@ -27,6 +27,46 @@ async fn report_summarises_and_counts_attention() {
 }
 
 #[tokio::test]
+async fn report_carries_directory_counts_and_the_pilot_scope() {
+    use mfa_core::domain::{PerUserMfa, PhoneOutcome};
+    use mfa_core::store::Store;
+    let app = spawn_app().await;
+    let body: Value = app.admin_get("report").await.json().await.unwrap();
+    assert_eq!(body["summary"]["directory"]["phone"]["Provisioned"], 0);
+    assert!(body["pilot"].is_null(), "no pilot configured");
+    let recs = app
+        .seed_sent(&["p1@contoso.com", "p2@contoso.com", "p3@contoso.com"])
+        .await;
+    for (rec, (o, m)) in recs.into_iter().zip([
+        (Some(PhoneOutcome::Provisioned), Some(PerUserMfa::Enforced)),
+        (Some(PhoneOutcome::InvalidNumber), None),
+        (Some(PhoneOutcome::Provisioned), Some(PerUserMfa::Enabled)),
+    ]) {
+        let mut rec = rec;
+        rec.phone_outcome = o;
+        rec.per_user_mfa = m;
+        app.save(&rec).await;
+    }
+    app.store
+        .set_meta(
+            mfa_worker::passes::pilot::META_KEY,
+            &json!({"groupId": "g1", "groupName": "MFA Pilot", "members": 3, "inScope": 3,
+                    "outOfScope": 7, "at": "2026-03-02T09:00:00Z"})
+            .to_string(),
+        )
+        .await
+        .unwrap();
+    let body: Value = app.admin_get("report").await.json().await.unwrap();
+    let d = &body["summary"]["directory"];
+    assert_eq!(d["phone"]["Provisioned"], 2);
+    assert_eq!(d["phone"]["InvalidNumber"], 1);
+    assert_eq!(d["perUserMfa"]["enforced"], 1);
+    assert_eq!(d["perUserMfa"]["enabled"], 1);
+    assert_eq!(body["pilot"]["outOfScope"], 7);
+    assert_eq!(body["pilot"]["groupName"], "MFA Pilot");
+}
+
+#[tokio::test]
 async fn users_are_paged_and_filtered() {
     let app = spawn_app().await;
     app.seed_sent(&["u1@contoso.com", "u2@contoso.com", "u3@contoso.com"])

@@ -66,6 +66,20 @@ pub(crate) async fn route(shared: &Arc<Shared>, req: &SimRequest, rest: &[&str])
         ("GET", ["groups", id, "members"]) => tenant
             .group_members(id)
             .map_or_else(sim_err, |m| to_json(200, &m)),
+        ("GET", ["groups", id, "transitive-members"]) => tenant
+            .transitive_members(id)
+            .map_or_else(sim_err, |m| to_json(200, &m)),
+        ("POST", ["groups", id, "nested"]) => {
+            match body
+                .ok()
+                .and_then(|b| b.get("group").and_then(Value::as_str).map(str::to_string))
+            {
+                Some(child) => tenant
+                    .nest_group(id, &child)
+                    .map_or_else(sim_err, |()| SimResponse::empty(204)),
+                None => err(400, "expected {\"group\": \"<child group id>\"}"),
+            }
+        }
         ("GET", ["clock"]) => SimResponse::json(200, json!({"now": shared.clock.now()})),
         ("POST", ["clock", "advance"]) => {
             match body

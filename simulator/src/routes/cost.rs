@@ -30,6 +30,14 @@ const METHOD_READ: &[&str] = &[
     "UserAuthenticationMethod.ReadWrite.All",
 ];
 const METHOD_WRITE: &[&str] = &["UserAuthenticationMethod.ReadWrite.All"];
+/// Per-user MFA state (beta `authentication/requirements`).
+const POLICY_READ: &[&str] = &[
+    "Policy.Read.All",
+    "Policy.ReadWrite.AuthenticationMethod",
+    "UserAuthenticationMethod.Read.All",
+    "UserAuthenticationMethod.ReadWrite.All",
+];
+const POLICY_WRITE: &[&str] = &["Policy.ReadWrite.AuthenticationMethod"];
 const REPORTS: &[&str] = &["AuditLog.Read.All"];
 const MAIL: &[&str] = &["Mail.Send"];
 const SITES_READ: &[&str] = &[
@@ -134,16 +142,16 @@ impl Route {
             Route::User(_) | Route::Manager(_) => identity(1, false, USER_READ),
             Route::Users => identity(2, false, USER_READ),
             Route::Group(_) | Route::Groups => identity(1, false, GROUP_READ),
-            Route::GroupMembers(_) => identity(2, false, GROUP_READ),
+            Route::GroupMembers(_, _) => identity(2, false, GROUP_READ),
             Route::GroupPatch(_) | Route::GroupAddRef(_) | Route::GroupRemoveRef(_, _) => {
                 identity(1, true, GROUP_WRITE)
             }
             Route::Methods(_) if limits.methods_reads_count_as_reports => reports(METHOD_READ),
             Route::Methods(_) => identity(1, false, METHOD_READ),
-            Route::Requirements(_, false) => identity(1, false, METHOD_READ),
-            Route::PhoneMethods(_) | Route::TapCreate(_) | Route::Requirements(_, true) => {
-                identity(1, true, METHOD_WRITE)
-            }
+            Route::PhoneMethodsList(_) => identity(1, false, METHOD_READ),
+            Route::Requirements(_, false) => identity(1, false, POLICY_READ),
+            Route::Requirements(_, true) => identity(1, true, POLICY_WRITE),
+            Route::PhoneMethods(_) | Route::TapCreate(_) => identity(1, true, METHOD_WRITE),
             Route::RegistrationReport => reports(REPORTS),
             // Also needs Directory.Read.All (checked by the route).
             Route::DirectoryAudits => reports(REPORTS),

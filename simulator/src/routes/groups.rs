@@ -156,8 +156,15 @@ pub(crate) fn patch_group(shared: &Shared, req: &SimRequest, gid: &str) -> Graph
     Ok(SimResponse::empty(204))
 }
 
-/// `GET /groups/{g}/members` and `/transitiveMembers` (users only; paged, default 100, max 999).
-pub(crate) fn members(shared: &Shared, req: &SimRequest, version: &str, gid: &str) -> GraphResult {
+/// `GET /groups/{g}/members` and `/transitiveMembers` (users only, optionally cast with
+/// `/microsoft.graph.user`; transitive follows nested groups; paged, default 100, max 999).
+pub(crate) fn members(
+    shared: &Shared,
+    req: &SimRequest,
+    version: &str,
+    gid: &str,
+    transitive: bool,
+) -> GraphResult {
     let select = odata::select_list(req.param("$select"));
     let top = page_size(req, 100, 999)?;
     let skip: usize = req
@@ -168,8 +175,12 @@ pub(crate) fn members(shared: &Shared, req: &SimRequest, version: &str, gid: &st
     let g = t
         .group(gid)
         .ok_or_else(|| GraphError::resource_not_found(gid))?;
-    let value: Vec<Value> = g
-        .members
+    let ids = if transitive {
+        t.transitive_users(gid)
+    } else {
+        g.members.clone()
+    };
+    let value: Vec<Value> = ids
         .iter()
         .skip(skip)
         .take(top)
@@ -182,7 +193,7 @@ pub(crate) fn members(shared: &Shared, req: &SimRequest, version: &str, gid: &st
         })
         .collect();
     let mut body = json!({"@odata.context": format!("{}/$metadata#directoryObjects", shared.graph_root(version)), "value": value});
-    if skip + top < g.members.len() {
+    if skip + top < ids.len() {
         let rel = req.path.split_once(version).map(|x| x.1).unwrap_or("");
         body["@odata.nextLink"] = json!(odata::next_link(
             &shared.graph_root(version),

@@ -89,6 +89,24 @@ pub(crate) fn list(shared: &Shared, version: &str, id: &str) -> GraphResult {
     ))
 }
 
+/// `GET /users/{id}/authentication/phoneMethods`.
+pub(crate) fn list_phone(shared: &Shared, version: &str, id: &str) -> GraphResult {
+    let t = shared.tenant.lock();
+    let u = t
+        .user(id)
+        .ok_or_else(|| GraphError::resource_not_found(id))?;
+    let value: Vec<Value> = u
+        .methods
+        .iter()
+        .filter(|m| m.kind == MethodKind::Phone)
+        .map(method_json)
+        .collect();
+    Ok(SimResponse::json(
+        200,
+        json!({"@odata.context": format!("{}/$metadata#users('{}')/authentication/phoneMethods", shared.graph_root(version), u.id), "value": value}),
+    ))
+}
+
 /// `POST /users/{id}/authentication/phoneMethods` → 201.
 pub(crate) fn add_phone(
     shared: &Shared,
@@ -224,7 +242,14 @@ pub(crate) fn requirements(
             format!("Invalid value '{state}' for perUserMfaState."),
         ));
     }
-    u.per_user_mfa_state = state.to_string();
+    // Graph: "When you update a user's MFA state to enabled and the user has already registered
+    // an MFA method, their state changes automatically to enforced."
+    let registered = u.methods.iter().any(|m| m.kind.is_mfa_capable());
+    u.per_user_mfa_state = if state == "enabled" && registered {
+        "enforced".to_string()
+    } else {
+        state.to_string()
+    };
     Ok(SimResponse::empty(204))
 }
 

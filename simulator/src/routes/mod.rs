@@ -36,9 +36,10 @@ pub(crate) enum Route {
     GroupPatch(String),
     GroupAddRef(String),
     GroupRemoveRef(String, String),
-    GroupMembers(String),
+    GroupMembers(String, bool),
     Methods(String),
     PhoneMethods(String),
+    PhoneMethodsList(String),
     TapCreate(String),
     Requirements(String, bool),
     RegistrationReport,
@@ -71,6 +72,9 @@ pub(crate) fn resolve(method: &str, version: &str, segs: &[String]) -> Option<Ro
         ("POST", ["users", _, "authentication", "phonemethods"]) => {
             Route::PhoneMethods(s[1].to_string())
         }
+        ("GET", ["users", _, "authentication", "phonemethods"]) => {
+            Route::PhoneMethodsList(s[1].to_string())
+        }
         ("POST", ["users", _, "authentication", "temporaryaccesspassmethods"]) => {
             Route::TapCreate(s[1].to_string())
         }
@@ -88,8 +92,13 @@ pub(crate) fn resolve(method: &str, version: &str, segs: &[String]) -> Option<Ro
         ("DELETE", ["groups", _, "members", _, "$ref"]) => {
             Route::GroupRemoveRef(s[1].to_string(), s[3].to_string())
         }
-        ("GET", ["groups", _, "members" | "transitivemembers"]) => {
-            Route::GroupMembers(s[1].to_string())
+        ("GET", ["groups", _, "members"])
+        | ("GET", ["groups", _, "members", "microsoft.graph.user"]) => {
+            Route::GroupMembers(s[1].to_string(), false)
+        }
+        ("GET", ["groups", _, "transitivemembers"])
+        | ("GET", ["groups", _, "transitivemembers", "microsoft.graph.user"]) => {
+            Route::GroupMembers(s[1].to_string(), true)
         }
         ("GET", ["reports", "authenticationmethods", "userregistrationdetails"]) => {
             Route::RegistrationReport
@@ -169,9 +178,12 @@ impl Route {
             Route::GroupPatch(g) => groups::patch_group(shared, req, g),
             Route::GroupAddRef(g) => groups::add_ref(shared, req, g),
             Route::GroupRemoveRef(g, m) => groups::remove_ref(shared, g, m),
-            Route::GroupMembers(g) => groups::members(shared, req, version, g),
+            Route::GroupMembers(g, transitive) => {
+                groups::members(shared, req, version, g, *transitive)
+            }
             Route::Methods(u) => methods::list(shared, version, u),
             Route::PhoneMethods(u) => methods::add_phone(shared, ctx, req, version, u),
+            Route::PhoneMethodsList(u) => methods::list_phone(shared, version, u),
             Route::TapCreate(u) => methods::add_tap(shared, ctx, req, version, u),
             Route::Requirements(u, write) => methods::requirements(shared, req, u, *write),
             Route::RegistrationReport => reports::registration_details(shared, ctx, req, version),

@@ -121,7 +121,8 @@ pub(super) async fn by_report(ctx: &mut RunCtx, out: &mut PassOutcome) -> anyhow
         if upns.is_empty() {
             continue;
         }
-        for rec in ctx.store.get_many(&upns).await? {
+        let recs = ctx.store.get_many(&upns).await?;
+        for rec in ctx.keep_in_scope(recs) {
             if rec.status != InviteStatus::Active && mark_active(ctx, rec, out).await? {
                 activated += 1;
             }
@@ -205,7 +206,11 @@ async fn check_page(
     out: &mut PassOutcome,
 ) -> anyhow::Result<u64> {
     let mut activated = 0;
-    let page: Vec<_> = page.into_iter().filter(|r| r.object_id.is_some()).collect();
+    let page: Vec<_> = ctx
+        .keep_in_scope(page)
+        .into_iter()
+        .filter(|r| r.object_id.is_some())
+        .collect();
     let ids: Vec<String> = page
         .iter()
         .filter_map(|r| r.object_id.as_ref().map(|o| o.to_string()))

@@ -120,7 +120,8 @@ pub async fn run(ctx: &mut RunCtx, out: &mut PassOutcome) -> anyhow::Result<()> 
     let upns: Vec<Upn> = people.keys().cloned().collect();
     let mut pending = Vec::new();
     for chunk in upns.chunks(500) {
-        for rec in ctx.store.get_many(chunk).await? {
+        let recs = ctx.store.get_many(chunk).await?;
+        for rec in ctx.keep_in_scope(recs) {
             if rec.status == InviteStatus::Active {
                 continue;
             }

@@ -56,11 +56,7 @@ pub async fn run(ctx: &mut RunCtx, actions: Actions) -> anyhow::Result<Vec<PassO
             limit: ctx.extra.page,
             batch: None,
         };
-        let page = if ctx.dry_run {
-            ctx.store.due(&query).await?
-        } else {
-            ctx.store.claim_due(&query, &ctx.lease).await?
-        };
+        let page = ctx.claim_due(&query).await?;
         let Some(last) = page.last() else { break };
         after = last.next_due_at.map(|d| (d, last.upn.clone()));
         for mut rec in page {

@@ -57,11 +57,7 @@ pub async fn run(ctx: &mut RunCtx) -> anyhow::Result<PassOutcome> {
             limit,
             batch: Some(batch.clone()),
         };
-        let page = if ctx.dry_run {
-            ctx.store.due(&query).await?
-        } else {
-            ctx.store.claim_due(&query, &ctx.lease).await?
-        };
+        let page = ctx.claim_due(&query).await?;
         // An empty page: nothing more due in this batch (or all of it claimed by another run).
         let Some(last) = page.last() else { continue };
         turns.push_back((batch, last.next_due_at.map(|d| (d, last.upn.clone()))));

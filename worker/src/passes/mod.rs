@@ -6,11 +6,19 @@
 //! - [`events`]: detection from directory audit events, with a slower reconciliation.
 //! - [`followup`]: group-add retries, deadline, escalation and reminders for people due.
 //! - [`report`]: the admin summary email.
+//! - [`directory_report`]: the directory section of the admin report.
+//! - [`pilot`]: the pilot scope (`MFA_PILOT_GROUP`) every pass respects.
+//! - [`phone`]: opt-in phone method prepopulation from the directory mobile number.
+//! - [`enforce`]: opt-in legacy per-user MFA enforcement (Graph beta).
 
 pub mod check;
+pub mod directory_report;
+pub mod enforce;
 pub mod events;
 pub mod followup;
 pub mod invitation;
+pub mod phone;
+pub mod pilot;
 pub mod report;
 
 use mfa_core::domain::OnboardingRecord;

@@ -181,7 +181,9 @@ async fn body(
             "more": page.total.saturating_sub(page.items.len() as u64),
         }));
     }
+    let directory = super::directory_report::section(ctx, s).await?;
     Ok(json!({
+        "directory": directory,
         "date": now.format("%Y-%m-%d").to_string(),
         "completion": percent_text(f.active, f.uploaded),
         "funnel": f,

@@ -95,6 +95,10 @@ pub mod f {
     pub const CREATED_AT: &str = "CreatedAt";
     pub const UPDATED_AT: &str = "UpdatedAt";
     pub const ROW_VERSION: &str = "RowVersion";
+    pub const PHONE_OUTCOME: &str = "PhoneOutcome";
+    pub const PHONE_DETAIL: &str = "PhoneDetail";
+    pub const PHONE_CHECKED_AT: &str = "PhoneCheckedAt";
+    pub const PER_USER_MFA: &str = "PerUserMfaState";
     /// SharePoint's own creation time (read-only), used for rows without `CreatedAt`.
     pub const SP_CREATED: &str = "Created";
 }
@@ -146,6 +150,10 @@ pub const PEOPLE: &[Spec] = &[
     spec(f::CREATED_AT, Kind::DateTime, false, false),
     spec(f::UPDATED_AT, Kind::DateTime, false, false),
     spec(f::ROW_VERSION, Kind::Number, false, false),
+    spec(f::PHONE_OUTCOME, Kind::Text, false, false),
+    spec(f::PHONE_DETAIL, Kind::Note, false, false),
+    spec(f::PHONE_CHECKED_AT, Kind::DateTime, false, false),
+    spec(f::PER_USER_MFA, Kind::Text, false, false),
 ];
 
 /// Columns of the companion list holding meta values and the mail log.

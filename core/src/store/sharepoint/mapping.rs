@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use super::columns::{f, LEGACY_ERROR, LEGACY_SKIPPED};
 use crate::domain::{
-    BatchId, InviteStatus, MailKind, MfaState, ObjectId, OnboardingRecord, Source, TrackingToken,
-    Upn,
+    BatchId, InviteStatus, MailKind, MfaState, ObjectId, OnboardingRecord, PerUserMfa,
+    PhoneOutcome, Source, TrackingToken, Upn,
 };
 use crate::graph::ListItem;
 
@@ -147,6 +147,10 @@ pub fn read_row(item: &ListItem, now: DateTime<Utc>) -> Option<Row> {
         created_at,
         updated_at: date(fields, f::UPDATED_AT).unwrap_or(created_at),
         version: number(fields, f::ROW_VERSION),
+        phone_outcome: text(fields, f::PHONE_OUTCOME).and_then(|s| s.parse().ok()),
+        phone_detail: text(fields, f::PHONE_DETAIL),
+        phone_checked_at: date(fields, f::PHONE_CHECKED_AT),
+        per_user_mfa: text(fields, f::PER_USER_MFA).and_then(|s| s.parse().ok()),
     };
     Some(Row {
         record,
@@ -224,6 +228,21 @@ pub fn write_fields(rec: &OnboardingRecord) -> Map<String, Value> {
     put(f::CREATED_AT, json!(ts(rec.created_at)));
     put(f::UPDATED_AT, json!(ts(rec.updated_at)));
     put(f::ROW_VERSION, json!(rec.version));
+    put(
+        f::PHONE_OUTCOME,
+        opt_text(rec.phone_outcome.map(PhoneOutcome::as_str)),
+    );
+    put(
+        f::PHONE_DETAIL,
+        rec.phone_detail
+            .as_deref()
+            .map_or(Value::Null, |d| json!(d)),
+    );
+    put(f::PHONE_CHECKED_AT, opt_date(rec.phone_checked_at));
+    put(
+        f::PER_USER_MFA,
+        opt_text(rec.per_user_mfa.map(PerUserMfa::as_str)),
+    );
     m
 }
 
@@ -264,6 +283,10 @@ mod tests {
         );
         rec.lease_owner = Some("run".into());
         rec.version = 4;
+        rec.phone_outcome = Some(PhoneOutcome::InvalidNumber);
+        rec.phone_detail = Some("12 34".into());
+        rec.phone_checked_at = Some(now);
+        rec.per_user_mfa = Some(PerUserMfa::Enforced);
         let back = read_row(&item(Value::Object(write_fields(&rec))), now).expect("row");
         assert_eq!(back.record, rec);
         assert!(back.has_token);

@@ -307,6 +307,8 @@ pub async fn summary(store: &SharePointStore, now: DateTime<Utc>) -> StoreResult
         f::BATCH,
         f::CREATED_AT,
         f::SP_CREATED,
+        f::PHONE_OUTCOME,
+        f::PER_USER_MFA,
     ];
     let select: Vec<String> = store
         .select_all()
@@ -341,6 +343,7 @@ pub async fn summary(store: &SharePointStore, now: DateTime<Utc>) -> StoreResult
         s.escalated += u64::from(r.escalated_to_manager);
         s.errors += u64::from(r.error_details.is_some());
         s.queued += u64::from(is_queued(&r, now));
+        s.directory.add(&r);
         let dates = [
             Some(r.created_at),
             r.invite_sent_date,

@@ -323,6 +323,26 @@ pub fn summary(c: &Connection, now: DateTime<Utc>) -> anyhow::Result<Summary> {
         s.by_batch.push(row?);
     }
     s.by_day = by_day(c)?;
+    let mut stmt = c.prepare_cached(
+        "SELECT 'phone', phone_outcome, COUNT(*) FROM people WHERE phone_outcome IS NOT NULL \
+         GROUP BY phone_outcome UNION ALL SELECT 'mfa', per_user_mfa, COUNT(*) FROM people \
+         WHERE per_user_mfa IS NOT NULL GROUP BY per_user_mfa",
+    )?;
+    for row in stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
+    })? {
+        let (kind, value, n) = row?;
+        let map = if kind == "phone" {
+            &mut s.directory.phone
+        } else {
+            &mut s.directory.per_user_mfa
+        };
+        map.insert(value, n as u64);
+    }
     Ok(s)
 }
 

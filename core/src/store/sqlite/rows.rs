@@ -12,7 +12,8 @@ pub const COLUMNS: &str = "upn, display_name, department, job_title, status, in_
     last_reminder_date, reminder_count, last_checked, email_opened_date, escalated_to_manager, \
     escalation_date, manager_upn, source, batch_id, error_details, correlation_id, object_id, \
     next_due_at, resend_count, last_resend_at, send_intent, send_intent_at, lease_owner, \
-    lease_until, created_at, updated_at, version";
+    lease_until, created_at, updated_at, version, phone_outcome, phone_detail, phone_checked_at, \
+    per_user_mfa";
 
 /// Timestamps are stored as fixed-width RFC 3339 UTC text, so text order is time order.
 pub fn ts(t: DateTime<Utc>) -> String {
@@ -113,6 +114,10 @@ pub fn read_record(row: &Row<'_>) -> rusqlite::Result<OnboardingRecord> {
         created_at: req_ts(row, 31)?,
         updated_at: req_ts(row, 32)?,
         version: row.get::<_, i64>(33)? as u64,
+        phone_outcome: parse_opt(row, 34, str::parse)?,
+        phone_detail: row.get(35)?,
+        phone_checked_at: get_ts(row, 36)?,
+        per_user_mfa: parse_opt(row, 37, str::parse)?,
     })
 }
 
@@ -122,13 +127,15 @@ pub const INSERT: &str = "INSERT INTO people (upn, display_name, department, job
     invite_sent_date, last_reminder_date, reminder_count, last_checked, email_opened_date, \
     escalated_to_manager, escalation_date, manager_upn, source, batch_id, error_details, \
     correlation_id, object_id, next_due_at, resend_count, last_resend_at, send_intent, \
-    send_intent_at, lease_owner, lease_until, created_at, updated_at, version) VALUES (:upn, \
+    send_intent_at, lease_owner, lease_until, created_at, updated_at, version, phone_outcome, \
+    phone_detail, phone_checked_at, per_user_mfa) VALUES (:upn, \
     :display_name, :department, :job_title, :status, :in_group, :mfa_state, \
     :mfa_registration_date, :token, :clicked_link_date, :added_to_group_date, :invite_sent_date, \
     :last_reminder_date, :reminder_count, :last_checked, :email_opened_date, \
     :escalated_to_manager, :escalation_date, :manager_upn, :source, :batch_id, :error_details, \
     :correlation_id, :object_id, :next_due_at, :resend_count, :last_resend_at, :send_intent, \
-    :send_intent_at, :lease_owner, :lease_until, :created_at, :updated_at, :version)";
+    :send_intent_at, :lease_owner, :lease_until, :created_at, :updated_at, :version, \
+    :phone_outcome, :phone_detail, :phone_checked_at, :per_user_mfa)";
 
 /// SQL for a compare-and-set update of a full record: `:version` is the new version and
 /// `:expected` the one the writer read.
@@ -145,7 +152,9 @@ pub const UPDATE: &str =
     object_id = :object_id, next_due_at = :next_due_at, resend_count = :resend_count, \
     last_resend_at = :last_resend_at, send_intent = :send_intent, \
     send_intent_at = :send_intent_at, lease_owner = :lease_owner, lease_until = :lease_until, \
-    created_at = :created_at, updated_at = :updated_at, version = :version \
+    created_at = :created_at, updated_at = :updated_at, version = :version, \
+    phone_outcome = :phone_outcome, phone_detail = :phone_detail, \
+    phone_checked_at = :phone_checked_at, per_user_mfa = :per_user_mfa \
     WHERE upn = :upn AND version = :expected";
 
 /// Runs [`INSERT`] (or [`UPDATE`] with `expected`) for `r`. Returns rows changed.
@@ -189,6 +198,10 @@ pub fn write_record(
         ":created_at": ts(r.created_at),
         ":updated_at": ts(r.updated_at),
         ":version": r.version as i64,
+        ":phone_outcome": r.phone_outcome.map(|o| o.as_str()),
+        ":phone_detail": r.phone_detail,
+        ":phone_checked_at": opt_ts(r.phone_checked_at),
+        ":per_user_mfa": r.per_user_mfa.map(|m| m.as_str()),
     };
     match expected {
         None => stmt.execute(common),

@@ -66,6 +66,13 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX people_batch_due ON people(status, batch_id, next_due_at) WHERE next_due_at IS NOT NULL;
     "#,
+    // 4: outcomes of the opt-in directory passes (phone prepopulation, per-user MFA).
+    r#"
+    ALTER TABLE people ADD COLUMN phone_outcome TEXT;
+    ALTER TABLE people ADD COLUMN phone_detail TEXT;
+    ALTER TABLE people ADD COLUMN phone_checked_at TEXT;
+    ALTER TABLE people ADD COLUMN per_user_mfa TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

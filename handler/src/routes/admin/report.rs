@@ -1,5 +1,6 @@
-//! `GET /api/admin/report[?staleDays=3]`: the campaign summary, who needs attention, and how
-//! registrations are detected (the check pass's last mode and what reconciliation found).
+//! `GET /api/admin/report[?staleDays=3]`: the campaign summary (including the directory
+//! passes' counts), the pilot scope, who needs attention, and how registrations are detected
+//! (the check pass's last mode and what reconciliation found).
 
 use mfa_core::store::{Attention, PeopleFilter};
 use serde_json::json;
@@ -54,6 +55,13 @@ pub async fn report(
         .await
         .map_err(ApiError::from)?
         .and_then(|s| serde_json::from_str(&s).ok());
+    // The pilot scope as the worker last counted it (`MFA_PILOT_GROUP`), if any.
+    let pilot: Option<serde_json::Value> = state
+        .store
+        .get_meta(mfa_worker::passes::pilot::META_KEY)
+        .await
+        .map_err(ApiError::from)?
+        .and_then(|v| serde_json::from_str(&v).ok());
     let uploaded = summary.funnel.uploaded;
     let active = summary.funnel.active;
     let percent_complete = if uploaded == 0 {
@@ -67,6 +75,7 @@ pub async fn report(
             "generatedAt": now,
             "percentComplete": percent_complete,
             "summary": summary,
+            "pilot": pilot,
             "needingAttention": {
                 "staleDays": days,
                 "notClicked": not_clicked,

@@ -89,6 +89,10 @@ const LEFT_TO_DEFAULT_IN_AZURE: &[(&str, &str)] = &[
         "Graph client tuning knob",
     ),
     ("MFA_GRAPH_OTHER_CONCURRENCY", "Graph client tuning knob"),
+    (
+        "MFA_PHONE_RETRY_HOURS",
+        "worker tuning knob (opt-in phone prepopulation)",
+    ),
 ];
 
 /// Names the template and the list above use that the code reads only once the worker and

@@ -102,6 +102,7 @@ fn graph_permissions_are_exactly_the_documented_ones() {
         "UserAuthenticationMethod.ReadWrite.All",
         "AuditLog.Read.All",
         "Sites.Selected",
+        "Policy.ReadWrite.AuthenticationMethod",
     ] {
         assert!(module.contains(&format!("'{role}'")), "Bicep lacks {role}");
         assert!(script.contains(role), "grant-permissions.sh lacks {role}");
