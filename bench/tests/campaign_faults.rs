@@ -261,14 +261,17 @@ async fn campaign(faulty: bool) -> Outcome {
     out
 }
 
-/// Breaking a guarded property makes this fail, for example (each verified once by editing the
-/// product and running this test):
-/// - not writing the send intent before the send (`record_intent`/the invitation's intent save
-///   in the worker) → duplicates above the kill count, or people left without their email;
-/// - a run that does not take the run lease → the immediate restart after a kill is let in
-///   (`restarts_allowed > 0`);
-/// - dropping the retry of throttled Graph calls → people end in a different state (not
-///   invited or not marked Active).
+/// How breaking what it guards makes it fail:
+/// - verified once: recording a send in the mail windows at its planned time instead of when
+///   the Graph call returned (without `SendLimiter::delay_last` in `worker/src/context.rs`)
+///   makes it fail with a simulator `LimitExceeded` on `mail-messages:mfa0@…` (a retried
+///   sendMail lands later than planned and the 31st message falls inside the same minute);
+/// - a worker that took no run lease would let the restart right after a kill in
+///   (`restarts_allowed > 0`); not verified by breaking it;
+/// - lost retries of throttled or dropped Graph calls would leave people in another state than
+///   the fault-free run (the state comparison); not verified by breaking it.
+/// The duplicate bound is weakly exercised: in the seeded run few kills land between a send and
+/// its record (0 duplicates observed).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_campaign_with_faults_ends_like_the_fault_free_one() {
     let clean = campaign(false).await;

@@ -228,7 +228,11 @@ impl Tenant {
     /// read only what is new instead of cloning the whole outbox each time.
     pub fn outbox_since(&self, from: usize) -> Vec<SentMail> {
         let tenant = self.shared.tenant.lock();
-        tenant.outbox.get(from..).map(<[SentMail]>::to_vec).unwrap_or_default()
+        tenant
+            .outbox
+            .get(from..)
+            .map(<[SentMail]>::to_vec)
+            .unwrap_or_default()
     }
 
     /// Every logged request, oldest first.

@@ -196,7 +196,11 @@ async fn uploads_racing_a_pass_lose_nobody_and_regress_nobody() {
     env.run(&[PassKind::Invitation]).await;
     for p in first.iter().chain(&later) {
         let rec = env.record(p).await;
-        assert_eq!(rec.status, InviteStatus::Sent, "{p} lost: {rec:?} ({report:?})");
+        assert_eq!(
+            rec.status,
+            InviteStatus::Sent,
+            "{p} lost: {rec:?} ({report:?})"
+        );
         assert_eq!(env.mail_to(p).len(), 1, "{p} invited exactly once");
         assert_eq!(rec.send_intent, None, "{p}");
     }
