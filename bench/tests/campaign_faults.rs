@@ -266,8 +266,9 @@ async fn campaign(faulty: bool) -> Outcome {
 ///   the Graph call returned (without `SendLimiter::delay_last` in `worker/src/context.rs`)
 ///   makes it fail with a simulator `LimitExceeded` on `mail-messages:mfa0@…` (a retried
 ///   sendMail lands later than planned and the 31st message falls inside the same minute);
-/// - a worker that took no run lease would let the restart right after a kill in
-///   (`restarts_allowed > 0`); not verified by breaking it;
+/// - verified once: a worker that ignores the run lease (`take_run_lease` result not checked
+///   in `worker/src/runner.rs`) makes it fail on "a restart right after a kill must be
+///   refused" (8 of 9 restarts let in);
 /// - lost retries of throttled or dropped Graph calls would leave people in another state than
 ///   the fault-free run (the state comparison); not verified by breaking it.
 /// The duplicate bound is weakly exercised: in the seeded run few kills land between a send and
