@@ -5,10 +5,14 @@
 //! - [`minimal`]: the baseline server returning the same bytes as the handler.
 //! - [`app`]: the real handler in-process on a temporary SQLite file; [`counting`] wraps its
 //!   store to count writes.
-//! - [`handler_bench`], [`upload_bench`], [`check_bench`], [`check_events_bench`]: the `handler`,
-//!   `upload`, `check-pass` and `check-events` benchmarks (the last two for the MFA check).
+//! - [`handler_bench`], [`upload_bench`], [`check_bench`], [`check_events_bench`],
+//!   [`campaign_bench`]: the `handler`, `upload`, `check-pass`, `check-events` and `campaign`
+//!   benchmarks; [`campaign`] is the whole-campaign driver (simulator, worker, behaviour model)
+//!   that `campaign` and the fault suite share.
 //! - [`procstat`]: peak memory and CPU time from `/proc`; [`machine`]: the machine description.
 pub mod app;
+pub mod campaign;
+pub mod campaign_bench;
 pub mod check_bench;
 pub mod check_events_bench;
 pub mod counting;

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use mfa_bench::{check_bench, check_events_bench, handler_bench, machine, upload_bench};
+use mfa_bench::{
+    campaign_bench, check_bench, check_events_bench, handler_bench, machine, upload_bench,
+};
 
 #[derive(Parser)]
 #[command(name = "bench", about = "MFA onboarding benchmarks (Markdown output)")]
@@ -36,8 +38,21 @@ enum Cmd {
         #[arg(long, default_value_t = 100_000)]
         rows: usize,
     },
-    /// TODO: 100,000 people through a whole campaign in the simulator (not written yet).
-    Campaign,
+    /// People through a whole campaign in the simulator (simulated clock), per mailbox count.
+    Campaign {
+        /// People uploaded.
+        #[arg(long, default_value_t = 100_000)]
+        people: usize,
+        /// Sender-mailbox counts, comma-separated (one campaign each).
+        #[arg(long, value_delimiter = ',', default_values_t = [1, 5])]
+        mailboxes: Vec<usize>,
+        /// Seed of the behaviour model.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Simulated minutes between worker runs (the orchestrator timer).
+        #[arg(long, default_value_t = 15)]
+        every_minutes: i64,
+    },
     /// Graph requests per person per MFA check pass, report mode and per-user mode.
     CheckPass {
         /// People tracked.
@@ -108,13 +123,19 @@ async fn main() {
         })
         .await
         .map(Some),
-        Cmd::Campaign => {
-            eprintln!(
-                "TODO: the campaign benchmark is not written yet (the worker landed on main late). \
-                 No numbers are produced."
-            );
-            std::process::exit(2);
-        }
+        Cmd::Campaign {
+            people,
+            mailboxes,
+            seed,
+            every_minutes,
+        } => campaign_bench::run(campaign_bench::Options {
+            people,
+            mailboxes,
+            seed,
+            every_minutes,
+        })
+        .await
+        .map(Some),
         Cmd::ServeHandler { db } => upload_bench::serve_child(db).await.map(|()| None),
     };
     match result {

@@ -295,6 +295,17 @@ impl Tenant {
         self.shared.tenant.lock().outbox.clone()
     }
 
+    /// Messages accepted by `sendMail` from position `from` on (oldest first), so a long run can
+    /// read only what is new instead of cloning the whole outbox each time.
+    pub fn outbox_since(&self, from: usize) -> Vec<SentMail> {
+        let tenant = self.shared.tenant.lock();
+        tenant
+            .outbox
+            .get(from..)
+            .map(<[SentMail]>::to_vec)
+            .unwrap_or_default()
+    }
+
     /// Every logged request, oldest first.
     pub fn requests(&self) -> Vec<RequestRecord> {
         self.shared.log.lock().iter().cloned().collect()

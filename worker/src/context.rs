@@ -181,7 +181,10 @@ impl RunCtx {
                 ("x-mfa-correlation-id".to_string(), correlation.to_string()),
             ],
         };
-        match self.graph.send_mail(mailbox.as_str(), &mail).await {
+        let result = self.graph.send_mail(mailbox.as_str(), &mail).await;
+        // Retries inside the Graph client may have delivered it later than planned.
+        self.limiter.delay_last(&mailbox, self.now());
+        match result {
             Ok(()) => Ok(SendOutcome::Sent { mailbox }),
             Err(e) => Ok(SendOutcome::Failed(e)),
         }

@@ -147,6 +147,20 @@ impl SendLimiter {
         }
     }
 
+    /// Moves `mailbox`'s latest send to `at` when it reached Exchange later than planned (the
+    /// Graph client waited out a `Retry-After` or a back-off and sent it again): Exchange counts
+    /// a message when it accepts it, so the windows must too.
+    pub fn delay_last(&mut self, mailbox: &Upn, at: DateTime<Utc>) {
+        if let Some(b) = self.boxes.iter_mut().find(|b| &b.address == mailbox) {
+            if let Some(t) = b.minute.back_mut() {
+                *t = (*t).max(at);
+            }
+            if let Some((t, _)) = b.day.back_mut() {
+                *t = (*t).max(at);
+            }
+        }
+    }
+
     /// About how many single-recipient messages all mailboxes together can send between `now`
     /// and `until` (per-minute pace, capped by what is left of each daily allowance).
     pub fn capacity(&mut self, now: DateTime<Utc>, until: DateTime<Utc>) -> u64 {

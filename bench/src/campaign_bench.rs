@@ -1,0 +1,278 @@
+//! `bench campaign`: N people (100,000 by default) through a whole campaign in the tenant
+//! simulator at the published limits, with the seeded behaviour model of [`crate::campaign`],
+//! a simulated clock and the worker run every 15 simulated minutes on SQLite, in a licensed
+//! tenant (report-mode check). Once per sender-mailbox count.
+//!
+//! Measured: campaign length against the email-limit lower bound, Graph requests per person by
+//! kind (the simulator's request log), 429/503 answers, limit violations (the benchmark fails if
+//! there is any), CPU time and peak memory of this process (simulator included).
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use tenant_sim::RequestRecord;
+
+use crate::campaign::{campaign_start, mail_kind, Behaviour, Campaign, CampaignConfig};
+use crate::procstat;
+
+/// Options of `bench campaign`.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// People uploaded.
+    pub people: usize,
+    /// Sender-mailbox counts, one campaign each.
+    pub mailboxes: Vec<usize>,
+    /// Seed of the behaviour model.
+    pub seed: u64,
+    /// Simulated minutes between worker runs.
+    pub every_minutes: i64,
+}
+
+/// One campaign's figures.
+#[derive(Debug, Clone)]
+pub struct Measured {
+    /// Sender mailboxes.
+    pub mailboxes: usize,
+    /// Simulated days from the upload until everyone was Active or escalated.
+    pub length_days: f64,
+    /// Emails sent until then, by kind.
+    pub emails: BTreeMap<String, u64>,
+    /// Total emails / (mailboxes × 10,000 per day).
+    pub lower_bound_days: f64,
+    /// Days from the first to the last invitation, and its own bound.
+    pub invitation_days: (f64, f64),
+    /// Graph requests by kind over the whole campaign.
+    pub requests: BTreeMap<String, u64>,
+    /// 429 answers.
+    pub throttled_429: u64,
+    /// 503 answers.
+    pub unavailable_503: u64,
+    /// Simulator violations.
+    pub violations: usize,
+    /// Worker runs (failed ones).
+    pub runs: (u64, u64),
+    /// Final statuses.
+    pub statuses: BTreeMap<String, u64>,
+    /// Wall seconds of the campaign (set-up excluded), and of the set-up.
+    pub wall_s: (f64, f64),
+    /// CPU seconds of the campaign (set-up excluded).
+    pub cpu_s: f64,
+    /// Peak RSS of the process during this campaign (MiB), if the peak could be reset.
+    pub peak_rss: String,
+}
+
+/// Request kinds for the table.
+pub fn kind(r: &RequestRecord) -> String {
+    let p = r.path.as_str();
+    let k = if p.ends_with("$batch") {
+        "$batch envelope"
+    } else if p.contains("/sendMail") {
+        "sendMail"
+    } else if p.contains("userRegistrationDetails") {
+        "registration report page"
+    } else if p.contains("/manager") {
+        "manager"
+    } else if p.contains("/members") {
+        "group add"
+    } else if p.contains("/authentication/methods") {
+        "methods read"
+    } else if p.contains("/token") || p.contains("/msi/") {
+        "token"
+    } else if p.contains("/users/") {
+        "user read"
+    } else {
+        "other"
+    };
+    if r.in_batch {
+        format!("{k} (in $batch)")
+    } else {
+        k.to_string()
+    }
+}
+
+fn days(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
+    (to - from).num_seconds() as f64 / 86_400.0
+}
+
+/// Runs one campaign with `mailboxes` senders.
+pub async fn one(opts: &Options, mailboxes: usize) -> anyhow::Result<Measured> {
+    let (people, seed) = (opts.people, opts.seed);
+    // Reset the peak-RSS counter (Linux `clear_refs` 5), so each campaign reports its own peak.
+    let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
+    let setup = Instant::now();
+    let mut c = Campaign::setup(CampaignConfig {
+        people,
+        mailboxes,
+        seed,
+        behaviour: Behaviour::default(),
+        run_every_minutes: opts.every_minutes,
+        ..CampaignConfig::default()
+    })
+    .await?;
+    let setup_s = setup.elapsed().as_secs_f64();
+    let cpu_before = procstat::cpu_time("self").unwrap_or_default();
+    let wall = Instant::now();
+    let mut day = 0;
+    while c.step().await?.is_none() {
+        let d = (c.now() - campaign_start()).num_days();
+        if d > day {
+            day = d;
+            eprintln!(
+                "  [{mailboxes} mailbox(es)] day {d}: {} runs, {} emails, {:.1} s wall",
+                c.runs,
+                c.outbox_len(),
+                wall.elapsed().as_secs_f64()
+            );
+        }
+    }
+    let wall_s = wall.elapsed().as_secs_f64();
+    let cpu_s = procstat::cpu_time("self")
+        .unwrap_or_default()
+        .saturating_sub(cpu_before)
+        .as_secs_f64();
+    let peak_rss = if reset {
+        procstat::peak_rss().map_or("?".into(), procstat::mib)
+    } else {
+        "n/a".into()
+    };
+
+    let start = campaign_start();
+    let records = c.records().await?;
+    let end = records
+        .iter()
+        .filter_map(Campaign::done_at)
+        .max()
+        .unwrap_or(start);
+    let mut statuses = BTreeMap::new();
+    for r in &records {
+        *statuses.entry(r.status.to_string()).or_insert(0) += 1;
+    }
+    let outbox = c.tenant.outbox();
+    let mut emails = BTreeMap::new();
+    let mut invites = Vec::new();
+    for m in outbox.iter().filter(|m| m.at <= end) {
+        let k = mail_kind(m);
+        if k == "invitation" {
+            invites.push(m.at);
+        }
+        *emails.entry(k).or_insert(0u64) += 1;
+    }
+    let total: u64 = emails.values().sum();
+    let per_day = (mailboxes.max(1) * 10_000) as f64;
+    let invitation_days = match (invites.first(), invites.last()) {
+        (Some(a), Some(b)) => (days(*a, *b), invites.len() as f64 / per_day),
+        _ => (0.0, 0.0),
+    };
+    let mut requests = BTreeMap::new();
+    let (mut t429, mut t503) = (0, 0);
+    for r in c.tenant.requests() {
+        *requests.entry(kind(&r)).or_insert(0u64) += 1;
+        t429 += u64::from(r.status == 429);
+        t503 += u64::from(r.status == 503);
+    }
+    let violations = c.tenant.violations();
+    for v in violations.iter().take(5) {
+        eprintln!("violation: {v:?}");
+    }
+    let m = Measured {
+        mailboxes,
+        length_days: days(start, end),
+        emails,
+        lower_bound_days: total as f64 / per_day,
+        invitation_days,
+        requests,
+        throttled_429: t429,
+        unavailable_503: t503,
+        violations: violations.len(),
+        runs: (c.runs, c.failed_runs),
+        statuses,
+        wall_s: (wall_s, setup_s),
+        cpu_s,
+        peak_rss,
+    };
+    c.sim.shutdown().await;
+    Ok(m)
+}
+
+/// Runs the benchmark: one campaign per mailbox count. Fails (after printing the table) if the
+/// simulator recorded any limit violation.
+pub async fn run(opts: Options) -> anyhow::Result<String> {
+    let mut rows = Vec::new();
+    for &mb in &opts.mailboxes {
+        rows.push(one(&opts, mb).await?);
+    }
+    let table = render(&opts, &rows);
+    let violations: usize = rows.iter().map(|m| m.violations).sum();
+    if violations > 0 {
+        println!("{table}");
+        anyhow::bail!("{violations} limit violations recorded by the simulator");
+    }
+    Ok(table)
+}
+
+/// The Markdown report.
+pub fn render(opts: &Options, rows: &[Measured]) -> String {
+    let b = Behaviour::default();
+    let mut out = format!(
+        "### campaign: {} people, behaviour seed {}, simulator at published limits, licensed tenant (report-mode check), SQLite, worker every {} simulated minutes\n\n\
+         Behaviour: {} % already registered; act on invitation {} %, reminder #1 {} %, #2 {} %, #3 {} %; never {} %; {} % of actors click first; {} % of emails opened; act {}–{} h after the email.\n\n",
+        opts.people, opts.seed, opts.every_minutes, b.already_registered, b.after_invitation, b.after_reminder_1,
+        b.after_reminder_2, b.after_reminder_3, b.ignore, b.click_percent, b.open_percent,
+        b.act_after_hours.0, b.act_after_hours.1,
+    );
+    out.push_str("| mailboxes | campaign days | emails until then (by kind) | email lower bound days | length ÷ bound | invitations: days first→last / bound | runs (failed) | 429 / 503 | violations | wall s (set-up s) | CPU s | peak RSS MiB |\n");
+    out.push_str("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for m in rows {
+        let total: u64 = m.emails.values().sum();
+        let kinds: Vec<String> = m.emails.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        out.push_str(&format!(
+            "| {} | {:.2} | {} ({}) | {:.2} | {:.2} | {:.2} / {:.2} | {} ({}) | {} / {} | {} | {:.1} ({:.1}) | {:.1} | {} |\n",
+            m.mailboxes,
+            m.length_days,
+            total,
+            kinds.join(", "),
+            m.lower_bound_days,
+            m.length_days / m.lower_bound_days.max(f64::MIN_POSITIVE),
+            m.invitation_days.0,
+            m.invitation_days.1,
+            m.runs.0,
+            m.runs.1,
+            m.throttled_429,
+            m.unavailable_503,
+            m.violations,
+            m.wall_s.0,
+            m.wall_s.1,
+            m.cpu_s,
+            m.peak_rss,
+        ));
+    }
+    out.push_str("\nGraph requests per person (whole campaign, all kinds; request log of the simulator):\n\n");
+    out.push_str("| mailboxes | kind | requests | per person |\n|---:|---|---:|---:|\n");
+    for m in rows {
+        let total: u64 = m.requests.values().sum();
+        for (k, v) in &m.requests {
+            out.push_str(&format!(
+                "| {} | {k} | {v} | {:.4} |\n",
+                m.mailboxes,
+                *v as f64 / opts.people.max(1) as f64
+            ));
+        }
+        out.push_str(&format!(
+            "| {} | **total** | {total} | {:.4} |\n",
+            m.mailboxes,
+            total as f64 / opts.people.max(1) as f64
+        ));
+    }
+    out.push_str("\nFinal statuses: ");
+    let finals: Vec<String> = rows
+        .iter()
+        .map(|m| {
+            let s: Vec<String> = m.statuses.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            format!("{} mailbox(es): {}", m.mailboxes, s.join(", "))
+        })
+        .collect();
+    out.push_str(&finals.join("; "));
+    out.push('\n');
+    out
+}
