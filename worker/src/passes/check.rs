@@ -175,16 +175,31 @@ pub(super) async fn by_user(
                 lap_done = page.len() < before || !full;
             }
         }
-        let Some(last) = page.last().map(|r| r.upn.clone()) else {
+        if page.is_empty() {
             if start.is_none() || second_lap {
                 break true;
             }
             second_lap = true;
             pos = None;
             continue;
-        };
-        activated += check_page(ctx, page, out).await?;
-        pos = Some(last);
+        }
+        // A page is 200 reads, 400 s at the reports limit: check the budget every envelope so a
+        // run ends near its budget (below the Functions timeout) and resumes right after the
+        // last person it read.
+        let mut out_of_time = false;
+        for slice in page.chunks(mfa_core::graph::MAX_BATCH) {
+            if !ctx.has_time() {
+                out_of_time = true;
+                break;
+            }
+            let last = slice.last().map(|r| r.upn.clone());
+            activated += check_page(ctx, slice.to_vec(), out).await?;
+            pos = last;
+        }
+        if out_of_time {
+            out.deferred += 1;
+            break false;
+        }
         if lap_done {
             break true;
         }
