@@ -45,9 +45,15 @@ pub async fn run(ctx: &mut RunCtx) -> anyhow::Result<PassOutcome> {
                 return Ok(out);
             }
             Err(e) if mode == CheckMode::Auto && super::events::unavailable(&e) => {
-                tracing::info!(error = %e, "directory audit log not readable; using the report or per-user reads");
-                out.notes
-                    .push("directory audit log not permitted: report or per-user reads".into());
+                tracing::info!(error = %e, "directory audit log not usable; using the report or per-user reads");
+                let why = match e.downcast_ref::<GraphError>() {
+                    Some(GraphError::NotPermitted { .. }) => "not permitted".to_string(),
+                    Some(other) => format!("not usable ({other})"),
+                    None => "not usable".to_string(),
+                };
+                out.notes.push(format!(
+                    "directory audit log {why}: report or per-user reads"
+                ));
             }
             Err(e) => return Err(e),
         }

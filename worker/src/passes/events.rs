@@ -55,14 +55,13 @@ pub struct Reconciliation {
     pub baseline: bool,
 }
 
-/// Whether `e` means the audit log cannot be used here (no permission, or not licensed), so
-/// `auto` falls back to the report or per-user reads.
+/// Whether `auto` should fall back from events to the report or per-user reads after `e`: any
+/// Graph error does (no permission, not licensed, an endpoint this service does not offer, a
+/// filter it refuses, an outage that outlasted the retries): the report covers everyone, and
+/// the events watermark stays where it was, so the next events pass reads the window again.
+/// Store errors are not Graph's and fail the pass.
 pub fn unavailable(e: &anyhow::Error) -> bool {
-    is_not_licensed(e)
-        || matches!(
-            e.downcast_ref::<GraphError>(),
-            Some(GraphError::NotPermitted { .. })
-        )
+    e.downcast_ref::<GraphError>().is_some()
 }
 
 /// Reads the reconciliation state from the store (default when absent or unreadable).

@@ -223,3 +223,33 @@ async fn without_audit_permission_auto_uses_the_report_and_events_mode_fails_lou
         "events forced but not permitted: {result:?}"
     );
 }
+
+/// A Graph service without the audit endpoint (404, as a stand-in that does not implement it
+/// would answer) or refusing the filter (400): `auto` still detects registrations, through the
+/// report, and the rest of the run goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_falls_back_when_the_audit_endpoint_is_missing_or_refuses_the_query() {
+    for status in [404, 400] {
+        let env = spawn(Options::default()).await;
+        env.tenant.add_fault(tenant_sim::FaultRule::status_on_path(
+            "/auditLogs/directoryAudits",
+            status,
+            None,
+        ));
+        let people = invited(&env).await;
+        env.tenant
+            .register_mfa(&people[0], MethodKind::Fido2)
+            .expect("register");
+        env.clock.advance(PASS);
+        let report = env.orchestrate().await;
+        assert_eq!(
+            env.record(&people[0]).await.status,
+            InviteStatus::Active,
+            "status {status}: {:?}",
+            report.passes
+        );
+        let mode = env.store.get_meta("check.mode").await.expect("meta");
+        assert_eq!(mode.as_deref(), Some("report"), "status {status}");
+        env.assert_no_violations();
+    }
+}
