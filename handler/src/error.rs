@@ -22,6 +22,9 @@ pub enum ApiError {
     /// The request body is larger than allowed.
     #[error("the request body is too large")]
     PayloadTooLarge,
+    /// The client took longer than allowed to send the body.
+    #[error("the request body took too long to arrive")]
+    RequestTimeout,
     /// The body's media type is not one we read.
     #[error("{0}")]
     UnsupportedMediaType(String),
@@ -45,6 +48,7 @@ impl ApiError {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorised".into()),
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
             ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, self.to_string()),
+            ApiError::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, self.to_string()),
             ApiError::UnsupportedMediaType(m) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, m.clone()),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not found".into()),
             ApiError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, m.clone()),

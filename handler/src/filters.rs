@@ -99,7 +99,7 @@ pub fn enrol_post(
     warp::path!("api" / "enrol")
         .and(warp::post())
         .and(raw_query())
-        .and(body::capped(FORM_LIMIT))
+        .and(body::capped(FORM_LIMIT, body::FORM_DEADLINE))
         .and(warp::header::optional::<String>("sec-fetch-site"))
         .and(with_state(state))
         .and_then(enrol::click)
@@ -121,7 +121,7 @@ pub fn resend_post(
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     warp::path!("api" / "resend")
         .and(warp::post())
-        .and(body::capped(FORM_LIMIT))
+        .and(body::capped(FORM_LIMIT, body::FORM_DEADLINE))
         .and(warp::addr::remote())
         .and(warp::header::headers_cloned())
         .and(with_state(state))
@@ -136,7 +136,7 @@ pub fn upload_users(state: SharedState) -> BoxedFilter<(Response,)> {
         .and(raw_query())
         .and(warp::header::optional::<String>("content-type"))
         .and(admin_auth(state.clone()))
-        .and(body::capped(cap))
+        .and(body::capped(cap, body::LARGE_DEADLINE))
         .and(with_state(state.clone()))
         .and_then(upload::upload);
     with_cors(
@@ -171,7 +171,7 @@ pub fn admin_api(state: SharedState) -> BoxedFilter<(Response,)> {
     let run = warp::path!("run")
         .and(warp::post())
         .and(auth())
-        .and(body::capped(INVOCATION_LIMIT))
+        .and(body::capped(INVOCATION_LIMIT, body::LARGE_DEADLINE))
         .and(st())
         .and_then(admin::run::run);
     let inner = report.or(users).unify().or(export).unify().or(run).unify();
@@ -235,7 +235,7 @@ pub fn invocation(
         .saturating_add(INVOCATION_LIMIT);
     warp::path!(String)
         .and(warp::post())
-        .and(body::capped(cap))
+        .and(body::capped(cap, body::LARGE_DEADLINE))
         .and(with_state(state))
         .and(warp::any().map(move || api.clone()))
         .and_then(invoke::invoke)

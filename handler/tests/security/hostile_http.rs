@@ -73,10 +73,7 @@ async fn oversized_bodies_are_refused_and_change_nothing() {
 /// the client has sent everything → `sender_done` is true when the answer arrives → fails.
 /// Broken by: a blocking read on the request path → the track-open requests queue behind the
 /// trickling connections → they exceed the (generous, liveness-only) 2 s bound.
-///
-/// Known gap (reported, not asserted): a body trickled *under* the cap is not cut by time; the
-/// handler has no per-request read timeout (the Functions host in front has its own 230 s
-/// limit).
+/// (A body trickled *under* the cap is cut by time: see the next test.)
 #[tokio::test]
 async fn trickled_bodies_are_cut_and_others_are_still_served() {
     let app = spawn_app().await;
@@ -151,6 +148,46 @@ async fn trickled_bodies_are_cut_and_others_are_still_served() {
     for s in slow {
         s.abort();
     }
+}
+
+/// A body trickled under the cap (slowloris) is cut with 408 once it has taken longer than the
+/// form deadline (10 s), long before the client would have finished (100 bytes at one every
+/// 300 ms is 30 s). Broken by: reading bodies without the deadline (`body::capped` without
+/// `tokio::time::timeout`) → no answer until the client is done → the 20 s wait fails.
+#[tokio::test]
+async fn a_body_trickled_under_the_cap_is_cut_by_time() {
+    let app = spawn_app().await;
+    let host = app.address.trim_start_matches("http://").to_string();
+    let stream = TcpStream::connect(&host).await.unwrap();
+    let (mut rd, mut wr) = stream.into_split();
+    wr.write_all(
+        format!("POST /api/resend HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nemail=")
+            .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let started = Instant::now();
+    let sender = tokio::spawn(async move {
+        for _ in 0..94 {
+            if wr.write_all(b"a").await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    });
+    let mut head = vec![0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(20), rd.read(&mut head))
+        .await
+        .expect("an answer while the client is still trickling")
+        .unwrap();
+    let text = String::from_utf8_lossy(&head[..n]).to_string();
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(9),
+        "not cut before the deadline: {:?}",
+        started.elapsed()
+    );
+    sender.abort();
 }
 
 /// No route serves files or admin data through dot segments, encoded dots or encoded slashes.
