@@ -135,7 +135,10 @@ impl OpenTracker {
     ) -> JoinHandle<()> {
         let tracker = self.clone();
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(interval);
+            // The first flush is one interval after start (an `interval`'s first tick is
+            // immediate, which would flush whatever the first requests buffered at once).
+            let mut tick =
+                tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
