@@ -27,6 +27,8 @@ pub struct Options {
     pub seed: u64,
     /// Simulated minutes between worker runs.
     pub every_minutes: i64,
+    /// `MFA_CHECK_MODE` of the worker (`auto` = audit events, as the simulator permits them).
+    pub check_mode: String,
 }
 
 /// One campaign's figures.
@@ -71,6 +73,8 @@ pub fn kind(r: &RequestRecord) -> String {
         "sendMail"
     } else if p.contains("userRegistrationDetails") {
         "registration report page"
+    } else if p.contains("/auditLogs/directoryAudits") {
+        "audit log page"
     } else if p.contains("/manager") {
         "manager"
     } else if p.contains("/members") {
@@ -107,6 +111,7 @@ pub async fn one(opts: &Options, mailboxes: usize) -> anyhow::Result<Measured> {
         seed,
         behaviour: Behaviour::default(),
         run_every_minutes: opts.every_minutes,
+        extra_vars: vec![("MFA_CHECK_MODE", opts.check_mode.clone())],
         ..CampaignConfig::default()
     })
     .await?;
@@ -215,9 +220,9 @@ pub async fn run(opts: Options) -> anyhow::Result<String> {
 pub fn render(opts: &Options, rows: &[Measured]) -> String {
     let b = Behaviour::default();
     let mut out = format!(
-        "### campaign: {} people, behaviour seed {}, simulator at published limits, licensed tenant (report-mode check), SQLite, worker every {} simulated minutes\n\n\
+        "### campaign: {} people, behaviour seed {}, simulator at published limits, licensed tenant, audit log readable, `MFA_CHECK_MODE={}`, SQLite, worker every {} simulated minutes\n\n\
          Behaviour: {} % already registered; act on invitation {} %, reminder #1 {} %, #2 {} %, #3 {} %; never {} %; {} % of actors click first; {} % of emails opened; act {}–{} h after the email.\n\n",
-        opts.people, opts.seed, opts.every_minutes, b.already_registered, b.after_invitation, b.after_reminder_1,
+        opts.people, opts.seed, opts.check_mode, opts.every_minutes, b.already_registered, b.after_invitation, b.after_reminder_1,
         b.after_reminder_2, b.after_reminder_3, b.ignore, b.click_percent, b.open_percent,
         b.act_after_hours.0, b.act_after_hours.1,
     );

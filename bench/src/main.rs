@@ -52,6 +52,9 @@ enum Cmd {
         /// Simulated minutes between worker runs (the orchestrator timer).
         #[arg(long, default_value_t = 15)]
         every_minutes: i64,
+        /// `MFA_CHECK_MODE` of the worker: auto (audit events), events, report or per-user.
+        #[arg(long, default_value = "auto")]
+        check_mode: String,
     },
     /// Graph requests per person per MFA check pass, report mode and per-user mode.
     CheckPass {
@@ -128,11 +131,13 @@ async fn main() {
             mailboxes,
             seed,
             every_minutes,
+            check_mode,
         } => campaign_bench::run(campaign_bench::Options {
             people,
             mailboxes,
             seed,
             every_minutes,
+            check_mode,
         })
         .await
         .map(Some),

@@ -40,9 +40,14 @@ pub struct RunCtx {
     pub limiter: SendLimiter,
     /// Set once a pass ran out of time.
     pub budget_exhausted: bool,
-    /// Set when this run read the whole registration report: the invitation pass then trusts it
-    /// instead of reading each person's methods.
-    pub registration_known: bool,
+    /// Start of the complete registration-report read this run trusts (read in this run, or
+    /// less than `MFA_REPORT_EVERY_MINUTES` ago): people tracked and due by then who are not
+    /// Active were not registered as of the report, so the invitation pass reads methods only for
+    /// people who became due later (a newer upload).
+    pub registration_as_of: Option<DateTime<Utc>>,
+    /// Set when this run's check used directory audit events: registered people not yet in
+    /// the events are unknown, so the invitation pass still wants the (hourly) report.
+    pub events_checked: bool,
     /// The pilot group's members, resolved once per run when `MFA_PILOT_GROUP` is set: passes
     /// then touch nobody else.
     pub pilot: Option<Arc<PilotScope>>,

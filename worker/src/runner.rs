@@ -123,7 +123,8 @@ impl Worker {
             dry_run: request.dry_run,
             limiter,
             budget_exhausted: false,
-            registration_known: false,
+            registration_as_of: None,
+            events_checked: false,
             pilot: None,
             out_of_scope: Default::default(),
         };
@@ -167,8 +168,13 @@ impl Worker {
                 PassKind::Check => outcomes.push(check::run(ctx).await?),
                 PassKind::Invitation if mailing_on => {
                     // Invite nobody who has registered: one report read (about one request per
-                    // 999 people) is far cheaper than reading each invitee's methods.
-                    if !ctx.registration_known && !request.passes.contains(&PassKind::Check) {
+                    // 999 people, at most every `MFA_REPORT_EVERY_MINUTES`) is far cheaper than
+                    // reading each invitee's methods. Needed when this run's check did not read
+                    // it (no check pass, or events) and someone is waiting for an invitation.
+                    if ctx.registration_as_of.is_none()
+                        && (!request.passes.contains(&PassKind::Check) || ctx.events_checked)
+                        && invitation::anyone_due(ctx).await?
+                    {
                         if let Some(o) = check::report_if_licensed(ctx).await? {
                             outcomes.push(o);
                         }

@@ -50,6 +50,10 @@ pub struct WorkerSettings {
     /// Full reconciliation interval while events drive the check (`MFA_RECONCILE_HOURS`,
     /// default 24).
     pub reconcile_interval: chrono::Duration,
+    /// Least time between two reads of the registration report when it is the check's source
+    /// (`MFA_REPORT_EVERY_MINUTES`, default 60; 0 reads it on every check). Its data lags up
+    /// to a few hours, so reading it more often only costs requests.
+    pub report_every: chrono::Duration,
     /// The opt-in directory passes and the pilot group (`crate::directory`).
     pub directory: DirectorySettings,
 }
@@ -154,6 +158,11 @@ impl WorkerSettings {
                 24,
                 1..=720,
             )?),
+            report_every: chrono::Duration::minutes(number(
+                "MFA_REPORT_EVERY_MINUTES",
+                60,
+                0..=1440,
+            )?),
             directory: DirectorySettings::from_vars(
                 v,
                 deadline.is_some() || deadline_days.is_some(),
@@ -191,6 +200,7 @@ mod tests {
             (s.events_overlap, s.reconcile_interval),
             (chrono::Duration::minutes(30), chrono::Duration::hours(24))
         );
+        assert_eq!(s.report_every, chrono::Duration::minutes(60));
         let cases = [
             ("MFA_REPORT_SCHEDULE", "hourly"),
             ("MFA_REPORT_WEEKDAY", "Someday"),
@@ -202,6 +212,7 @@ mod tests {
             ("MFA_WORKER_PAGE", "0"),
             ("MFA_EVENTS_OVERLAP_MINUTES", "0"),
             ("MFA_RECONCILE_HOURS", "never"),
+            ("MFA_REPORT_EVERY_MINUTES", "-5"),
         ];
         for (var, value) in cases {
             let err = WorkerSettings::from_vars(&Vars::from_pairs([(var, value)])).expect_err(var);

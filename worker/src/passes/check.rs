@@ -23,6 +23,8 @@ use crate::context::{tally, RunCtx};
 const CURSOR_KEY: &str = "check.cursor";
 /// Which detection the last check used (shown on the dashboard).
 pub const MODE_KEY: &str = "check.mode";
+/// When the last complete read of the registration report started (RFC 3339).
+pub const REPORT_READ_KEY: &str = "check.report.read_at";
 
 pub(super) const UNFINISHED: [InviteStatus; 4] = [
     InviteStatus::Pending,
@@ -41,6 +43,7 @@ pub async fn run(ctx: &mut RunCtx) -> anyhow::Result<PassOutcome> {
     if matches!(mode, CheckMode::Auto | CheckMode::Events) {
         match super::events::run(ctx, &mut out).await {
             Ok(()) => {
+                ctx.events_checked = true;
                 note_mode(ctx, "events").await?;
                 return Ok(out);
             }
@@ -59,6 +62,10 @@ pub async fn run(ctx: &mut RunCtx) -> anyhow::Result<PassOutcome> {
         }
     }
     if mode != CheckMode::PerUser {
+        if report_read_recently(ctx, &mut out).await? {
+            note_mode(ctx, "report").await?;
+            return Ok(out);
+        }
         match by_report(ctx, &mut out).await {
             Ok(_) => {
                 note_mode(ctx, "report").await?;
@@ -83,10 +90,19 @@ pub async fn report_if_licensed(ctx: &mut RunCtx) -> anyhow::Result<Option<PassO
     if ctx.settings.campaign.check_mode == CheckMode::PerUser {
         return Ok(None);
     }
+    // With events, the reconciliation has already found out whether the report is licensed.
+    if ctx.events_checked
+        && super::events::reconciliation(ctx).await?.source.as_deref() == Some("per-user")
+    {
+        return Ok(None);
+    }
     let mut out = PassOutcome {
         pass: Some(PassKind::Check),
         ..Default::default()
     };
+    if report_read_recently(ctx, &mut out).await? {
+        return Ok(Some(out));
+    }
     match by_report(ctx, &mut out).await {
         Ok(_) => Ok(Some(out)),
         Err(e) if is_not_licensed(&e) => Ok(None),
@@ -108,9 +124,41 @@ pub(super) async fn note_mode(ctx: &RunCtx, mode: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Whether the report was read completely less than `MFA_REPORT_EVERY_MINUTES` ago: its data
+/// lags hours, so reading it again would cost requests (one per 999 people, at the reports
+/// limit of 5 per 10 s) and find nothing new. Registered people it listed are already Active,
+/// so the run may treat everyone else as not registered.
+async fn report_read_recently(ctx: &mut RunCtx, out: &mut PassOutcome) -> anyhow::Result<bool> {
+    let every = ctx.extra.report_every;
+    if every <= chrono::Duration::zero() {
+        return Ok(false);
+    }
+    let last = ctx
+        .store
+        .get_meta(REPORT_READ_KEY)
+        .await?
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(&s).ok())
+        .map(|d| d.to_utc());
+    let now = ctx.now();
+    match last {
+        // A clock set back (or a stamp from the future) reads the report again.
+        Some(at) if at <= now && now - at < every => {
+            ctx.registration_as_of = Some(at);
+            out.notes.push(format!(
+                "registration report read at {} (its data lags hours); next read from {}",
+                at.format("%Y-%m-%d %H:%M UTC"),
+                (at + every).format("%Y-%m-%d %H:%M UTC")
+            ));
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
 /// Matches the whole report against unfinished records; returns how many became Active.
 pub(super) async fn by_report(ctx: &mut RunCtx, out: &mut PassOutcome) -> anyhow::Result<u64> {
     let mut activated = 0;
+    let started = ctx.now();
     let mut pages = Box::pin(
         ctx.graph
             .registration_details(Some("isMfaRegistered eq true")),
@@ -139,13 +187,21 @@ pub(super) async fn by_report(ctx: &mut RunCtx, out: &mut PassOutcome) -> anyhow
             return Ok(activated);
         }
     }
-    ctx.registration_known = true;
+    ctx.registration_as_of = Some(started);
+    if !ctx.dry_run {
+        ctx.store
+            .set_meta(
+                REPORT_READ_KEY,
+                &started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            )
+            .await?;
+    }
     Ok(activated)
 }
 
 /// Whether the last [`by_report`] read the whole report.
 pub(super) fn report_complete(ctx: &RunCtx) -> bool {
-    ctx.registration_known
+    ctx.registration_as_of.is_some()
 }
 
 /// One lap (at most) of per-user method reads; returns whether the lap finished and how many

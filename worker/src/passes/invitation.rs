@@ -86,6 +86,15 @@ pub async fn run(ctx: &mut RunCtx) -> anyhow::Result<PassOutcome> {
     Ok(out)
 }
 
+/// Whether anyone is waiting for an invitation now (one indexed store read).
+pub async fn anyone_due(ctx: &RunCtx) -> anyhow::Result<bool> {
+    Ok(!ctx
+        .store
+        .due_batches(&[InviteStatus::Pending], ctx.now())
+        .await?
+        .is_empty())
+}
+
 enum Step {
     Done,
     StopPass,
@@ -138,15 +147,31 @@ async fn resolve(
         }
     }
     let now = ctx.now();
-    if ctx.registration_known {
-        // The report read in this run already marked registered people Active.
-        for rec in &mut ready {
-            rec.mfa_state = mfa_core::domain::MfaState::NotRegistered;
+    let mut invite = Vec::with_capacity(ready.len());
+    if let Some(as_of) = ctx.registration_as_of {
+        // The report read at `as_of` marked everyone registered then Active. People who became
+        // due later (uploaded since) were not in the store to be matched, and people whose
+        // methods the phone pass looked at or changed since may have a phone now: read theirs.
+        let mut unknown = Vec::new();
+        let mut unknown_ids = Vec::new();
+        for (mut rec, id) in ready.into_iter().zip(ids) {
+            let covered = rec.next_due_at.is_some_and(|d| d <= as_of)
+                && rec.phone_checked_at.is_none_or(|t| t < as_of);
+            if covered {
+                rec.mfa_state = mfa_core::domain::MfaState::NotRegistered;
+                invite.push(rec);
+            } else {
+                unknown.push(rec);
+                unknown_ids.push(id);
+            }
         }
-        return Ok(ready);
+        ready = unknown;
+        ids = unknown_ids;
+    }
+    if ready.is_empty() {
+        return Ok(invite);
     }
     let methods = ctx.graph.list_methods_batch(&ids).await;
-    let mut invite = Vec::with_capacity(ready.len());
     for (mut rec, methods) in ready.into_iter().zip(methods) {
         match methods {
             Ok(m) if has_mfa(&m) => {

@@ -381,7 +381,11 @@ async fn an_unresolvable_pilot_stops_the_run_instead_of_processing_everyone() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn per_user_mfa_is_set_for_active_people_and_reported() {
-    let env = spawn(opts(&[("MFA_PER_USER_MFA", "enforced")])).await;
+    let env = spawn(opts(&[
+        ("MFA_PER_USER_MFA", "enforced"),
+        ("MFA_REPORT_EVERY_MINUTES", "0"),
+    ]))
+    .await;
     let done = add(&env, "done", None);
     let waiting = add(&env, "waiting", None);
     env.upload(&[done.clone(), waiting.clone()]).await;
@@ -390,7 +394,10 @@ async fn per_user_mfa_is_set_for_active_people_and_reported() {
         .register_mfa(&done, MethodKind::MicrosoftAuthenticator)
         .expect("register");
     // A run without the check pass does not add the enforcement pass; the invitation pass
-    // still reads the registration report and marks the person Active.
+    // still reads the registration report (someone is waiting for an invitation) and marks
+    // the person Active.
+    let late = add(&env, "late", None);
+    env.upload(std::slice::from_ref(&late)).await;
     let report = env.run(&[PassKind::Invitation]).await;
     assert!(report
         .passes

@@ -187,7 +187,13 @@ async fn a_lost_event_is_caught_by_reconciliation_and_counted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_audit_permission_auto_uses_the_report_and_events_mode_fails_loudly() {
-    let env = spawn(Options::default()).await;
+    // The report is read on every check here (not hourly), so the registration is seen one
+    // pass later.
+    let env = spawn(Options {
+        extra: vec![("MFA_REPORT_EVERY_MINUTES", "0".into())],
+        ..Options::default()
+    })
+    .await;
     env.tenant.set_audit_log_readable(false);
     let people = invited(&env).await;
     env.tenant
@@ -230,7 +236,11 @@ async fn without_audit_permission_auto_uses_the_report_and_events_mode_fails_lou
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auto_falls_back_when_the_audit_endpoint_is_missing_or_refuses_the_query() {
     for status in [404, 400] {
-        let env = spawn(Options::default()).await;
+        let env = spawn(Options {
+            extra: vec![("MFA_REPORT_EVERY_MINUTES", "0".into())],
+            ..Options::default()
+        })
+        .await;
         env.tenant.add_fault(tenant_sim::FaultRule::status_on_path(
             "/auditLogs/directoryAudits",
             status,
@@ -252,4 +262,111 @@ async fn auto_falls_back_when_the_audit_endpoint_is_missing_or_refuses_the_query
         assert_eq!(mode.as_deref(), Some("report"), "status {status}");
         env.assert_no_violations();
     }
+}
+
+/// With the report as the source, it is read at most every `MFA_REPORT_EVERY_MINUTES` (its data
+/// lags hours): checks in between make no report request and say when the next read is due; the
+/// first check after the interval reads it and finds the registration. (With the interval check
+/// removed from `check::run`, the second check reads the report and this test fails.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_is_read_at_most_once_an_interval() {
+    let env = spawn(Options {
+        extra: vec![("MFA_CHECK_MODE", "report".into())],
+        ..Options::default()
+    })
+    .await;
+    let people = invited(&env).await;
+    env.tenant
+        .register_mfa(&people[0], MethodKind::MicrosoftAuthenticator)
+        .expect("register");
+    env.clock.advance(PASS);
+    let (report, paths) = check(&env).await;
+    assert_eq!(count(&paths, "userRegistrationDetails"), 0, "{paths:?}");
+    assert!(
+        report.passes[0]
+            .notes
+            .iter()
+            .any(|n| n.contains("registration report read at") && n.contains("next read from")),
+        "{:?}",
+        report.passes[0].notes
+    );
+    assert_eq!(env.record(&people[0]).await.status, InviteStatus::Sent);
+    env.clock.advance(Duration::from_secs(46 * 60));
+    let (_, paths) = check(&env).await;
+    assert!(count(&paths, "userRegistrationDetails") >= 1, "{paths:?}");
+    assert_eq!(env.record(&people[0]).await.status, InviteStatus::Active);
+    for p in &people[1..] {
+        assert_eq!(env.record(p).await.status, InviteStatus::Sent, "{p}");
+    }
+    env.assert_no_violations();
+}
+
+/// A report read less than the interval ago only covers people tracked then: a later upload's
+/// already-registered person is found by a methods read, not invited. (With the invitation pass
+/// trusting the earlier read for everyone, `dave` gets an invitation and this test fails.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_after_the_last_report_read_is_still_checked_before_inviting() {
+    let env = spawn(Options {
+        extra: vec![("MFA_CHECK_MODE", "report".into())],
+        ..Options::default()
+    })
+    .await;
+    invited(&env).await;
+    env.clock.advance(Duration::from_secs(10 * 60));
+    let dave = env.add_user("dave", "dave", None);
+    let erin = env.add_user("erin", "erin", None);
+    env.tenant
+        .register_mfa(&dave, MethodKind::MicrosoftAuthenticator)
+        .expect("register");
+    env.upload(&[dave.clone(), erin.clone()]).await;
+    let before = env.tenant.requests().len();
+    env.orchestrate().await;
+    let paths: Vec<String> = env.tenant.requests()[before..]
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(count(&paths, "userRegistrationDetails"), 0, "{paths:?}");
+    assert_eq!(count(&paths, "/authentication/methods"), 2, "{paths:?}");
+    assert_eq!(env.record(&dave).await.status, InviteStatus::Active);
+    assert_eq!(env.record(&erin).await.status, InviteStatus::Sent);
+    assert!(env.mail_to(&dave).is_empty());
+    env.assert_no_violations();
+}
+
+/// With events driving the check, invitees are still filtered through the (hourly) report
+/// rather than one methods read each, which would compete with the confirmations for the
+/// reports limit (5 per 10 s) and cap invitations at 1,800 an hour.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_events_invitees_are_filtered_through_the_report_not_one_read_each() {
+    let env = spawn(Options::default()).await;
+    invited(&env).await;
+    env.clock.advance(Duration::from_secs(61 * 60));
+    let dave = env.add_user("dave", "dave", None);
+    let erin = env.add_user("erin", "erin", None);
+    env.tenant
+        .register_mfa(&dave, MethodKind::MicrosoftAuthenticator)
+        .expect("register");
+    // The registration is older than the report's lag and its audit event.
+    env.clock.advance(Duration::from_secs(5 * 60));
+    env.upload(&[dave.clone(), erin.clone()]).await;
+    let before = env.tenant.requests().len();
+    env.orchestrate().await;
+    let paths: Vec<String> = env.tenant.requests()[before..]
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(
+        env.store
+            .get_meta("check.mode")
+            .await
+            .expect("meta")
+            .as_deref(),
+        Some("events")
+    );
+    assert!(count(&paths, "userRegistrationDetails") >= 1, "{paths:?}");
+    // Dave's audit event is confirmed by one read; erin is invited without one.
+    assert_eq!(count(&paths, "/authentication/methods"), 1, "{paths:?}");
+    assert_eq!(env.record(&dave).await.status, InviteStatus::Active);
+    assert_eq!(env.record(&erin).await.status, InviteStatus::Sent);
+    env.assert_no_violations();
 }

@@ -68,6 +68,10 @@ const LEFT_TO_DEFAULT_IN_AZURE: &[(&str, &str)] = &[
         "worker tuning knob (audit-event detection)",
     ),
     (
+        "MFA_REPORT_EVERY_MINUTES",
+        "worker tuning knob (report detection)",
+    ),
+    (
         "MFA_RECONCILE_HOURS",
         "worker tuning knob (audit-event detection)",
     ),
