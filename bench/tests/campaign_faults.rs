@@ -1,5 +1,7 @@
 //! Fault injection across a whole campaign (issue #9): the same seeded people and behaviour run
-//! once without faults and once with random 429/503/dropped connections on 10 % of Graph calls,
+//! once without faults and once with random 429/503/dropped connections on 9 % of Graph calls and
+//! timeouts (answers held past the client's timeout) on 1 % of token, directory, report and mail
+//! calls,
 //! every access token expired mid-campaign, random store writes failing, and worker runs killed
 //! at random await points (each kill followed by an immediate restart that the dead run's lease
 //! must refuse). The faulty campaign must end with every person in the same state as the
@@ -24,7 +26,7 @@ use mfa_core::store::{
 use parking_lot::Mutex;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use tenant_sim::{FaultAction, FaultMatcher, FaultRule, FaultTrigger, ViolationKind};
+use tenant_sim::{Category, FaultAction, FaultMatcher, FaultRule, FaultTrigger, ViolationKind};
 
 /// A store whose writes fail at random (seeded) with a backend error, before reaching SQLite.
 #[derive(Debug)]
@@ -152,7 +154,8 @@ fn config() -> CampaignConfig {
         team_size: 8,
         extra_vars: vec![
             ("MFA_GRAPH_BACKOFF_BASE_MS", "10".into()),
-            ("MFA_GRAPH_TIMEOUT_SECONDS", "5".into()),
+            // Real-time timeout; the injected delays (1.5 s) outlast it.
+            ("MFA_GRAPH_TIMEOUT_SECONDS", "1".into()),
         ],
         request_log_capacity: 200_000,
         ..CampaignConfig::default()
@@ -167,6 +170,8 @@ struct Outcome {
     restarts_allowed: u64,
     failed_writes: u64,
     faults_hit: usize,
+    /// Requests held past the client's timeout: (all, sendMail).
+    timeouts: (u64, u64),
     runs: u64,
     violations: Vec<String>,
 }
@@ -207,12 +212,30 @@ async fn campaign(faulty: bool) -> Outcome {
                     retry_after: None,
                 },
             ),
-            (0.03, FaultAction::CloseConnection),
+            (0.02, FaultAction::CloseConnection),
         ] {
             c.tenant.add_fault(FaultRule {
                 matcher: all(),
                 trigger: FaultTrigger::Probability(p),
                 action,
+            });
+        }
+        // Timeouts: held longer than the client waits. A timed-out sendMail may still have been
+        // sent (the client cannot know and does not resend it at once; the next run does), so
+        // its hits bound duplicates like kills do. Mail is the last rule.
+        for category in [
+            Category::Auth,
+            Category::Identity,
+            Category::Reports,
+            Category::Mail,
+        ] {
+            c.tenant.add_fault(FaultRule {
+                matcher: FaultMatcher {
+                    category: Some(category),
+                    ..FaultMatcher::default()
+                },
+                trigger: FaultTrigger::Probability(0.01),
+                action: FaultAction::Delay { ms: 1_500 },
             });
         }
     }
@@ -227,6 +250,15 @@ async fn campaign(faulty: bool) -> Outcome {
             break;
         }
     }
+    let hits = c.tenant.fault_hits();
+    let timeouts = if faulty {
+        (
+            hits[3..].iter().sum(),
+            hits.last().copied().unwrap_or_default(),
+        )
+    } else {
+        (0, 0)
+    };
     let requests = c.tenant.requests();
     let faults_hit = requests
         .iter()
@@ -261,6 +293,7 @@ async fn campaign(faulty: bool) -> Outcome {
             .as_ref()
             .map_or(0, |f| f.failed.load(Ordering::Relaxed)),
         faults_hit,
+        timeouts,
         runs: c.runs,
         violations,
     };
@@ -278,21 +311,24 @@ async fn campaign(faulty: bool) -> Outcome {
 ///   refused" (8 of 9 restarts let in);
 /// - lost retries of throttled or dropped Graph calls would leave people in another state than
 ///   the fault-free run (the state comparison); not verified by breaking it.
-/// The duplicate bound is weakly exercised: in the seeded run few kills land between a send and
-/// its record (0 duplicates observed).
+/// The duplicate bound is weakly exercised: in the seeded run few interruptions land between a
+/// send and its record (2 duplicates observed for 12 kills, 10 failed writes and 3 sendMail
+/// timeouts).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_campaign_with_faults_ends_like_the_fault_free_one() {
     let clean = campaign(false).await;
     let faulty = campaign(true).await;
 
     eprintln!(
-        "fault-free: {} runs; faulty: {} runs, {} kills ({} holding the run lease), {} failed writes, {} throttled/unavailable answers, {} violations {:#?}",
+        "fault-free: {} runs; faulty: {} runs, {} kills ({} holding the run lease), {} failed writes, {} throttled/unavailable answers, {} timeouts ({} sendMail), {} violations {:#?}",
         clean.runs,
         faulty.runs,
         faulty.kills,
         faulty.kills_holding_lease,
         faulty.failed_writes,
         faulty.faults_hit,
+        faulty.timeouts.0,
+        faulty.timeouts.1,
         faulty.violations.len(),
         faulty.violations.iter().take(8).collect::<Vec<_>>()
     );
@@ -313,6 +349,7 @@ async fn a_campaign_with_faults_ends_like_the_fault_free_one() {
         "429/503 answers: {}",
         faulty.faults_hit
     );
+    assert!(faulty.timeouts.0 > 0, "some requests timed out");
 
     let diff: Vec<String> = clean
         .states
@@ -333,11 +370,11 @@ async fn a_campaign_with_faults_ends_like_the_fault_free_one() {
         "a restart right after a kill must be refused by the dead run's lease"
     );
     // Every email of the fault-free run went out in the faulty one, and duplicates are bounded
-    // by the interruptions (kills and failed writes).
+    // by the interruptions (kills, failed writes and sendMail timeouts).
     for key in clean.emails.keys() {
         assert!(faulty.emails.contains_key(key), "{key:?} never sent");
     }
-    let interruptions = faulty.kills + faulty.failed_writes;
+    let interruptions = faulty.kills + faulty.failed_writes + faulty.timeouts.1;
     let mut duplicates = 0u64;
     let mut per_person: BTreeMap<&str, u64> = BTreeMap::new();
     for ((to, _, _), n) in &faulty.emails {
@@ -349,9 +386,10 @@ async fn a_campaign_with_faults_ends_like_the_fault_free_one() {
     eprintln!("duplicate emails: {duplicates} (worst person {worst})");
     assert!(
         duplicates <= interruptions && worst <= interruptions,
-        "{duplicates} duplicate emails (worst person {worst}) for {} kills and {} failed writes",
+        "{duplicates} duplicate emails (worst person {worst}) for {} kills, {} failed writes and {} sendMail timeouts",
         faulty.kills,
-        faulty.failed_writes
+        faulty.failed_writes,
+        faulty.timeouts.1
     );
     assert!(
         faulty.violations.is_empty(),

@@ -97,16 +97,21 @@ impl FaultRule {
     }
 }
 
-/// The active rules and how many requests each has matched.
+/// The active rules, how many requests each has matched and how many it hit.
 #[derive(Debug, Default)]
 pub struct FaultSet {
-    rules: Vec<(FaultRule, u64)>,
+    rules: Vec<(FaultRule, u64, u64)>,
 }
 
 impl FaultSet {
     /// Adds a rule.
     pub fn add(&mut self, rule: FaultRule) {
-        self.rules.push((rule, 0));
+        self.rules.push((rule, 0, 0));
+    }
+
+    /// How many requests each rule has hit so far, in the order the rules were added.
+    pub fn hit_counts(&self) -> Vec<u64> {
+        self.rules.iter().map(|(_, _, hit)| *hit).collect()
     }
 
     /// Removes every rule.
@@ -123,7 +128,7 @@ impl FaultSet {
         rng: &mut impl Rng,
     ) -> Vec<FaultAction> {
         let mut out = Vec::new();
-        for (rule, seen) in &mut self.rules {
+        for (rule, seen, hits) in &mut self.rules {
             if !rule.matches(method, path, category) {
                 continue;
             }
@@ -135,6 +140,7 @@ impl FaultSet {
                 FaultTrigger::EveryNth(n) => n > 0 && *seen % n == 0,
             };
             if hit {
+                *hits += 1;
                 out.push(rule.action.clone());
             }
         }
@@ -172,5 +178,6 @@ mod tests {
             })
             .collect();
         assert_eq!(hits, vec![0, 0, 1, 0, 0, 1]);
+        assert_eq!(set.hit_counts(), vec![2]);
     }
 }

@@ -328,6 +328,11 @@ impl Tenant {
         self.shared.faults.lock().add(rule);
     }
 
+    /// How many requests each fault rule has hit, in the order the rules were added.
+    pub fn fault_hits(&self) -> Vec<u64> {
+        self.shared.faults.lock().hit_counts()
+    }
+
     /// Removes every fault rule.
     pub fn clear_faults(&self) {
         self.shared.faults.lock().clear();
