@@ -73,6 +73,15 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE people ADD COLUMN phone_checked_at TEXT;
     ALTER TABLE people ADD COLUMN per_user_mfa TEXT;
     "#,
+    // 5: due indexes end in `upn`, the tie-breaker of the due order: a page after a cursor is an
+    // index seek, not a sort of every due row (an upload's rows share one due instant, so each
+    // page of 20 out of 100,000 Pending people used to read and sort all of them).
+    r#"
+    CREATE INDEX people_due_upn ON people(status, next_due_at, upn) WHERE next_due_at IS NOT NULL;
+    CREATE INDEX people_batch_due_upn ON people(status, batch_id, next_due_at, upn) WHERE next_due_at IS NOT NULL;
+    DROP INDEX people_due;
+    DROP INDEX people_batch_due;
+    "#,
 ];
 
 /// The schema version this build writes.
