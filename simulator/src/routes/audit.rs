@@ -59,8 +59,9 @@ fn parse_instant(lit: &Lit) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s).ok().map(|d| d.to_utc())
 }
 
-/// Evaluates a checked filter on one event; instants compare as instants, not as text.
-fn matches(e: &Expr, ev: &AuditEvent, doc: &Value) -> bool {
+/// Evaluates a checked filter on one event; instants compare as instants, not as text. The
+/// JSON document is built only if a clause needs it.
+fn matches(e: &Expr, ev: &AuditEvent, doc: &std::cell::OnceCell<Value>) -> bool {
     match e {
         Expr::And(a, b) => matches(a, ev, doc) && matches(b, ev, doc),
         Expr::Or(a, b) => matches(a, ev, doc) || matches(b, ev, doc),
@@ -77,12 +78,27 @@ fn matches(e: &Expr, ev: &AuditEvent, doc: &Value) -> bool {
             }
         }
         other => odata::eval(other, &|name| {
-            doc.as_object().and_then(|m| {
+            doc.get_or_init(|| ev.to_json()).as_object().and_then(|m| {
                 m.iter()
                     .find(|(k, _)| k.eq_ignore_ascii_case(name))
                     .map(|(_, v)| v.clone())
             })
         }),
+    }
+}
+
+/// The earliest `activityDateTime` a filter admits, when its top-level `and` chain has an
+/// `activityDateTime ge`/`eq` clause: older events cannot match, so a newest-first scan stops.
+fn earliest(e: &Expr) -> Option<DateTime<Utc>> {
+    match e {
+        Expr::And(a, b) => match (earliest(a), earliest(b)) {
+            (Some(x), Some(y)) => Some(x.max(y)),
+            (x, y) => x.or(y),
+        },
+        Expr::Cmp(f, Op::Ge | Op::Eq, lit) if f.eq_ignore_ascii_case("activityDateTime") => {
+            parse_instant(lit)
+        }
+        _ => None,
     }
 }
 
@@ -118,11 +134,12 @@ pub(crate) fn directory_audits(
     };
     let top = page_size(req, 100, 999)?;
     let token = req.param("$skiptoken");
+    let floor = filter.as_ref().and_then(earliest);
     let log = shared.audit.lock();
     let mut visible: Vec<&AuditEvent> = log
         .events
         .iter()
-        .filter(|e| e.visible_at <= ctx.now)
+        .filter(|e| e.visible_at <= ctx.now && floor.is_none_or(|f| e.at >= f))
         .filter(|e| token.as_deref().is_none_or(|t| after_key(e, t)))
         .collect();
     visible.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| b.id.cmp(&a.id)));
@@ -130,7 +147,7 @@ pub(crate) fn directory_audits(
     let mut last = None;
     let mut more = false;
     for ev in visible {
-        let doc = ev.to_json();
+        let doc = std::cell::OnceCell::new();
         if filter.as_ref().is_some_and(|f| !matches(f, ev, &doc)) {
             continue;
         }
@@ -139,7 +156,7 @@ pub(crate) fn directory_audits(
             break;
         }
         last = Some(key(ev));
-        value.push(doc);
+        value.push(doc.into_inner().unwrap_or_else(|| ev.to_json()));
     }
     let root = shared.graph_root(version);
     let mut body = json!({

@@ -156,12 +156,17 @@ pub(crate) fn registration_details(
     }
     let mut value = Vec::new();
     let mut pos = start;
+    // `isMfaRegistered eq …` (the product's filter) is decided without building the row.
+    let registered = filter.as_ref().and_then(required_mfa);
     while pos < t.user_order.len() && value.len() < top {
         let id = &t.user_order[pos];
         pos += 1;
         let Some(u) = t.users.get(id).filter(|u| u.account_enabled) else {
             continue;
         };
+        if registered.is_some_and(|want| mfa_registered(u, visible_before) != want) {
+            continue;
+        }
         let r = row(u, visible_before);
         let keep = filter.as_ref().is_none_or(|f| {
             odata::eval(f, &|name| {
@@ -187,6 +192,22 @@ pub(crate) fn registration_details(
         ));
     }
     Ok(SimResponse::json(200, body))
+}
+
+/// `isMfaRegistered` as [`row`] computes it.
+fn mfa_registered(u: &User, visible_before: DateTime<Utc>) -> bool {
+    u.methods
+        .iter()
+        .any(|m| m.created <= visible_before && m.kind.is_mfa_capable())
+}
+
+/// The `isMfaRegistered` value a filter's top-level `and` chain requires, if any.
+fn required_mfa(e: &Expr) -> Option<bool> {
+    match e {
+        Expr::And(a, b) => required_mfa(a).or_else(|| required_mfa(b)),
+        Expr::Cmp(f, Op::Eq, Lit::Bool(v)) if f.eq_ignore_ascii_case("isMfaRegistered") => Some(*v),
+        _ => None,
+    }
 }
 
 /// Ids/UPNs a filter is restricted to when it is an `or` of `id eq`/`userPrincipalName eq`
