@@ -95,6 +95,18 @@ pub fn kind(r: &RequestRecord) -> String {
     }
 }
 
+/// The least time `emails` take from `mailboxes` senders at Exchange's limits (30 a minute and
+/// 10,000 in any rolling 24 h, per mailbox), counted to the last one's send: the k-th message of
+/// a mailbox (0-based) can go no sooner than `k / 10,000` days plus `k % 10,000` thirtieths of a
+/// minute after the first.
+pub fn send_bound_days(emails: u64, mailboxes: usize) -> f64 {
+    let per = emails.div_ceil(mailboxes.max(1) as u64);
+    let Some(k) = per.checked_sub(1) else {
+        return 0.0;
+    };
+    (k / 10_000) as f64 + (k % 10_000) as f64 / 30.0 / 1_440.0
+}
+
 fn days(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
     (to - from).num_seconds() as f64 / 86_400.0
 }
@@ -164,9 +176,14 @@ pub async fn one(opts: &Options, mailboxes: usize) -> anyhow::Result<Measured> {
         *emails.entry(k).or_insert(0u64) += 1;
     }
     let total: u64 = emails.values().sum();
-    let per_day = (mailboxes.max(1) * 10_000) as f64;
+    // While invitations are still waiting, sending is the only bound: every email sent from the
+    // first invitation to the last (reminders and escalations included) against the fastest
+    // the mailboxes could have sent that many.
     let invitation_days = match (invites.first(), invites.last()) {
-        (Some(a), Some(b)) => (days(*a, *b), invites.len() as f64 / per_day),
+        (Some(a), Some(b)) => {
+            let in_phase = outbox.iter().filter(|m| m.at >= *a && m.at <= *b).count() as u64;
+            (days(*a, *b), send_bound_days(in_phase, mailboxes))
+        }
         _ => (0.0, 0.0),
     };
     let mut requests = BTreeMap::new();
@@ -184,7 +201,7 @@ pub async fn one(opts: &Options, mailboxes: usize) -> anyhow::Result<Measured> {
         mailboxes,
         length_days: days(start, end),
         emails,
-        lower_bound_days: total as f64 / per_day,
+        lower_bound_days: send_bound_days(total, mailboxes),
         invitation_days,
         requests,
         throttled_429: t429,
@@ -226,13 +243,13 @@ pub fn render(opts: &Options, rows: &[Measured]) -> String {
         b.after_reminder_2, b.after_reminder_3, b.ignore, b.click_percent, b.open_percent,
         b.act_after_hours.0, b.act_after_hours.1,
     );
-    out.push_str("| mailboxes | campaign days | emails until then (by kind) | email lower bound days | length ÷ bound | invitations: days first→last / bound | runs (failed) | 429 / 503 | violations | wall s (set-up s) | CPU s | peak RSS MiB |\n");
+    out.push_str("| mailboxes | campaign days | emails until then (by kind) | email lower bound days | length ÷ bound | invitation phase: days first→last invitation / send bound of every email in it / ratio | runs (failed) | 429 / 503 | violations | wall s (set-up s) | CPU s | peak RSS MiB |\n");
     out.push_str("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for m in rows {
         let total: u64 = m.emails.values().sum();
         let kinds: Vec<String> = m.emails.iter().map(|(k, v)| format!("{k} {v}")).collect();
         out.push_str(&format!(
-            "| {} | {:.2} | {} ({}) | {:.2} | {:.2} | {:.2} / {:.2} | {} ({}) | {} / {} | {} | {:.1} ({:.1}) | {:.1} | {} |\n",
+            "| {} | {:.2} | {} ({}) | {:.2} | {:.2} | {:.2} / {:.2} / {:.2} | {} ({}) | {} / {} | {} | {:.1} ({:.1}) | {:.1} | {} |\n",
             m.mailboxes,
             m.length_days,
             total,
@@ -241,6 +258,7 @@ pub fn render(opts: &Options, rows: &[Measured]) -> String {
             m.length_days / m.lower_bound_days.max(f64::MIN_POSITIVE),
             m.invitation_days.0,
             m.invitation_days.1,
+            m.invitation_days.0 / m.invitation_days.1.max(f64::MIN_POSITIVE),
             m.runs.0,
             m.runs.1,
             m.throttled_429,
@@ -280,4 +298,22 @@ pub fn render(opts: &Options, rows: &[Measured]) -> String {
     out.push_str(&finals.join("; "));
     out.push('\n');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::send_bound_days;
+
+    #[test]
+    fn the_send_bound_follows_both_exchange_limits() {
+        assert_eq!(send_bound_days(0, 1), 0.0);
+        assert_eq!(send_bound_days(1, 1), 0.0);
+        // 31 messages: the 31st a minute after the first.
+        assert!((send_bound_days(31, 1) - 1.0 / 1_440.0).abs() < 1e-9);
+        // The 10,001st waits for the first to leave the 24-hour window.
+        assert_eq!(send_bound_days(10_001, 1), 1.0);
+        // Five mailboxes share the load.
+        assert_eq!(send_bound_days(50_005, 5), 1.0);
+        assert!((send_bound_days(100_000, 1) - (9.0 + 9_999.0 / 30.0 / 1_440.0)).abs() < 1e-9);
+    }
 }
