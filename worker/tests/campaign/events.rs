@@ -38,6 +38,23 @@ async fn check(env: &TestEnv) -> (RunReport, Vec<String>) {
     (report, paths)
 }
 
+/// Runs the orchestrator's passes and returns the Graph paths they requested.
+async fn orchestrate_paths(env: &TestEnv) -> Vec<String> {
+    let before = env.tenant.requests().len();
+    env.orchestrate().await;
+    env.tenant.requests()[before..]
+        .iter()
+        .map(|r| r.path.clone())
+        .collect()
+}
+
+fn with(extra: &[(&'static str, &str)]) -> Options {
+    Options {
+        extra: extra.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+        ..Options::default()
+    }
+}
+
 fn count(paths: &[String], needle: &str) -> usize {
     paths.iter().filter(|p| p.contains(needle)).count()
 }
@@ -189,11 +206,7 @@ async fn a_lost_event_is_caught_by_reconciliation_and_counted() {
 async fn without_audit_permission_auto_uses_the_report_and_events_mode_fails_loudly() {
     // The report is read on every check here (not hourly), so the registration is seen one
     // pass later.
-    let env = spawn(Options {
-        extra: vec![("MFA_REPORT_EVERY_MINUTES", "0".into())],
-        ..Options::default()
-    })
-    .await;
+    let env = spawn(with(&[("MFA_REPORT_EVERY_MINUTES", "0")])).await;
     env.tenant.set_audit_log_readable(false);
     let people = invited(&env).await;
     env.tenant
@@ -236,11 +249,7 @@ async fn without_audit_permission_auto_uses_the_report_and_events_mode_fails_lou
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auto_falls_back_when_the_audit_endpoint_is_missing_or_refuses_the_query() {
     for status in [404, 400] {
-        let env = spawn(Options {
-            extra: vec![("MFA_REPORT_EVERY_MINUTES", "0".into())],
-            ..Options::default()
-        })
-        .await;
+        let env = spawn(with(&[("MFA_REPORT_EVERY_MINUTES", "0")])).await;
         env.tenant.add_fault(tenant_sim::FaultRule::status_on_path(
             "/auditLogs/directoryAudits",
             status,
@@ -270,11 +279,7 @@ async fn auto_falls_back_when_the_audit_endpoint_is_missing_or_refuses_the_query
 /// removed from `check::run`, the second check reads the report and this test fails.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_report_is_read_at_most_once_an_interval() {
-    let env = spawn(Options {
-        extra: vec![("MFA_CHECK_MODE", "report".into())],
-        ..Options::default()
-    })
-    .await;
+    let env = spawn(with(&[("MFA_CHECK_MODE", "report")])).await;
     let people = invited(&env).await;
     env.tenant
         .register_mfa(&people[0], MethodKind::MicrosoftAuthenticator)
@@ -306,11 +311,7 @@ async fn the_report_is_read_at_most_once_an_interval() {
 /// trusting the earlier read for everyone, `dave` gets an invitation and this test fails.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upload_after_the_last_report_read_is_still_checked_before_inviting() {
-    let env = spawn(Options {
-        extra: vec![("MFA_CHECK_MODE", "report".into())],
-        ..Options::default()
-    })
-    .await;
+    let env = spawn(with(&[("MFA_CHECK_MODE", "report")])).await;
     invited(&env).await;
     env.clock.advance(Duration::from_secs(10 * 60));
     let dave = env.add_user("dave", "dave", None);
@@ -319,12 +320,7 @@ async fn an_upload_after_the_last_report_read_is_still_checked_before_inviting()
         .register_mfa(&dave, MethodKind::MicrosoftAuthenticator)
         .expect("register");
     env.upload(&[dave.clone(), erin.clone()]).await;
-    let before = env.tenant.requests().len();
-    env.orchestrate().await;
-    let paths: Vec<String> = env.tenant.requests()[before..]
-        .iter()
-        .map(|r| r.path.clone())
-        .collect();
+    let paths = orchestrate_paths(&env).await;
     assert_eq!(count(&paths, "userRegistrationDetails"), 0, "{paths:?}");
     assert_eq!(count(&paths, "/authentication/methods"), 2, "{paths:?}");
     assert_eq!(env.record(&dave).await.status, InviteStatus::Active);
@@ -349,12 +345,7 @@ async fn with_events_invitees_are_filtered_through_the_report_not_one_read_each(
     // The registration is older than the report's lag and its audit event.
     env.clock.advance(Duration::from_secs(5 * 60));
     env.upload(&[dave.clone(), erin.clone()]).await;
-    let before = env.tenant.requests().len();
-    env.orchestrate().await;
-    let paths: Vec<String> = env.tenant.requests()[before..]
-        .iter()
-        .map(|r| r.path.clone())
-        .collect();
+    let paths = orchestrate_paths(&env).await;
     assert_eq!(
         env.store
             .get_meta("check.mode")
