@@ -48,6 +48,9 @@ pub struct RunCtx {
     /// Set when this run's check used directory audit events: registered people not yet in
     /// the events are unknown, so the invitation pass still wants the (hourly) report.
     pub events_checked: bool,
+    /// While the check pass runs with mail due: when its one-by-one reads (event confirmations,
+    /// per-user laps) stop, leaving the rest of the run to the mail passes.
+    pub reads_until: Option<DateTime<Utc>>,
     /// The pilot group's members, resolved once per run when `MFA_PILOT_GROUP` is set: passes
     /// then touch nobody else.
     pub pilot: Option<Arc<PilotScope>>,
@@ -82,6 +85,13 @@ impl RunCtx {
             self.budget_exhausted = true;
         }
         ok
+    }
+
+    /// True while the check pass may start more one-by-one reads: the run has time and the
+    /// check's share of it ([`Self::reads_until`]) is not used up.
+    pub fn has_read_time(&mut self) -> bool {
+        let now = self.now();
+        self.reads_until.is_none_or(|until| now < until) && self.has_time()
     }
 
     /// Whether the pilot scope (if any) includes `rec`.

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use mfa_core::clock::{Clock, SharedClock};
 use mfa_core::config::Settings;
+use mfa_core::domain::InviteStatus;
 use mfa_core::graph::GraphClient;
 use mfa_core::passes::{PassKind, PassOutcome, PassRunner, RunReport, RunRequest};
 use mfa_core::store::{Lease, SharedStore};
@@ -125,6 +126,7 @@ impl Worker {
             budget_exhausted: false,
             registration_as_of: None,
             events_checked: false,
+            reads_until: None,
             pilot: None,
             out_of_scope: Default::default(),
         };
@@ -165,7 +167,22 @@ impl Worker {
             let span = tracing::info_span!("pass", pass = %pass);
             let _guard = span.enter();
             match pass {
-                PassKind::Check => outcomes.push(check::run(ctx).await?),
+                PassKind::Check => {
+                    // Confirmation and per-user reads wait on the reports limit (5 per 10 s); left
+                    // alone they can fill a whole run while invitations and reminders wait. With
+                    // mail due, the check gets `MFA_CHECK_SHARE_PERCENT` of what is left of the
+                    // run; what it does not reach, the next run picks up (watermark / cursor).
+                    // (A full report read is not cut: one page per 999 people, and an unfinished
+                    // read starts over.)
+                    let share = ctx.extra.check_share_percent as i32;
+                    if share < 100 && mailing_on && mail_due(ctx, request).await? {
+                        let left = ctx.deadline - ctx.now();
+                        ctx.reads_until = Some(ctx.now() + left * share / 100);
+                    }
+                    let outcome = check::run(ctx).await;
+                    ctx.reads_until = None;
+                    outcomes.push(outcome?)
+                }
                 PassKind::Invitation if mailing_on => {
                     // Invite nobody who has registered: one report read (about one request per
                     // 999 people, at most every `MFA_REPORT_EVERY_MINUTES`) is far cheaper than
@@ -314,4 +331,31 @@ impl PassRunner for Worker {
     async fn run(&self, request: RunRequest) -> anyhow::Result<RunReport> {
         self.run_passes(request).await
     }
+}
+
+/// Whether this run has mail to send: someone waiting for an invitation, or (when the run
+/// includes them) a reminder, escalation or deadline due.
+async fn mail_due(ctx: &RunCtx, request: &RunRequest) -> anyhow::Result<bool> {
+    if request.passes.contains(&PassKind::Invitation) && invitation::anyone_due(ctx).await? {
+        return Ok(true);
+    }
+    if !request
+        .passes
+        .iter()
+        .any(|p| matches!(p, PassKind::Reminder | PassKind::Escalation))
+    {
+        return Ok(false);
+    }
+    let query = mfa_core::store::DueQuery {
+        statuses: vec![
+            InviteStatus::Sent,
+            InviteStatus::Clicked,
+            InviteStatus::AddedToGroup,
+        ],
+        now: ctx.now(),
+        after: None,
+        limit: 1,
+        batch: None,
+    };
+    Ok(!ctx.store.due(&query).await?.is_empty())
 }

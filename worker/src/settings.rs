@@ -54,6 +54,10 @@ pub struct WorkerSettings {
     /// (`MFA_REPORT_EVERY_MINUTES`, default 60; 0 reads it on every check). Its data lags up
     /// to a few hours, so reading it more often only costs requests.
     pub report_every: chrono::Duration,
+    /// Most of a run the check pass may take while mail is due (`MFA_CHECK_SHARE_PERCENT`,
+    /// default 50; 100 = no limit): its confirmation and per-user reads wait on the reports
+    /// limit and would otherwise hold invitations and reminders back.
+    pub check_share_percent: u32,
     /// The opt-in directory passes and the pilot group (`crate::directory`).
     pub directory: DirectorySettings,
 }
@@ -163,6 +167,7 @@ impl WorkerSettings {
                 60,
                 0..=1440,
             )?),
+            check_share_percent: number("MFA_CHECK_SHARE_PERCENT", 50, 10..=100)? as u32,
             directory: DirectorySettings::from_vars(
                 v,
                 deadline.is_some() || deadline_days.is_some(),
@@ -201,6 +206,7 @@ mod tests {
             (chrono::Duration::minutes(30), chrono::Duration::hours(24))
         );
         assert_eq!(s.report_every, chrono::Duration::minutes(60));
+        assert_eq!(s.check_share_percent, 50);
         let cases = [
             ("MFA_REPORT_SCHEDULE", "hourly"),
             ("MFA_REPORT_WEEKDAY", "Someday"),
@@ -213,6 +219,7 @@ mod tests {
             ("MFA_EVENTS_OVERLAP_MINUTES", "0"),
             ("MFA_RECONCILE_HOURS", "never"),
             ("MFA_REPORT_EVERY_MINUTES", "-5"),
+            ("MFA_CHECK_SHARE_PERCENT", "5"),
         ];
         for (var, value) in cases {
             let err = WorkerSettings::from_vars(&Vars::from_pairs([(var, value)])).expect_err(var);

@@ -220,7 +220,7 @@ pub(super) async fn by_user(
     let mut pos = start.clone();
     let mut second_lap = false;
     let finished = loop {
-        if !ctx.has_time() {
+        if !ctx.has_read_time() {
             out.deferred += 1;
             break false;
         }
@@ -250,7 +250,7 @@ pub(super) async fn by_user(
         // last person it read.
         let mut out_of_time = false;
         for slice in page.chunks(mfa_core::graph::MAX_BATCH) {
-            if !ctx.has_time() {
+            if !ctx.has_read_time() {
                 out_of_time = true;
                 break;
             }

@@ -135,7 +135,7 @@ pub async fn run(ctx: &mut RunCtx, out: &mut PassOutcome) -> anyhow::Result<()> 
     let mut not_yet = 0u64;
     let mut hold: Option<DateTime<Utc>> = None;
     while !pending.is_empty() {
-        if !ctx.has_time() {
+        if !ctx.has_read_time() {
             out.deferred += pending.len() as u64;
             hold = min_opt(hold, pending.iter().map(|c| c.2).min());
             out.notes

@@ -67,6 +67,7 @@ const LEFT_TO_DEFAULT_IN_AZURE: &[(&str, &str)] = &[
         "MFA_EVENTS_OVERLAP_MINUTES",
         "worker tuning knob (audit-event detection)",
     ),
+    ("MFA_CHECK_SHARE_PERCENT", "worker tuning knob"),
     (
         "MFA_REPORT_EVERY_MINUTES",
         "worker tuning knob (report detection)",
