@@ -334,7 +334,7 @@ impl PassRunner for Worker {
 }
 
 /// Whether this run has mail to send: someone waiting for an invitation, or (when the run
-/// includes them) a reminder, escalation or deadline due.
+/// includes those passes) someone due for a reminder or escalation. Two indexed store reads.
 async fn mail_due(ctx: &RunCtx, request: &RunRequest) -> anyhow::Result<bool> {
     if request.passes.contains(&PassKind::Invitation) && invitation::anyone_due(ctx).await? {
         return Ok(true);
