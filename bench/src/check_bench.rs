@@ -30,7 +30,7 @@ pub struct Options {
 
 struct Measured {
     label: String,
-    requests: BTreeMap<&'static str, u64>,
+    requests: BTreeMap<String, u64>,
     throttled: u64,
     violations: usize,
     examined: u64,
@@ -39,24 +39,6 @@ struct Measured {
     wall_s: f64,
     sim_s: i64,
     budget_exhausted: bool,
-}
-
-fn kind(path: &str, in_batch: bool) -> &'static str {
-    if path.ends_with("$batch") {
-        "$batch envelope"
-    } else if path.contains("userRegistrationDetails") {
-        "registration report page"
-    } else if path.contains("/authentication/methods") {
-        if in_batch {
-            "methods read (in $batch)"
-        } else {
-            "methods read"
-        }
-    } else if path.contains("/token") || path.contains("/msi/") {
-        "token"
-    } else {
-        "other"
-    }
 }
 
 async fn one(opts: &Options, licence: Licence, label: &str) -> anyhow::Result<Vec<Measured>> {
@@ -163,7 +145,7 @@ async fn one(opts: &Options, licence: Licence, label: &str) -> anyhow::Result<Ve
         let mut requests = BTreeMap::new();
         let mut throttled = 0;
         for r in &log[log_before.min(log.len())..] {
-            *requests.entry(kind(&r.path, r.in_batch)).or_insert(0) += 1;
+            *requests.entry(crate::campaign_bench::kind(r)).or_insert(0) += 1;
             throttled += u64::from(r.status == 429 || r.status == 503);
         }
         let examined = report.passes.iter().map(|p| p.examined).sum();

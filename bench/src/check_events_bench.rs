@@ -37,26 +37,6 @@ pub struct Options {
     pub registered_percent: usize,
 }
 
-fn kind(path: &str, in_batch: bool) -> &'static str {
-    if path.ends_with("$batch") {
-        "$batch envelope"
-    } else if path.contains("directoryAudits") {
-        "audit log page"
-    } else if path.contains("userRegistrationDetails") {
-        "registration report page"
-    } else if path.contains("/authentication/methods") {
-        if in_batch {
-            "methods read (in $batch)"
-        } else {
-            "methods read"
-        }
-    } else if path.contains("/token") || path.contains("/msi/") {
-        "token"
-    } else {
-        "other"
-    }
-}
-
 /// Runs the benchmark and returns the Markdown report.
 pub async fn run(opts: Options) -> anyhow::Result<String> {
     let setup = Instant::now();
@@ -211,10 +191,10 @@ pub async fn run(opts: Options) -> anyhow::Result<String> {
             .saturating_sub(cpu_before)
             .as_secs_f64();
         let log = tenant.requests();
-        let mut requests: BTreeMap<&str, u64> = BTreeMap::new();
+        let mut requests: BTreeMap<String, u64> = BTreeMap::new();
         let mut throttled = 0;
         for r in &log[log_before.min(log.len())..] {
-            *requests.entry(kind(&r.path, r.in_batch)).or_insert(0) += 1;
+            *requests.entry(crate::campaign_bench::kind(r)).or_insert(0) += 1;
             throttled += u64::from(r.status == 429 || r.status == 503);
         }
         let changed: u64 = report.passes.iter().map(|p| p.changed).sum();
