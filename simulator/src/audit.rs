@@ -12,6 +12,29 @@ use std::time::Duration;
 pub const AUTH_METHODS_SERVICE: &str = "Authentication Methods";
 /// Activity logged when a person registers a method themselves.
 pub const USER_REGISTERED: &str = "User registered security info";
+/// Activity logged when a person deletes a method.
+pub const USER_DELETED: &str = "User deleted security info";
+
+/// The `resultReason` Entra writes with a registration (`registered`) or deletion of `kind`,
+/// in the words security tooling matches on (`User registered Mobile Phone SMS`). Windows
+/// Hello, platform credentials and Temporary Access Passes are not registered through the
+/// security-info flow: their events here name no method, as an event whose reason a reader does
+/// not recognise.
+pub fn reason(kind: crate::MethodKind, registered: bool) -> String {
+    use crate::MethodKind::*;
+    let method = match kind {
+        Phone => "Mobile Phone SMS",
+        MicrosoftAuthenticator => "Authenticator App with Notification and Code",
+        SoftwareOath => "Software OATH token",
+        Fido2 => "Fido",
+        Email => "Email",
+        Password | WindowsHelloForBusiness | TemporaryAccessPass | PlatformCredential => {
+            return String::new()
+        }
+    };
+    let verb = if registered { "registered" } else { "deleted" };
+    format!("User {verb} {method}")
+}
 
 /// One recorded audit event.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -21,6 +44,8 @@ pub struct AuditEvent {
     pub id: String,
     /// `activityDisplayName`.
     pub activity: String,
+    /// `resultReason`: the method, for security-info events.
+    pub reason: String,
     /// `activityDateTime`: when the activity happened.
     pub at: DateTime<Utc>,
     /// When the event becomes visible to the API (`at` + ingestion delay).
@@ -39,11 +64,11 @@ impl AuditEvent {
             "category": "UserManagement",
             "correlationId": self.id,
             "result": "success",
-            "resultReason": "",
+            "resultReason": self.reason,
             "activityDisplayName": self.activity,
             "activityDateTime": self.at.to_rfc3339_opts(SecondsFormat::Millis, true),
             "loggedByService": AUTH_METHODS_SERVICE,
-            "operationType": "Add",
+            "operationType": if self.activity == USER_DELETED { "Delete" } else { "Add" },
             "initiatedBy": {
                 "app": null,
                 "user": {
@@ -90,8 +115,16 @@ impl AuditLog {
         }
     }
 
-    /// Records that `user_id`/`upn` did `activity` at `at` (unless the event is to be lost).
-    pub fn record(&mut self, activity: &str, at: DateTime<Utc>, user_id: &str, upn: &str) {
+    /// Records that `user_id`/`upn` did `activity` (for the `reason`) at `at`, unless the event
+    /// is to be lost.
+    pub fn record(
+        &mut self,
+        activity: &str,
+        reason: String,
+        at: DateTime<Utc>,
+        user_id: &str,
+        upn: &str,
+    ) {
         if self.lose_next > 0 {
             self.lose_next -= 1;
             return;
@@ -100,6 +133,7 @@ impl AuditLog {
         self.events.push(AuditEvent {
             id: format!("Directory_{}", uuid::Uuid::new_v4()),
             activity: activity.to_string(),
+            reason,
             at,
             visible_at: at + delay,
             user_id: user_id.to_string(),

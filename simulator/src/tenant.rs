@@ -250,10 +250,13 @@ impl Tenant {
         u.methods.push(m.clone());
         let (id, upn) = (u.id.clone(), u.user_principal_name.clone());
         drop(t);
-        self.shared
-            .audit
-            .lock()
-            .record(crate::audit::USER_REGISTERED, now, &id, &upn);
+        self.shared.audit.lock().record(
+            crate::audit::USER_REGISTERED,
+            crate::audit::reason(kind, true),
+            now,
+            &id,
+            &upn,
+        );
         Ok(m)
     }
 
@@ -279,15 +282,26 @@ impl Tenant {
         self.shared.audit.lock().readable = readable;
     }
 
-    /// Removes a user's methods of `kind` (all non-password methods when `None`); returns how many.
+    /// Removes a user's methods of `kind` (all non-password methods when `None`), logging a
+    /// `User deleted security info` event for each; returns how many.
     pub fn remove_methods(&self, user: &str, kind: Option<MethodKind>) -> Result<usize, SimError> {
+        let now = self.shared.clock.now();
         let mut t = self.shared.tenant.lock();
         let u = t
             .user_mut(user)
             .ok_or_else(|| SimError::NotFound(user.to_string()))?;
-        let before = u.methods.len();
-        u.methods.retain(|m| kind.is_some_and(|k| k != m.kind));
-        Ok(before - u.methods.len())
+        let (kept, removed): (Vec<_>, Vec<_>) = std::mem::take(&mut u.methods)
+            .into_iter()
+            .partition(|m| m.kind == MethodKind::Password || kind.is_some_and(|k| k != m.kind));
+        u.methods = kept;
+        let (id, upn) = (u.id.clone(), u.user_principal_name.clone());
+        drop(t);
+        let mut audit = self.shared.audit.lock();
+        for m in &removed {
+            let reason = crate::audit::reason(m.kind, false);
+            audit.record(crate::audit::USER_DELETED, reason, now, &id, &upn);
+        }
+        Ok(removed.len())
     }
 
     /// Every message accepted by `sendMail`, oldest first.

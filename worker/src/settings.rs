@@ -20,6 +20,16 @@ pub enum ReportSchedule {
     Off,
 }
 
+/// How a registration event becomes Active (`MFA_EVENTS_CONFIRM`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventsConfirm {
+    /// The event itself when its reason names an MFA-capable method and no deletion follows it
+    /// in the window; one read of the person's methods otherwise (default).
+    Auto,
+    /// One read of the person's methods for every event, whatever it says.
+    Read,
+}
+
 /// Worker-only settings.
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
@@ -47,6 +57,9 @@ pub struct WorkerSettings {
     /// How far each audit-event query reaches back before the last one's end, so events Entra
     /// writes late are still read (`MFA_EVENTS_OVERLAP_MINUTES`, default 30).
     pub events_overlap: chrono::Duration,
+    /// Whether registration events are trusted when they name the method
+    /// (`MFA_EVENTS_CONFIRM`, `auto` by default, or `read`).
+    pub events_confirm: EventsConfirm,
     /// Full reconciliation interval while events drive the check (`MFA_RECONCILE_HOURS`,
     /// default 24).
     pub reconcile_interval: chrono::Duration,
@@ -95,6 +108,20 @@ impl WorkerSettings {
                 return Err(ConfigError::new(
                     "MFA_REPORT_SCHEDULE",
                     format!("expected daily, weekly or off, got {o:?}"),
+                ))
+            }
+        };
+        let events_confirm = match v
+            .get("MFA_EVENTS_CONFIRM")
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("auto") => EventsConfirm::Auto,
+            Some("read") => EventsConfirm::Read,
+            Some(o) => {
+                return Err(ConfigError::new(
+                    "MFA_EVENTS_CONFIRM",
+                    format!("expected auto or read, got {o:?}"),
                 ))
             }
         };
@@ -157,6 +184,7 @@ impl WorkerSettings {
                 30,
                 1..=1440,
             )?),
+            events_confirm,
             reconcile_interval: chrono::Duration::hours(number(
                 "MFA_RECONCILE_HOURS",
                 24,
@@ -207,6 +235,12 @@ mod tests {
         );
         assert_eq!(s.report_every, chrono::Duration::minutes(60));
         assert_eq!(s.check_share_percent, 50);
+        assert_eq!(s.events_confirm, EventsConfirm::Auto);
+        let read = Vars::from_pairs([("MFA_EVENTS_CONFIRM", "Read")]);
+        assert_eq!(
+            WorkerSettings::from_vars(&read).map(|s| s.events_confirm),
+            Ok(EventsConfirm::Read)
+        );
         let cases = [
             ("MFA_REPORT_SCHEDULE", "hourly"),
             ("MFA_REPORT_WEEKDAY", "Someday"),
@@ -220,6 +254,7 @@ mod tests {
             ("MFA_RECONCILE_HOURS", "never"),
             ("MFA_REPORT_EVERY_MINUTES", "-5"),
             ("MFA_CHECK_SHARE_PERCENT", "5"),
+            ("MFA_EVENTS_CONFIRM", "trust"),
         ];
         for (var, value) in cases {
             let err = WorkerSettings::from_vars(&Vars::from_pairs([(var, value)])).expect_err(var);

@@ -5,8 +5,11 @@
 //! [`GraphError::NotPermitted`] so the caller can detect registrations another way.
 //!
 //! Entra's "Authentication Methods" service logs an event in category `UserManagement` when
-//! someone registers security info; [`registration_filter`] selects those events since an
-//! instant.
+//! someone registers or deletes security info; [`registration_filter`] selects those events since
+//! an instant. A registration event's `resultReason` names the method
+//! (`User registered Authenticator App with Notification and Code`, `User registered Mobile Phone
+//! SMS`, `User registered Fido`…); [`DirectoryAudit::evidence`] reads it, conservatively: text it
+//! does not recognise is [`Evidence::Unknown`], for the caller to confirm with a read.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures::{Stream, StreamExt};
@@ -27,13 +30,61 @@ pub const REGISTRATION_ACTIVITIES: [&str; 3] = [
     "Admin registered security info",
 ];
 
+/// `activityDisplayName`s that mean security info was removed: a registration followed by one of
+/// these in the same window is not evidence of MFA by itself.
+pub const DELETION_ACTIVITIES: [&str; 2] =
+    ["User deleted security info", "Admin deleted security info"];
+
+/// Method names, as registration events' `resultReason` spells them after `User registered ` /
+/// `Admin registered ` (lower case, matched as prefixes), that satisfy MFA by the same rule as
+/// [`super::methods::MethodKind::is_mfa_capable`]: phones, Authenticator, OATH software tokens,
+/// FIDO2 keys and passkeys, Windows Hello for Business.
+const MFA_METHOD_NAMES: [&str; 11] = [
+    "authenticator app",
+    "microsoft authenticator",
+    "mobile phone",
+    "alternate mobile phone",
+    "office phone",
+    "phone method",
+    "fido",
+    "passkey",
+    "security key",
+    "software oath",
+    "windows hello",
+];
+
+/// Method names that do not satisfy MFA (email and security questions are for password reset
+/// only; a Temporary Access Pass is a one-off).
+const OTHER_METHOD_NAMES: [&str; 5] = [
+    "email",
+    "security question",
+    "temporary access pass",
+    "app password",
+    "password",
+];
+
+/// What one event says about its target's MFA registration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Evidence {
+    /// A registration of a method that satisfies MFA, named in `resultReason`.
+    Mfa,
+    /// A registration of a method that does not (email, security questions, TAP).
+    NotMfa,
+    /// Security info was deleted.
+    Removed,
+    /// A registration whose method the event does not name in words this product knows (e.g.
+    /// `User registered all required security info`, or reason text Microsoft has reworded).
+    Unknown,
+}
+
 /// Largest `$top` the list accepts.
 pub const MAX_PAGE: u32 = 999;
 
-/// `$filter` for registration events with `activityDateTime` at or after `since`.
+/// `$filter` for registration and deletion events with `activityDateTime` at or after `since`.
 pub fn registration_filter(since: DateTime<Utc>) -> String {
     let activities: Vec<String> = REGISTRATION_ACTIVITIES
         .iter()
+        .chain(DELETION_ACTIVITIES.iter())
         .map(|a| format!("activityDisplayName eq {}", odata_string(a)))
         .collect();
     format!(
@@ -64,6 +115,10 @@ pub struct DirectoryAudit {
     /// `success`, `failure`, `timeout`, `unknownFutureValue`.
     #[serde(default)]
     pub result: Option<String>,
+    /// Free text; for security-info events it names the method
+    /// (`User registered Mobile Phone SMS`).
+    #[serde(default)]
+    pub result_reason: Option<String>,
     /// Who the activity was about.
     #[serde(default)]
     pub target_resources: Vec<TargetResource>,
@@ -75,6 +130,46 @@ impl DirectoryAudit {
         self.result
             .as_deref()
             .is_some_and(|r| r.eq_ignore_ascii_case("success"))
+    }
+
+    /// What the event says about its target's registration; see [`Evidence`]. Only the reason's
+    /// leading method name counts, and only for the activities this module queries.
+    pub fn evidence(&self) -> Evidence {
+        let activity = self.activity_display_name.as_str();
+        if DELETION_ACTIVITIES
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(activity))
+        {
+            return Evidence::Removed;
+        }
+        let names_a_method = [
+            "User registered security info",
+            "Admin registered security info",
+        ]
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(activity));
+        if !names_a_method {
+            return Evidence::Unknown;
+        }
+        let reason = self
+            .result_reason
+            .as_deref()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        let Some(method) = ["user registered ", "admin registered "]
+            .iter()
+            .find_map(|p| reason.strip_prefix(p))
+        else {
+            return Evidence::Unknown;
+        };
+        if MFA_METHOD_NAMES.iter().any(|m| method.starts_with(m)) {
+            Evidence::Mfa
+        } else if OTHER_METHOD_NAMES.iter().any(|m| method.starts_with(m)) {
+            Evidence::NotMfa
+        } else {
+            Evidence::Unknown
+        }
     }
 
     /// The users the event targets.
@@ -145,8 +240,112 @@ mod tests {
             .unwrap_or_default();
         assert_eq!(
             registration_filter(since),
-            "activityDateTime ge 2026-03-02T09:00:00Z and loggedByService eq 'Authentication Methods' and (activityDisplayName eq 'User registered security info' or activityDisplayName eq 'User registered all required security info' or activityDisplayName eq 'Admin registered security info')"
+            "activityDateTime ge 2026-03-02T09:00:00Z and loggedByService eq 'Authentication Methods' and (activityDisplayName eq 'User registered security info' or activityDisplayName eq 'User registered all required security info' or activityDisplayName eq 'Admin registered security info' or activityDisplayName eq 'User deleted security info' or activityDisplayName eq 'Admin deleted security info')"
         );
+    }
+
+    fn event(activity: &str, reason: &str) -> DirectoryAudit {
+        serde_json::from_value(serde_json::json!({
+            "id": "Directory_1",
+            "activityDisplayName": activity,
+            "activityDateTime": "2026-03-02T09:01:02Z",
+            "result": "success",
+            "resultReason": reason,
+        }))
+        .expect("parses")
+    }
+
+    #[test]
+    fn evidence_follows_the_method_the_reason_names() {
+        let registered = "User registered security info";
+        let cases = [
+            (
+                registered,
+                "User registered Authenticator App with Notification and Code",
+                Evidence::Mfa,
+            ),
+            (
+                registered,
+                "User registered Authenticator App with Code",
+                Evidence::Mfa,
+            ),
+            (
+                registered,
+                "User registered Mobile Phone SMS",
+                Evidence::Mfa,
+            ),
+            (
+                registered,
+                "User registered Mobile Phone Call",
+                Evidence::Mfa,
+            ),
+            (registered, "User registered Office Phone", Evidence::Mfa),
+            (registered, "User registered Fido", Evidence::Mfa),
+            (
+                registered,
+                "User registered Software OATH token",
+                Evidence::Mfa,
+            ),
+            (
+                registered,
+                " user registered PASSKEY (device-bound) ",
+                Evidence::Mfa,
+            ),
+            (
+                "Admin registered security info",
+                "Admin registered phone method for user",
+                Evidence::Mfa,
+            ),
+            (registered, "User registered Email", Evidence::NotMfa),
+            (
+                registered,
+                "User registered Security questions",
+                Evidence::NotMfa,
+            ),
+            (
+                "Admin registered security info",
+                "Admin registered temporary access pass method for user",
+                Evidence::NotMfa,
+            ),
+            // Nothing named, or words this product does not know: a read decides.
+            (registered, "", Evidence::Unknown),
+            (registered, "Registered something new", Evidence::Unknown),
+            (
+                registered,
+                "User registered Hardware OATH token",
+                Evidence::Unknown,
+            ),
+            (
+                "User registered all required security info",
+                "User registered Mobile Phone SMS",
+                Evidence::Unknown,
+            ),
+            (
+                "User changed default security info",
+                "User registered Mobile Phone SMS",
+                Evidence::Unknown,
+            ),
+            (
+                "User deleted security info",
+                "User deleted Mobile Phone SMS",
+                Evidence::Removed,
+            ),
+            ("Admin deleted security info", "", Evidence::Removed),
+        ];
+        for (activity, reason, want) in cases {
+            assert_eq!(
+                event(activity, reason).evidence(),
+                want,
+                "{activity}: {reason}"
+            );
+        }
+        let no_reason: DirectoryAudit = serde_json::from_value(serde_json::json!({
+            "id": "Directory_2",
+            "activityDisplayName": registered,
+            "activityDateTime": "2026-03-02T09:01:02Z",
+        }))
+        .expect("parses without resultReason");
+        assert_eq!(no_reason.evidence(), Evidence::Unknown);
     }
 
     #[test]

@@ -42,6 +42,11 @@ async fn registration_is_logged_with_the_documented_shape_after_the_ingestion_de
     assert_eq!(e["loggedByService"], "Authentication Methods");
     assert_eq!(e["category"], "UserManagement");
     assert_eq!(e["result"], "success");
+    assert_eq!(
+        e["resultReason"],
+        "User registered Authenticator App with Notification and Code"
+    );
+    assert_eq!(e["operationType"], "Add");
     assert!(e["id"].as_str().is_some_and(|s| !s.is_empty()));
     let at = chrono::DateTime::parse_from_rfc3339(e["activityDateTime"].as_str().unwrap())
         .unwrap()
@@ -55,6 +60,66 @@ async fn registration_is_logged_with_the_documented_shape_after_the_ingestion_de
     assert_eq!(target["id"], u.id.as_str());
     assert_eq!(target["userPrincipalName"], "a@contoso.example");
     assert_eq!(target["type"], "User");
+}
+
+#[tokio::test]
+async fn reasons_name_the_method_and_deletions_are_logged_too() {
+    let mut t = spawn(SimConfig {
+        audit_delay: Duration::ZERO,
+        ..unlimited()
+    })
+    .await;
+    t.tenant()
+        .add_user(NewUser::upn("a@contoso.example"))
+        .unwrap();
+    for kind in [
+        MethodKind::Phone,
+        MethodKind::Fido2,
+        MethodKind::Email,
+        MethodKind::WindowsHelloForBusiness,
+    ] {
+        t.tenant().register_mfa("a@contoso.example", kind).unwrap();
+        t.sim.clock().advance(Duration::from_secs(1));
+    }
+    assert_eq!(
+        t.tenant()
+            .remove_methods("a@contoso.example", Some(MethodKind::Phone))
+            .unwrap(),
+        1
+    );
+    t.advance(1).await;
+    let r = t.get(AUDITS).await;
+    let seen: Vec<(String, String, String)> = r.body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|e| {
+            let text = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+            (
+                text("activityDisplayName"),
+                text("resultReason"),
+                text("operationType"),
+            )
+        })
+        .collect();
+    let row = |a: &str, r: &str, o: &str| (a.to_string(), r.to_string(), o.to_string());
+    let added = "User registered security info";
+    assert_eq!(
+        seen,
+        [
+            row(added, "User registered Mobile Phone SMS", "Add"),
+            row(added, "User registered Fido", "Add"),
+            row(added, "User registered Email", "Add"),
+            // Not registered through the security-info flow: no method named.
+            row(added, "", "Add"),
+            row(
+                "User deleted security info",
+                "User deleted Mobile Phone SMS",
+                "Delete"
+            ),
+        ]
+    );
 }
 
 #[tokio::test]

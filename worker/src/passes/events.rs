@@ -3,10 +3,14 @@
 //! Each check pass reads the "Authentication Methods" registration events logged since the
 //! stored watermark minus `MFA_EVENTS_OVERLAP_MINUTES` (Entra writes events minutes after the
 //! activity, so windows overlap; reading an event twice is harmless because Active is final).
-//! Each tracked, unfinished person an event names gets one targeted read of their methods
-//! (`$batch` of 20) and becomes Active when one is MFA-capable. The watermark then moves to the
-//! start of this pass, or to the earliest event whose confirmation failed or did not fit in the
-//! time budget, so nothing is skipped.
+//! Each tracked, unfinished person an event names becomes Active on the event's word when its
+//! reason names a method that satisfies MFA and no deletion of security info follows it in the
+//! window ([`Evidence`]); anyone else with a registration event (a method the event does not
+//! name, a deletion, or every event under `MFA_EVENTS_CONFIRM=read`) gets one targeted read of
+//! their methods (`$batch` of 20) and becomes Active when one is MFA-capable. A pass therefore
+//! costs the audit pages plus a read only where the log is unclear. The watermark then moves to
+//! the start of this pass, or to the earliest event whose confirmation failed or did not fit in
+//! the time budget, so nothing is skipped.
 //!
 //! Every `MFA_RECONCILE_HOURS` (and on the first pass, when there is no watermark yet) a full
 //! pass through the registration report (licensed tenants) or a lap of per-user reads (spread
@@ -19,7 +23,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use mfa_core::domain::{InviteStatus, Upn};
-use mfa_core::graph::audit::{registration_filter, MAX_PAGE};
+use mfa_core::graph::audit::{registration_filter, Evidence, MAX_PAGE};
 use mfa_core::graph::GraphError;
 use mfa_core::passes::PassOutcome;
 use serde::{Deserialize, Serialize};
@@ -27,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use super::check::{by_report, by_user, is_not_licensed, mark_active, report_complete};
 use super::{has_mfa, who};
 use crate::context::RunCtx;
+use crate::settings::EventsConfirm;
 
 /// Where the next audit-event query starts (before the overlap), RFC 3339.
 pub const WATERMARK_KEY: &str = "check.events.watermark";
@@ -86,8 +91,8 @@ pub async fn run(ctx: &mut RunCtx, out: &mut PassOutcome) -> anyhow::Result<()> 
     let watermark = parse_instant(stored.clone());
     let since = watermark.unwrap_or(started) - ctx.extra.events_overlap;
 
-    // Registration events since `since`, one entry per person (earliest event kept).
-    let mut people: HashMap<Upn, (DateTime<Utc>, Option<String>)> = HashMap::new();
+    // Security-info events since `since`, summed up per person.
+    let mut people: HashMap<Upn, Seen> = HashMap::new();
     let mut events = 0u64;
     let mut pages = Box::pin(
         ctx.graph
@@ -99,6 +104,7 @@ pub async fn run(ctx: &mut RunCtx, out: &mut PassOutcome) -> anyhow::Result<()> 
                 continue;
             }
             events += 1;
+            let evidence = e.evidence();
             for t in e.target_users() {
                 let Some(upn) = t
                     .user_principal_name
@@ -107,32 +113,47 @@ pub async fn run(ctx: &mut RunCtx, out: &mut PassOutcome) -> anyhow::Result<()> 
                 else {
                     continue;
                 };
-                let entry = people
+                people
                     .entry(upn)
-                    .or_insert((e.activity_date_time, t.id.clone()));
-                entry.0 = entry.0.min(e.activity_date_time);
+                    .or_insert_with(|| Seen::new(e.activity_date_time, t.id.clone()))
+                    .add(e.activity_date_time, evidence);
             }
         }
     }
 
-    // Tracked and unfinished: confirm with one read each, then Active.
+    // Tracked and unfinished: Active on the event's word when it is clear, else after one read.
+    let confirm = ctx.extra.events_confirm;
     let upns: Vec<Upn> = people.keys().cloned().collect();
     let mut pending = Vec::new();
+    let (mut by_event, mut by_read, mut not_yet) = (0u64, 0u64, 0u64);
     for chunk in upns.chunks(500) {
         let recs = ctx.store.get_many(chunk).await?;
         for rec in ctx.keep_in_scope(recs) {
             if rec.status == InviteStatus::Active {
                 continue;
             }
-            let (at, event_id) = people.get(&rec.upn).cloned().unwrap_or((started, None));
-            let Some(id) = rec.object_id.as_ref().map(|o| o.to_string()).or(event_id) else {
+            let Some(seen) = people.get(&rec.upn) else {
                 continue;
             };
-            pending.push((rec, id, at));
+            match seen.verdict(confirm) {
+                None => {}
+                Some(Verdict::Registered) => {
+                    by_event += u64::from(mark_active(ctx, rec, out).await?);
+                }
+                Some(Verdict::NotMfa) => {
+                    not_yet += 1;
+                    out.examined += 1;
+                }
+                Some(Verdict::Read) => {
+                    let id = rec.object_id.as_ref().map(|o| o.to_string());
+                    let Some(id) = id.or_else(|| seen.id.clone()) else {
+                        continue;
+                    };
+                    pending.push((rec, id, seen.first));
+                }
+            }
         }
     }
-    let mut confirmed = 0u64;
-    let mut not_yet = 0u64;
     let mut hold: Option<DateTime<Utc>> = None;
     while !pending.is_empty() {
         if !ctx.has_read_time() {
@@ -147,7 +168,7 @@ pub async fn run(ctx: &mut RunCtx, out: &mut PassOutcome) -> anyhow::Result<()> 
         let results = ctx.graph.list_methods_batch(&ids).await;
         for ((rec, _, at), methods) in chunk.into_iter().zip(results) {
             match methods {
-                Ok(m) if has_mfa(&m) => confirmed += u64::from(mark_active(ctx, rec, out).await?),
+                Ok(m) if has_mfa(&m) => by_read += u64::from(mark_active(ctx, rec, out).await?),
                 // Registered something that is not MFA (email, for SSPR): nothing to do.
                 Ok(_) => {
                     not_yet += 1;
@@ -161,17 +182,20 @@ pub async fn run(ctx: &mut RunCtx, out: &mut PassOutcome) -> anyhow::Result<()> 
             }
         }
     }
+    let confirmed = by_event + by_read;
     let next = hold.map_or(started, |h| h.min(started));
     tracing::info!(
         since = %since,
         events,
         people = people.len(),
         confirmed,
+        by_event,
+        by_read,
         not_mfa = not_yet,
         "audit events read"
     );
     out.notes.push(format!(
-        "events since {}: {events} read, {confirmed} confirmed Active",
+        "events since {}: {events} read, {confirmed} confirmed Active ({by_event} by the event, {by_read} by a read)",
         since.to_rfc3339()
     ));
     if !ctx.dry_run {
@@ -199,6 +223,79 @@ pub async fn run(ctx: &mut RunCtx, out: &mut PassOutcome) -> anyhow::Result<()> 
         reconcile(ctx, out, state).await?;
     }
     Ok(())
+}
+
+/// What one pass's events say about one person.
+#[derive(Debug, Clone)]
+struct Seen {
+    /// Earliest event: the watermark holds here while the person's state is unsettled.
+    first: DateTime<Utc>,
+    /// Object id the event names (for a read when the record has none yet).
+    id: Option<String>,
+    /// Some registration was logged (deletions alone are not registrations).
+    registered: bool,
+    /// Latest registration of a method that satisfies MFA, by the event's reason.
+    mfa_at: Option<DateTime<Utc>>,
+    /// Latest deletion of security info.
+    removed_at: Option<DateTime<Utc>>,
+    /// A registration whose method the event does not name.
+    unknown: bool,
+}
+
+/// What to do for one tracked, unfinished person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// Active on the event's word.
+    Registered,
+    /// Only methods that are not MFA were registered: nothing to do.
+    NotMfa,
+    /// One read of their methods decides.
+    Read,
+}
+
+impl Seen {
+    fn new(at: DateTime<Utc>, id: Option<String>) -> Self {
+        Self {
+            first: at,
+            id,
+            registered: false,
+            mfa_at: None,
+            removed_at: None,
+            unknown: false,
+        }
+    }
+
+    fn add(&mut self, at: DateTime<Utc>, evidence: Evidence) {
+        self.first = self.first.min(at);
+        let latest = |t: Option<DateTime<Utc>>| Some(t.map_or(at, |t| t.max(at)));
+        match evidence {
+            Evidence::Mfa => self.mfa_at = latest(self.mfa_at),
+            Evidence::Removed => self.removed_at = latest(self.removed_at),
+            Evidence::Unknown => self.unknown = true,
+            Evidence::NotMfa => {}
+        }
+        self.registered |= evidence != Evidence::Removed;
+    }
+
+    /// `None` when the person only deleted security info. A registration of an MFA method the
+    /// event names, not followed by a deletion, is enough under [`EventsConfirm::Auto`];
+    /// anything less clear (a method not named, a deletion in the window) is read.
+    fn verdict(&self, confirm: EventsConfirm) -> Option<Verdict> {
+        if !self.registered {
+            return None;
+        }
+        if confirm == EventsConfirm::Read {
+            return Some(Verdict::Read);
+        }
+        let after_removal = |at: DateTime<Utc>| self.removed_at.is_none_or(|r| r < at);
+        Some(match self.mfa_at {
+            Some(at) if after_removal(at) => Verdict::Registered,
+            _ if self.unknown || self.removed_at.is_some() || self.mfa_at.is_some() => {
+                Verdict::Read
+            }
+            _ => Verdict::NotMfa,
+        })
+    }
 }
 
 fn min_opt(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
@@ -289,4 +386,46 @@ pub async fn detection_text(ctx: &RunCtx) -> anyhow::Result<Option<String>> {
         }
     }
     Ok(Some(text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(minute: i64) -> DateTime<Utc> {
+        DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::minutes(minute)
+    }
+
+    fn seen(events: &[(i64, Evidence)]) -> Seen {
+        let mut s = Seen::new(at(events[0].0), None);
+        for (minute, evidence) in events {
+            s.add(at(*minute), *evidence);
+        }
+        s
+    }
+
+    #[test]
+    fn an_event_is_trusted_only_when_it_is_clear() {
+        use Evidence::*;
+        type Case = (&'static [(i64, Evidence)], Option<Verdict>);
+        let cases: [Case; 9] = [
+            (&[(1, Mfa)], Some(Verdict::Registered)),
+            (&[(1, NotMfa), (2, Mfa)], Some(Verdict::Registered)),
+            (&[(1, Removed), (2, Mfa)], Some(Verdict::Registered)),
+            (&[(1, Unknown), (2, Mfa)], Some(Verdict::Registered)),
+            (&[(1, NotMfa)], Some(Verdict::NotMfa)),
+            (&[(1, Unknown)], Some(Verdict::Read)),
+            (&[(1, Mfa), (2, Removed)], Some(Verdict::Read)),
+            (&[(1, NotMfa), (2, Removed)], Some(Verdict::Read)),
+            (&[(1, Removed)], None),
+        ];
+        for (events, want) in cases {
+            let s = seen(events);
+            assert_eq!(s.verdict(EventsConfirm::Auto), want, "{events:?}");
+            let strict = want.map(|_| Verdict::Read);
+            assert_eq!(s.verdict(EventsConfirm::Read), strict, "{events:?}");
+        }
+        // The watermark holds at the earliest event, whatever arrived first.
+        assert_eq!(seen(&[(5, Mfa), (2, Removed), (9, Unknown)]).first, at(2));
+    }
 }

@@ -80,6 +80,9 @@ async fn a_registration_is_active_within_one_pass_of_its_event() {
     env.tenant
         .register_mfa(&people[1], MethodKind::Email)
         .expect("email is security info but not MFA");
+    env.tenant
+        .register_mfa(&people[2], MethodKind::WindowsHelloForBusiness)
+        .expect("an event that names no method");
     env.clock.advance(PASS);
 
     let (report, paths) = check(&env).await;
@@ -89,30 +92,38 @@ async fn a_registration_is_active_within_one_pass_of_its_event() {
         .mfa_registration_date
         .is_some_and(|d| d >= registered_at));
     assert_eq!(env.record(&people[1]).await.status, InviteStatus::Sent);
-    assert_eq!(env.record(&people[2]).await.status, InviteStatus::Sent);
+    assert_eq!(env.record(&people[2]).await.status, InviteStatus::Active);
     assert_eq!(count(&paths, "auditLogs/directoryAudits"), 1, "{paths:?}");
     assert_eq!(
         count(&paths, "/authentication/methods"),
-        2,
-        "one confirmation read per person with an event: {paths:?}"
+        1,
+        "Alice's event names the Authenticator app and Bob's an email address: only Carol's, \
+         which names no method, is confirmed with a read: {paths:?}"
     );
     assert_eq!(
         count(&paths, "userRegistrationDetails"),
         0,
         "no full pass between reconciliations: {paths:?}"
     );
+    assert!(
+        report.passes[0]
+            .notes
+            .iter()
+            .any(|n| n.contains("2 confirmed Active (1 by the event, 1 by a read)")),
+        "{report:?}"
+    );
     let mode = env.store.get_meta("check.mode").await.expect("meta");
     assert_eq!(mode.as_deref(), Some("events"));
 
-    // The overlap re-reads both events: Alice is Active already (no read, no write); Bob's email
-    // registration is confirmed again (still not MFA).
+    // The overlap re-reads the three events: Alice and Carol are Active already and Bob's event
+    // still names only an email address: no read, no write.
     env.clock.advance(PASS);
     let (report, paths) = check(&env).await;
     assert_eq!(count(&paths, "auditLogs/directoryAudits"), 1, "{paths:?}");
-    assert_eq!(count(&paths, "/authentication/methods"), 1, "{paths:?}");
+    assert_eq!(count(&paths, "/authentication/methods"), 0, "{paths:?}");
     assert_eq!(report.passes[0].changed, 0);
     // Each query reaches back 30 minutes before the previous pass: one more pass still sees
-    // Bob's event; the one after that has nothing new: one audit read and nothing else (a token
+    // the events; the one after that has nothing new: one audit read and nothing else (a token
     // refresh aside).
     env.clock.advance(PASS);
     check(&env).await;
@@ -121,6 +132,81 @@ async fn a_registration_is_active_within_one_pass_of_its_event() {
     let graph: Vec<_> = paths.iter().filter(|p| p.starts_with("/v1.0")).collect();
     assert_eq!(graph, ["/v1.0/auditLogs/directoryAudits"], "{paths:?}");
     assert_eq!(report.passes[0].changed, 0);
+    env.assert_no_violations();
+}
+
+/// A deletion after a registration in the same window makes the event unclear: a read decides.
+/// A registration after a deletion is clear again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_method_deleted_after_its_event_is_confirmed_by_a_read() {
+    let env = spawn(Options::default()).await;
+    let people = invited(&env).await;
+    env.clock.advance(PASS);
+    env.tenant
+        .register_mfa(&people[0], MethodKind::Phone)
+        .expect("register");
+    env.tenant
+        .register_mfa(&people[1], MethodKind::Phone)
+        .expect("register");
+    env.clock.advance(Duration::from_secs(60));
+    for p in &people[..2] {
+        env.tenant
+            .remove_methods(p, Some(MethodKind::Phone))
+            .expect("delete");
+    }
+    env.clock.advance(Duration::from_secs(60));
+    env.tenant
+        .register_mfa(&people[1], MethodKind::SoftwareOath)
+        .expect("register again");
+    env.clock.advance(PASS);
+
+    let (report, paths) = check(&env).await;
+    assert_eq!(
+        env.record(&people[0]).await.status,
+        InviteStatus::Sent,
+        "registered, then deleted: {report:?}"
+    );
+    assert_eq!(env.record(&people[1]).await.status, InviteStatus::Active);
+    let alice = env
+        .record(&people[0])
+        .await
+        .object_id
+        .expect("looked up when invited");
+    let reads: Vec<_> = paths
+        .iter()
+        .filter(|p| p.contains("/authentication/methods"))
+        .collect();
+    assert_eq!(
+        reads,
+        [&format!("/v1.0/users/{alice}/authentication/methods")],
+        "one read, Alice's"
+    );
+    env.assert_no_violations();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_confirm_read_reads_every_person_with_an_event() {
+    let env = spawn(with(&[("MFA_EVENTS_CONFIRM", "read")])).await;
+    let people = invited(&env).await;
+    env.clock.advance(PASS);
+    env.tenant
+        .register_mfa(&people[0], MethodKind::MicrosoftAuthenticator)
+        .expect("register");
+    env.tenant
+        .register_mfa(&people[1], MethodKind::Email)
+        .expect("register");
+    env.clock.advance(PASS);
+    let (report, paths) = check(&env).await;
+    assert_eq!(env.record(&people[0]).await.status, InviteStatus::Active);
+    assert_eq!(env.record(&people[1]).await.status, InviteStatus::Sent);
+    assert_eq!(count(&paths, "/authentication/methods"), 2, "{paths:?}");
+    assert!(
+        report.passes[0]
+            .notes
+            .iter()
+            .any(|n| n.contains("1 confirmed Active (0 by the event, 1 by a read)")),
+        "{report:?}"
+    );
     env.assert_no_violations();
 }
 
@@ -355,8 +441,9 @@ async fn with_events_invitees_are_filtered_through_the_report_not_one_read_each(
         Some("events")
     );
     assert!(count(&paths, "userRegistrationDetails") >= 1, "{paths:?}");
-    // Dave's audit event is confirmed by one read; erin is invited without one.
-    assert_eq!(count(&paths, "/authentication/methods"), 1, "{paths:?}");
+    // Dave's audit event names the Authenticator app: Active on its word; Erin is invited
+    // without a read.
+    assert_eq!(count(&paths, "/authentication/methods"), 0, "{paths:?}");
     assert_eq!(env.record(&dave).await.status, InviteStatus::Active);
     assert_eq!(env.record(&erin).await.status, InviteStatus::Sent);
     env.assert_no_violations();
@@ -383,10 +470,11 @@ async fn a_burst_of_confirmations_leaves_room_for_invitations() {
         env.orchestrate().await;
         env.clock.advance(PASS);
     }
+    // Windows Hello events name no method: each needs a confirmation read.
     for p in &people {
         assert_eq!(env.record(p).await.status, InviteStatus::Sent, "{p}");
         env.tenant
-            .register_mfa(p, MethodKind::MicrosoftAuthenticator)
+            .register_mfa(p, MethodKind::WindowsHelloForBusiness)
             .expect("register");
     }
     env.clock.advance(PASS);

@@ -67,6 +67,10 @@ const LEFT_TO_DEFAULT_IN_AZURE: &[(&str, &str)] = &[
         "MFA_EVENTS_OVERLAP_MINUTES",
         "worker tuning knob (audit-event detection)",
     ),
+    (
+        "MFA_EVENTS_CONFIRM",
+        "worker tuning knob (audit-event detection)",
+    ),
     ("MFA_CHECK_SHARE_PERCENT", "worker tuning knob"),
     (
         "MFA_REPORT_EVERY_MINUTES",
