@@ -96,35 +96,21 @@ impl WorkerSettings {
                     }),
             }
         };
-        let report_schedule = match v
-            .get("MFA_REPORT_SCHEDULE")
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
-            None | Some("daily") => ReportSchedule::Daily,
-            Some("weekly") => ReportSchedule::Weekly,
-            Some("off") | Some("none") => ReportSchedule::Off,
-            Some(o) => {
-                return Err(ConfigError::new(
-                    "MFA_REPORT_SCHEDULE",
-                    format!("expected daily, weekly or off, got {o:?}"),
-                ))
-            }
-        };
-        let events_confirm = match v
-            .get("MFA_EVENTS_CONFIRM")
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
-            None | Some("auto") => EventsConfirm::Auto,
-            Some("read") => EventsConfirm::Read,
-            Some(o) => {
-                return Err(ConfigError::new(
-                    "MFA_EVENTS_CONFIRM",
-                    format!("expected auto or read, got {o:?}"),
-                ))
-            }
-        };
+        let report_schedule = v.one_of(
+            "MFA_REPORT_SCHEDULE",
+            ReportSchedule::Daily,
+            &[
+                ("daily", ReportSchedule::Daily),
+                ("weekly", ReportSchedule::Weekly),
+                ("off", ReportSchedule::Off),
+                ("none", ReportSchedule::Off),
+            ],
+        )?;
+        let events_confirm = v.one_of(
+            "MFA_EVENTS_CONFIRM",
+            EventsConfirm::Auto,
+            &[("auto", EventsConfirm::Auto), ("read", EventsConfirm::Read)],
+        )?;
         let report_weekday = match v.get("MFA_REPORT_WEEKDAY") {
             None => Weekday::Mon,
             Some(s) => s.parse::<Weekday>().map_err(|_| {

@@ -38,6 +38,37 @@ impl Vars {
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
     }
+
+    /// The value of a variable that names one of `options` (case-insensitive), `default` when
+    /// unset; anything else is an error listing the options in their order. An option with the
+    /// same value as an earlier one is an alias: accepted, not listed.
+    pub fn one_of<T: Copy + PartialEq>(
+        &self,
+        name: &'static str,
+        default: T,
+        options: &[(&str, T)],
+    ) -> Result<T, super::ConfigError> {
+        let Some(value) = self.get(name) else {
+            return Ok(default);
+        };
+        if let Some((_, t)) = options.iter().find(|(o, _)| o.eq_ignore_ascii_case(value)) {
+            return Ok(*t);
+        }
+        let names: Vec<&str> = options
+            .iter()
+            .enumerate()
+            .filter(|(i, (_, t))| !options[..*i].iter().any(|(_, u)| u == t))
+            .map(|(_, (o, _))| *o)
+            .collect();
+        let listed = match names.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+            _ => names.concat(),
+        };
+        Err(super::ConfigError::new(
+            name,
+            format!("expected {listed}, got {value:?}"),
+        ))
+    }
 }
 
 /// Defaults, also listed in `docs/configuration.md`.
@@ -155,22 +186,17 @@ pub(super) fn load(v: &Vars) -> Result<Settings, ConfigError> {
                 })
                 .transpose()?,
             setup_url: url(v, "MFA_SETUP_URL", defaults::SETUP_URL, true)?,
-            check_mode: match v
-                .get("MFA_CHECK_MODE")
-                .map(str::to_ascii_lowercase)
-                .as_deref()
-            {
-                None | Some("auto") => CheckMode::Auto,
-                Some("events") => CheckMode::Events,
-                Some("report") => CheckMode::Report,
-                Some("per-user") | Some("peruser") => CheckMode::PerUser,
-                Some(other) => {
-                    return Err(ConfigError::new(
-                        "MFA_CHECK_MODE",
-                        format!("expected auto, events, report or per-user, got {other:?}"),
-                    ))
-                }
-            },
+            check_mode: v.one_of(
+                "MFA_CHECK_MODE",
+                CheckMode::Auto,
+                &[
+                    ("auto", CheckMode::Auto),
+                    ("events", CheckMode::Events),
+                    ("report", CheckMode::Report),
+                    ("per-user", CheckMode::PerUser),
+                    ("peruser", CheckMode::PerUser),
+                ],
+            )?,
         },
         mail_limits: MailLimits {
             per_minute,
@@ -182,21 +208,16 @@ pub(super) fn load(v: &Vars) -> Result<Settings, ConfigError> {
         worker_interval: Duration::from_secs(interval),
         upload_max_rows: number(v, "MFA_UPLOAD_MAX_ROWS", defaults::UPLOAD_MAX_ROWS)?,
         upload_max_bytes: number(v, "MFA_UPLOAD_MAX_BYTES", defaults::UPLOAD_MAX_BYTES)?,
-        log_format: match v
-            .get("MFA_LOG_FORMAT")
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
-            None | Some("auto") => LogFormat::Auto,
-            Some("json") => LogFormat::Json,
-            Some("pretty") | Some("text") => LogFormat::Pretty,
-            Some(other) => {
-                return Err(ConfigError::new(
-                    "MFA_LOG_FORMAT",
-                    format!("expected auto, json or pretty, got {other:?}"),
-                ))
-            }
-        },
+        log_format: v.one_of(
+            "MFA_LOG_FORMAT",
+            LogFormat::Auto,
+            &[
+                ("auto", LogFormat::Auto),
+                ("json", LogFormat::Json),
+                ("pretty", LogFormat::Pretty),
+                ("text", LogFormat::Pretty),
+            ],
+        )?,
         in_azure,
     })
 }

@@ -177,3 +177,28 @@ fn check_mode_events_is_accepted_and_auto_is_the_default() {
     let s = load(&[("MFA_CHECK_MODE", "Events")]).expect("events");
     assert_eq!(s.campaign.check_mode, CheckMode::Events);
 }
+
+#[test]
+fn one_of_reads_a_choice_and_names_the_options_when_wrong() {
+    let options = [("daily", 1), ("weekly", 7), ("off", 0), ("none", 0)];
+    let vars = Vars::from_pairs([("A", " Weekly "), ("B", "hourly"), ("C", "")]);
+    assert_eq!(vars.one_of("A", 1, &options), Ok(7));
+    let alias = Vars::from_pairs([("A", "NONE")]);
+    assert_eq!(
+        alias.one_of("A", 1, &options),
+        Ok(0),
+        "aliases are accepted"
+    );
+    assert_eq!(vars.one_of("C", 1, &options), Ok(1), "blank is unset");
+    assert_eq!(vars.one_of("UNSET", 0, &options), Ok(0));
+    let err = vars.one_of("B", 1, &options).expect_err("not an option");
+    assert_eq!(err.variable, "B");
+    assert_eq!(
+        err.message,
+        r#"expected daily, weekly or off, got "hourly""#
+    );
+    assert_eq!(
+        vars.one_of("B", 1, &[("on", 1)]).map_err(|e| e.message),
+        Err(r#"expected on, got "hourly""#.to_string())
+    );
+}

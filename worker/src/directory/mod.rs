@@ -61,14 +61,20 @@ impl Default for DirectorySettings {
 }
 
 fn switch(v: &Vars, name: &'static str) -> Result<bool, ConfigError> {
-    match v.get(name).map(str::to_ascii_lowercase).as_deref() {
-        None | Some("off" | "false" | "no" | "0") => Ok(false),
-        Some("on" | "true" | "yes" | "1") => Ok(true),
-        Some(o) => Err(ConfigError::new(
-            name,
-            format!("expected on or off, got {o:?}"),
-        )),
-    }
+    v.one_of(
+        name,
+        false,
+        &[
+            ("on", true),
+            ("off", false),
+            ("true", true),
+            ("false", false),
+            ("yes", true),
+            ("no", false),
+            ("1", true),
+            ("0", false),
+        ],
+    )
 }
 
 impl DirectorySettings {
@@ -104,41 +110,29 @@ impl DirectorySettings {
                     )
                 })?,
         };
-        let per_user_mfa = match v
-            .get("MFA_PER_USER_MFA")
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
-            None | Some("off") => None,
-            Some("enabled") => Some(PerUserMfa::Enabled),
-            Some("enforced") => Some(PerUserMfa::Enforced),
-            Some(o) => {
-                return Err(ConfigError::new(
-                    "MFA_PER_USER_MFA",
-                    format!("expected off, enabled or enforced, got {o:?}"),
-                ))
-            }
-        };
-        let per_user_mfa_when = match v
-            .get("MFA_PER_USER_MFA_WHEN")
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
-            None | Some("active") => EnforceWhen::Active,
-            Some("deadline") if deadline_set => EnforceWhen::Deadline,
-            Some("deadline") => {
-                return Err(ConfigError::new(
-                    "MFA_PER_USER_MFA_WHEN",
-                    "deadline needs MFA_DEADLINE or MFA_DEADLINE_DAYS",
-                ))
-            }
-            Some(o) => {
-                return Err(ConfigError::new(
-                    "MFA_PER_USER_MFA_WHEN",
-                    format!("expected active or deadline, got {o:?}"),
-                ))
-            }
-        };
+        let per_user_mfa = v.one_of(
+            "MFA_PER_USER_MFA",
+            None,
+            &[
+                ("off", None),
+                ("enabled", Some(PerUserMfa::Enabled)),
+                ("enforced", Some(PerUserMfa::Enforced)),
+            ],
+        )?;
+        let per_user_mfa_when = v.one_of(
+            "MFA_PER_USER_MFA_WHEN",
+            EnforceWhen::Active,
+            &[
+                ("active", EnforceWhen::Active),
+                ("deadline", EnforceWhen::Deadline),
+            ],
+        )?;
+        if per_user_mfa_when == EnforceWhen::Deadline && !deadline_set {
+            return Err(ConfigError::new(
+                "MFA_PER_USER_MFA_WHEN",
+                "deadline needs MFA_DEADLINE or MFA_DEADLINE_DAYS",
+            ));
+        }
         Ok(Self {
             pilot_group,
             phone_prepopulate: switch(v, "MFA_PHONE_PREPOPULATE")?,
