@@ -181,7 +181,7 @@ param mailPerMinute int = 30
 param mailPerDay int = 10000
 
 @description('Longest one worker run may take, seconds (below the Functions timeout).')
-param runBudgetSeconds int = 480
+param runBudgetSeconds int = 720
 
 @description('Most people one upload may hold.')
 param uploadMaxRows int = 200000

@@ -100,7 +100,7 @@ impl Worker {
         };
         let started = clock.now();
         let run_id = format!("run-{}", uuid::Uuid::new_v4());
-        let budget = Duration::from_std(self.settings.run_budget).unwrap_or(Duration::minutes(8));
+        let budget = Duration::from_std(self.settings.run_budget).unwrap_or(Duration::minutes(12));
         let deadline = started + budget;
         let lease = Lease {
             owner: run_id.clone(),

@@ -90,7 +90,7 @@ pub mod defaults {
     /// `MFA_MAIL_PER_DAY`.
     pub const MAIL_PER_DAY: u32 = 10_000;
     /// `MFA_RUN_BUDGET_SECONDS`.
-    pub const RUN_BUDGET_SECONDS: u64 = 480;
+    pub const RUN_BUDGET_SECONDS: u64 = 720;
     /// `MFA_WORKER_INTERVAL_SECONDS`.
     pub const WORKER_INTERVAL_SECONDS: u64 = 900;
     /// `MFA_UPLOAD_MAX_ROWS`.
