@@ -16,7 +16,8 @@
 //! pass through the registration report (licensed tenants) or a lap of per-user reads (spread
 //! over runs) catches whatever the events missed. What it finds is counted (meta
 //! [`RECONCILE_KEY`]), logged and shown on the dashboard and in the admin report, so operators can
-//! see whether events are reliable in their tenant.
+//! see whether events are reliable in their tenant. A reconciliation that fails (Graph error
+//! after retries) is logged and tried again on the next pass; the events part stands.
 
 use std::collections::HashMap;
 
@@ -220,7 +221,22 @@ pub async fn run(ctx: &mut RunCtx, out: &mut PassOutcome) -> anyhow::Result<()> 
         if watermark.is_none() {
             state.baseline = true;
         }
-        reconcile(ctx, out, state).await?;
+        if let Err(e) = reconcile(ctx, out, state.clone()).await {
+            if !unavailable(&e) {
+                return Err(e);
+            }
+            // The events are read and their watermark saved: a failed full pass must not undo
+            // that (nor send `auto` to read the report again at once). It stays due; a first
+            // one stays the baseline.
+            tracing::warn!(error = %e, "reconciliation failed; it runs again next pass");
+            out.notes
+                .push(format!("reconciliation failed, runs again next pass: {e}"));
+            if !ctx.dry_run {
+                ctx.store
+                    .set_meta(RECONCILE_KEY, &serde_json::to_string(&state)?)
+                    .await?;
+            }
+        }
     }
     Ok(())
 }

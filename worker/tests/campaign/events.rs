@@ -504,3 +504,44 @@ async fn a_burst_of_confirmations_leaves_room_for_invitations() {
     }
     env.assert_no_violations();
 }
+
+/// A reconciliation that fails (here the report refuses the request) leaves the events pass
+/// standing: the registration is Active, the mode stays `events`, the report is not read a second
+/// time in the run, and the reconciliation runs again on the next pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_reconciliation_keeps_the_events_pass_and_runs_again() {
+    let env = spawn(with(&[("MFA_RECONCILE_HOURS", "1")])).await;
+    let people = invited(&env).await;
+    let before = reconciliation(&env).await;
+    assert!(before["lastAt"].is_string(), "{before}");
+    env.clock.advance(Duration::from_secs(61 * 60));
+    env.tenant.add_fault(tenant_sim::FaultRule::status_on_path(
+        "/reports/authenticationMethods/userRegistrationDetails",
+        400,
+        None,
+    ));
+    env.tenant
+        .register_mfa(&people[0], MethodKind::MicrosoftAuthenticator)
+        .expect("register");
+    env.clock.advance(PASS);
+    let (report, paths) = check(&env).await;
+    assert_eq!(env.record(&people[0]).await.status, InviteStatus::Active);
+    let mode = env.store.get_meta("check.mode").await.expect("meta");
+    assert_eq!(mode.as_deref(), Some("events"), "{report:?}");
+    assert!(
+        report.passes[0]
+            .notes
+            .iter()
+            .any(|n| n.contains("reconciliation failed, runs again next pass")),
+        "{report:?}"
+    );
+    assert_eq!(count(&paths, "userRegistrationDetails"), 1, "{paths:?}");
+    assert_eq!(reconciliation(&env).await["lastAt"], before["lastAt"]);
+
+    env.tenant.clear_faults();
+    env.clock.advance(PASS);
+    let (_, paths) = check(&env).await;
+    assert!(count(&paths, "userRegistrationDetails") >= 1, "{paths:?}");
+    assert_ne!(reconciliation(&env).await["lastAt"], before["lastAt"]);
+    env.assert_no_violations();
+}
