@@ -167,6 +167,9 @@ pub struct CampaignConfig {
     pub kill_percent: u32,
     /// Range of polls after which a killed run is dropped.
     pub kill_polls: (u32, u32),
+    /// The method person `i` registers: `methods[i % len]` (default: the Authenticator app,
+    /// whose audit event names it; Windows Hello's names none, so events mode reads those).
+    pub methods: Vec<MethodKind>,
 }
 
 impl Default for CampaignConfig {
@@ -184,6 +187,7 @@ impl Default for CampaignConfig {
             request_log_capacity: 5_000_000,
             kill_percent: 0,
             kill_polls: (1, 400),
+            methods: vec![MethodKind::MicrosoftAuthenticator],
         }
     }
 }
@@ -430,10 +434,12 @@ impl Campaign {
                 Action::Open => opens.push((self.tokens[who], at)),
                 Action::Click => self.click(who).await?,
                 Action::Register => {
-                    self.tenant.register_mfa(
-                        self.upns[who].as_str(),
-                        MethodKind::MicrosoftAuthenticator,
-                    )?;
+                    let methods = &self.cfg.methods;
+                    let method = methods
+                        .get(who % methods.len().max(1))
+                        .copied()
+                        .unwrap_or(MethodKind::MicrosoftAuthenticator);
+                    self.tenant.register_mfa(self.upns[who].as_str(), method)?;
                     self.registered += 1;
                     self.registered_people[who] = true;
                 }
