@@ -41,6 +41,6 @@ pub use demo::DemoOrg;
 pub use faults::{FaultAction, FaultMatcher, FaultRule, FaultTrigger};
 pub use limits::Category;
 pub use log::{RequestRecord, Violation, ViolationKind};
-pub use sim::Simulator;
+pub use sim::{Simulator, SHUTDOWN_GRACE};
 pub use state::{AuthMethod, Group, MethodKind, NewUser, Recipient, SentMail, User};
 pub use tenant::{Fields, SimError, Tenant};

@@ -102,9 +102,9 @@ impl Simulator {
     }
 
     /// Stops accepting, lets in-flight requests finish for up to [`SHUTDOWN_GRACE`], then stops
-    /// the server. The bound matters: graceful shutdown otherwise waits for every open
-    /// connection to close, and one left open by a client (after the fault suite's dropped
-    /// connections) held a test for three minutes now and then.
+    /// waiting (a connection still open finishes on its own or ends with the runtime). The bound
+    /// matters: graceful shutdown otherwise waits for every open connection, and one left open
+    /// after the fault suite's dropped connections held a test for three minutes now and then.
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
@@ -121,5 +121,5 @@ impl Simulator {
     }
 }
 
-/// How long [`Simulator::shutdown`] waits for open connections before closing them.
+/// How long [`Simulator::shutdown`] waits for open connections.
 pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);

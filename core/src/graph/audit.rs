@@ -30,6 +30,11 @@ pub const REGISTRATION_ACTIVITIES: [&str; 3] = [
     "Admin registered security info",
 ];
 
+/// The registration activities whose `resultReason` names the one method registered (`User
+/// registered all required security info` names none).
+const METHOD_NAMING_ACTIVITIES: [&str; 2] =
+    [REGISTRATION_ACTIVITIES[0], REGISTRATION_ACTIVITIES[2]];
+
 /// `activityDisplayName`s that mean security info was removed: a registration followed by one of
 /// these in the same window is not evidence of MFA by itself.
 pub const DELETION_ACTIVITIES: [&str; 2] =
@@ -142,13 +147,10 @@ impl DirectoryAudit {
         {
             return Evidence::Removed;
         }
-        let names_a_method = [
-            "User registered security info",
-            "Admin registered security info",
-        ]
-        .iter()
-        .any(|a| a.eq_ignore_ascii_case(activity));
-        if !names_a_method {
+        if !METHOD_NAMING_ACTIVITIES
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(activity))
+        {
             return Evidence::Unknown;
         }
         let reason = self

@@ -180,3 +180,44 @@ async fn close_connection_fault_breaks_the_response() {
     assert!(failed, "the client must see a broken response");
     assert_eq!(t.get("/v1.0/users/a@contoso.example").await.status, 200);
 }
+
+/// A request still in flight (here held 60 s by a delay fault) does not hold shutdown up past
+/// its grace period: the fault suite now and then waited ~3 minutes for a connection.
+#[tokio::test]
+async fn shutdown_waits_for_open_connections_only_so_long() {
+    let t = spawn_default().await;
+    t.tenant().add_fault(FaultRule {
+        matcher: FaultMatcher {
+            path_contains: Some("/users".into()),
+            ..FaultMatcher::default()
+        },
+        trigger: FaultTrigger::Always,
+        action: FaultAction::Delay { ms: 60_000 },
+    });
+    let base = t.sim.base_url().trim_end_matches('/').to_string();
+    let request = t
+        .http
+        .get(format!("{base}/v1.0/users"))
+        .bearer_auth(&t.token)
+        .send();
+    let held = tokio::spawn(request);
+    // Let the request reach the simulator and start its delay.
+    while t.tenant().fault_hits().first().copied().unwrap_or(0) == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let started = std::time::Instant::now();
+    let bound = tenant_sim::SHUTDOWN_GRACE + std::time::Duration::from_secs(3);
+    assert!(
+        tokio::time::timeout(bound, t.sim.shutdown()).await.is_ok(),
+        "shutdown still waiting after {:?}",
+        started.elapsed()
+    );
+    // The listener is closed: nothing new gets in. (The held connection finishes on its own.)
+    let after = reqwest::Client::new()
+        .get(format!("{base}/v1.0/users"))
+        .timeout(std::time::Duration::from_secs(2))
+        .send()
+        .await;
+    assert!(after.is_err(), "a new request after shutdown: {after:?}");
+    held.abort();
+}

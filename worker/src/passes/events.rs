@@ -306,9 +306,8 @@ impl Seen {
         let after_removal = |at: DateTime<Utc>| self.removed_at.is_none_or(|r| r < at);
         Some(match self.mfa_at {
             Some(at) if after_removal(at) => Verdict::Registered,
-            _ if self.unknown || self.removed_at.is_some() || self.mfa_at.is_some() => {
-                Verdict::Read
-            }
+            // An MFA registration not trusted here always has a deletion after it.
+            _ if self.unknown || self.removed_at.is_some() => Verdict::Read,
             _ => Verdict::NotMfa,
         })
     }
