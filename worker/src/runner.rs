@@ -112,6 +112,8 @@ impl Worker {
         let log = self.store.sends_since(started - Duration::days(1)).await?;
         let mailboxes = self.settings.sender_mailboxes.clone().unwrap_or_default();
         let limiter = SendLimiter::new(self.settings.mail_limits, &mailboxes, &log, started);
+        let escalating = self.settings.sender_mailboxes.is_ok()
+            && request.passes.contains(&PassKind::Escalation);
         let mut ctx = RunCtx {
             store: self.store.clone(),
             graph: self.graph.clone(),
@@ -122,6 +124,7 @@ impl Worker {
             lease: lease.clone(),
             deadline,
             dry_run: request.dry_run,
+            escalating,
             limiter,
             budget_exhausted: false,
             registration_as_of: None,
@@ -205,7 +208,7 @@ impl Worker {
                     followup_done = true;
                     let actions = followup::Actions {
                         reminder: mailing_on && request.passes.contains(&PassKind::Reminder),
-                        escalation: mailing_on && request.passes.contains(&PassKind::Escalation),
+                        escalation: ctx.escalating,
                         deadline: request.passes.contains(&PassKind::Deadline),
                     };
                     let results = followup::run(ctx, actions).await?;

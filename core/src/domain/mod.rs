@@ -16,7 +16,7 @@ mod upn;
 
 pub use directory::{PerUserMfa, PhoneOutcome};
 pub use ids::{BatchId, BatchIdError, ObjectId, ObjectIdError, Source, UnknownSource};
-pub use record::{MailKind, NewPerson, OnboardingRecord};
+pub use record::{MailKind, NewPerson, OnboardingRecord, MAX_TEXT};
 pub use status::{InviteStatus, MfaState, StatusEvent, TransitionError, UnknownStatus};
 pub use token::{TokenError, TrackingToken};
 pub use upn::{Upn, UpnError, MAX_LEN as UPN_MAX_LEN};

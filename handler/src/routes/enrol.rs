@@ -24,7 +24,7 @@ pub async fn show(query: String, state: SharedState) -> Result<Response, warp::R
     let page = match find(&state, super::param(&query, "token")).await {
         Ok(Found::Record(rec)) => match rec.status {
             InviteStatus::Active => already_registered(),
-            _ if !rec.status.allows(StatusEvent::LinkClicked) => already_started(&state),
+            _ if !rec.status.allows(&StatusEvent::LinkClicked) => already_started(&state),
             _ => confirm(&rec.token),
         },
         Ok(Found::Invalid) => invalid(),

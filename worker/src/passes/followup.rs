@@ -12,7 +12,7 @@ use mfa_core::passes::{PassKind, PassOutcome};
 use mfa_core::store::DueQuery;
 
 use super::who;
-use crate::context::{tally, RunCtx, SendOutcome};
+use crate::context::{tally, Email, Emailed, RunCtx};
 use crate::mail::{compose, Template};
 
 /// Which follow-up actions this run performs.
@@ -76,34 +76,53 @@ pub async fn run(ctx: &mut RunCtx, actions: Actions) -> anyhow::Result<Vec<PassO
                 .max(rec.invite_sent_date)
                 .unwrap_or(now);
             let wants_reminder = now >= last_email + ctx.settings.campaign.reminder_interval;
-            let mut stop = false;
             // A reminder first (when due), then the escalation it may make owed, in one visit.
-            if actions.reminder && wants_reminder && !owes_escalation(ctx, &rec) {
-                if email_budget == Some(0) {
-                    stop = true;
-                } else if remind(ctx, &mut rec, &mut reminders).await?.is_some() {
-                    changed = true;
-                    email_budget = email_budget.map(|b| b.saturating_sub(1));
+            let mut visit = Visit::Continue;
+            if actions.reminder && wants_reminder && !ctx.owes_escalation(&rec) {
+                visit = if email_budget == Some(0) {
+                    Visit::Stop
                 } else {
-                    stop = true;
-                }
+                    let email = reminder(ctx, &rec)?;
+                    let emailed = ctx.email(&mut rec, email, &mut reminders).await?;
+                    follow(
+                        &rec,
+                        emailed,
+                        &mut reminders,
+                        &mut email_budget,
+                        &mut changed,
+                    )
+                };
             }
-            if !stop && actions.escalation && owes_escalation(ctx, &rec) {
-                if email_budget == Some(0) {
-                    stop = true;
+            if visit == Visit::Continue && actions.escalation && ctx.owes_escalation(&rec) {
+                visit = if email_budget == Some(0) {
+                    Visit::Stop
                 } else {
-                    match escalate(ctx, &mut rec, &mut escalations).await? {
-                        Some(true) => {
-                            changed = true;
-                            email_budget = email_budget.map(|b| b.saturating_sub(1));
+                    match escalation(ctx, &mut rec, &mut escalations).await? {
+                        Some(email) => {
+                            let emailed = ctx.email(&mut rec, email, &mut escalations).await?;
+                            follow(
+                                &rec,
+                                emailed,
+                                &mut escalations,
+                                &mut email_budget,
+                                &mut changed,
+                            )
                         }
-                        Some(false) => changed = true,
-                        None => stop = true,
+                        // Skipped, with a note: saved below.
+                        None if rec.escalation_date.is_some() => {
+                            changed = true;
+                            Visit::Continue
+                        }
+                        // The manager could not be looked up now.
+                        None => Visit::Stop,
                     }
-                }
+                };
+            }
+            if visit == Visit::Leave {
+                continue;
             }
             if changed {
-                reschedule(ctx, &mut rec, actions);
+                rec.next_due_at = Some(ctx.next_due(&rec));
                 RunCtx::release(&mut rec);
                 let saved = ctx.save(&rec).await?;
                 if saved.is_none() {
@@ -112,7 +131,7 @@ pub async fn run(ctx: &mut RunCtx, actions: Actions) -> anyhow::Result<Vec<PassO
                         .push(format!("{}: changed meanwhile; next run", who(&rec)));
                 }
             }
-            if stop {
+            if visit == Visit::Stop {
                 reminders.deferred += 1;
                 break 'pages;
             }
@@ -121,10 +140,48 @@ pub async fn run(ctx: &mut RunCtx, actions: Actions) -> anyhow::Result<Vec<PassO
     Ok(vec![escalations, reminders, deadline])
 }
 
-/// True when the person has had enough reminders and no escalation yet.
-fn owes_escalation(ctx: &RunCtx, rec: &OnboardingRecord) -> bool {
-    rec.reminder_count >= ctx.settings.campaign.escalate_after_reminders
-        && rec.escalation_date.is_none()
+/// How the rest of a person's visit goes after an email.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Visit {
+    /// Go on (and save what changed).
+    Continue,
+    /// Someone else changed the person: leave them to the next run.
+    Leave,
+    /// No capacity, or the mail service refused: save what changed and stop the pass.
+    Stop,
+}
+
+/// Counts an email's outcome in `out` and says how the visit goes on.
+fn follow(
+    rec: &OnboardingRecord,
+    emailed: Emailed,
+    out: &mut PassOutcome,
+    email_budget: &mut Option<u64>,
+    changed: &mut bool,
+) -> Visit {
+    match emailed {
+        Emailed::Sent => {
+            *changed = true;
+            *email_budget = email_budget.map(|b| b.saturating_sub(1));
+            tally(out, true, true);
+            Visit::Continue
+        }
+        Emailed::DryRun => {
+            out.examined += 1;
+            Visit::Continue
+        }
+        Emailed::Conflict => {
+            out.notes
+                .push(format!("{}: changed meanwhile; next run", who(rec)));
+            Visit::Leave
+        }
+        Emailed::Deferred => Visit::Stop,
+        Emailed::Failed(e) => {
+            tracing::error!(upn = who(rec), error = %e, "follow-up email not sent");
+            out.errors += 1;
+            Visit::Stop
+        }
+    }
 }
 
 /// While invitations are waiting, follow-ups may use only part of the run's capacity.
@@ -155,25 +212,6 @@ fn past_deadline(ctx: &RunCtx, rec: &OnboardingRecord, now: DateTime<Utc>) -> bo
     ctx.extra
         .deadline_for(rec.invite_sent_date)
         .is_some_and(|d| d <= now)
-}
-
-/// When this person next needs attention, from their last email (or now, if an escalation is
-/// owed right away).
-fn reschedule(ctx: &RunCtx, rec: &mut OnboardingRecord, actions: Actions) {
-    let now = ctx.now();
-    let owed_escalation = actions.escalation && owes_escalation(ctx, rec);
-    let last_email = rec
-        .last_reminder_date
-        .max(rec.invite_sent_date)
-        .unwrap_or(now);
-    rec.next_due_at = Some(if owed_escalation {
-        now
-    } else {
-        ctx.next_followup(rec, last_email)
-    });
-    if rec.next_due_at.is_some_and(|d| d <= now) && !owed_escalation {
-        rec.next_due_at = Some(now + ctx.settings.campaign.reminder_interval);
-    }
 }
 
 async fn add_to_group(
@@ -216,71 +254,33 @@ async fn object_id(ctx: &RunCtx, rec: &mut OnboardingRecord) -> anyhow::Result<O
     Ok(id)
 }
 
-/// Sends reminder number `reminder_count + 1`. `None`: no capacity, stop for this run.
-async fn remind(
-    ctx: &mut RunCtx,
-    rec: &mut OnboardingRecord,
-    out: &mut PassOutcome,
-) -> anyhow::Result<Option<()>> {
+/// Reminder number `reminder_count + 1`, rendered.
+fn reminder(ctx: &RunCtx, rec: &OnboardingRecord) -> anyhow::Result<Email> {
     let number = rec.reminder_count + 1;
     let rendered = ctx.templates.render(
         Template::Reminder,
         &compose::reminder(&ctx.settings, rec, number),
     )?;
-    if ctx.dry_run {
-        out.notes
-            .push(format!("{}: would send reminder #{number}", who(rec)));
-        out.examined += 1;
-        return Ok(Some(()));
-    }
-    if !record_intent(ctx, rec, MailKind::Reminder).await? {
-        return Ok(Some(()));
-    }
-    let correlation = rec.correlation_id.to_string();
-    match ctx
-        .send(
-            vec![rec.upn.to_string()],
-            rendered,
-            "reminder",
-            &correlation,
-        )
-        .await?
-    {
-        SendOutcome::Sent { .. } => {
-            rec.reminder_count = number;
-            rec.last_reminder_date = Some(ctx.now());
-            clear_intent(rec);
-            tally(out, true, true);
-            Ok(Some(()))
-        }
-        SendOutcome::Deferred => {
-            clear_intent(rec);
-            ctx.save(rec).await?;
-            Ok(None)
-        }
-        SendOutcome::Failed(e) => {
-            clear_intent(rec);
-            tracing::error!(upn = who(rec), error = %e, "reminder not sent");
-            out.errors += 1;
-            ctx.save(rec).await?;
-            Ok(None)
-        }
-    }
+    Ok(Email {
+        kind: MailKind::Reminder,
+        to: rec.upn.clone(),
+        rendered,
+        event: StatusEvent::ReminderSent,
+    })
 }
 
-/// Escalates once. `Some(true)`: email sent; `Some(false)`: recorded without an email (no
-/// manager); `None`: no capacity, stop for this run.
-async fn escalate(
-    ctx: &mut RunCtx,
+/// The escalation to the person's manager (or the fallback address). `None`: nothing to send —
+/// either the escalation was skipped with a note for the admin (no manager, not in the
+/// directory; `escalation_date` is then set), or the manager could not be looked up now (the
+/// next run retries).
+async fn escalation(
+    ctx: &RunCtx,
     rec: &mut OnboardingRecord,
     out: &mut PassOutcome,
-) -> anyhow::Result<Option<bool>> {
+) -> anyhow::Result<Option<Email>> {
     let Some(id) = object_id(ctx, rec).await? else {
-        rec.escalation_date = Some(ctx.now());
-        rec.error_details =
-            Some("Escalation not sent: the person was not found in Entra ID.".into());
-        out.errors += 1;
-        return Ok(Some(false));
+        skip_escalation(ctx, rec, out, NOT_IN_DIRECTORY)?;
+        return Ok(None);
     };
     let manager = match ctx.graph.get_manager(id.as_str()).await {
         Ok(m) => m,
@@ -302,79 +302,37 @@ async fn escalate(
                 .map(|f| (f, None))
         });
     let Some((to, name)) = target else {
-        rec.escalation_date = Some(ctx.now());
-        rec.error_details = Some("No manager in Entra ID: escalation not sent.".into());
-        out.errors += 1;
-        out.notes
-            .push(format!("{}: no manager to escalate to", who(rec)));
-        return Ok(Some(false));
+        skip_escalation(ctx, rec, out, NO_MANAGER)?;
+        return Ok(None);
     };
     let name = name.unwrap_or_else(|| to.to_string());
     let rendered = ctx.templates.render(
         Template::Escalation,
         &compose::escalation(&ctx.settings, rec, &name),
     )?;
-    if ctx.dry_run {
-        out.notes
-            .push(format!("{}: would escalate to {to}", who(rec)));
-        out.examined += 1;
-        return Ok(Some(false));
-    }
-    if !record_intent(ctx, rec, MailKind::Escalation).await? {
-        return Ok(Some(false));
-    }
-    let correlation = rec.correlation_id.to_string();
-    match ctx
-        .send(vec![to.to_string()], rendered, "escalation", &correlation)
-        .await?
-    {
-        SendOutcome::Sent { .. } => {
-            rec.escalated_to_manager = true;
-            rec.escalation_date = Some(ctx.now());
-            rec.manager_upn = Some(to);
-            clear_intent(rec);
-            tally(out, true, true);
-            Ok(Some(true))
-        }
-        SendOutcome::Deferred => {
-            clear_intent(rec);
-            ctx.save(rec).await?;
-            Ok(None)
-        }
-        SendOutcome::Failed(e) => {
-            clear_intent(rec);
-            tracing::error!(upn = who(rec), error = %e, "escalation not sent");
-            out.errors += 1;
-            ctx.save(rec).await?;
-            Ok(None)
-        }
-    }
+    Ok(Some(Email {
+        kind: MailKind::Escalation,
+        to: to.clone(),
+        rendered,
+        event: StatusEvent::Escalated { manager: to },
+    }))
 }
 
-/// Writes the intent to email before sending. False when the record changed meanwhile.
-async fn record_intent(
+/// The note kept when a person has no manager (and no fallback is set).
+pub const NO_MANAGER: &str = "No manager in Entra ID: escalation not sent.";
+/// The note kept when the person is no longer in the directory at escalation time.
+pub const NOT_IN_DIRECTORY: &str = "Escalation not sent: the person was not found in Entra ID.";
+
+/// Records that the escalation cannot be sent: a note for the admin, not an error (the person's
+/// other follow-ups and every other pass go on).
+fn skip_escalation(
     ctx: &RunCtx,
     rec: &mut OnboardingRecord,
-    kind: MailKind,
-) -> anyhow::Result<bool> {
-    if rec.send_intent.is_some() {
-        tracing::warn!(
-            upn = who(rec),
-            "an earlier run stopped while emailing this person; sending again"
-        );
-    }
-    rec.send_intent = Some(kind);
-    rec.send_intent_at = Some(ctx.now());
-    match ctx.save(rec).await? {
-        Some(saved) => {
-            *rec = saved;
-            Ok(true)
-        }
-        None => Ok(false),
-    }
-}
-
-fn clear_intent(rec: &mut OnboardingRecord) {
-    rec.send_intent = None;
-    rec.send_intent_at = None;
+    out: &mut PassOutcome,
+    note: &str,
+) -> anyhow::Result<()> {
+    out.notes.push(format!("{}: {note}", who(rec)));
+    let note = note.to_string();
+    rec.apply(StatusEvent::EscalationSkipped { note }, ctx.now())?;
+    Ok(())
 }

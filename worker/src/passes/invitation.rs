@@ -13,7 +13,7 @@ use mfa_core::passes::{PassKind, PassOutcome};
 use mfa_core::store::DueQuery;
 
 use super::{has_mfa, who};
-use crate::context::{tally, RunCtx, SendOutcome};
+use crate::context::{tally, Email, Emailed, RunCtx};
 use crate::mail::{compose, Template};
 
 /// Invitations claimed from one batch before the next batch's turn while several batches wait:
@@ -67,12 +67,6 @@ pub async fn run(ctx: &mut RunCtx) -> anyhow::Result<PassOutcome> {
             if !ctx.has_time() {
                 out.deferred += 1;
                 continue;
-            }
-            if rec.send_intent.is_some() {
-                tracing::warn!(
-                    upn = who(&rec),
-                    "an earlier run stopped while emailing this person; sending again"
-                );
             }
             match invite(ctx, &mut rec, &mut out).await? {
                 Step::Done => {}
@@ -242,48 +236,26 @@ async fn invite(
         Template::Invitation,
         &compose::invitation(&ctx.settings, rec),
     )?;
-    if ctx.dry_run {
-        out.notes.push(format!(
-            "{}: would send the invitation \"{}\"",
-            who(rec),
-            rendered.subject
-        ));
-        tally(out, false, false);
-        return Ok(Step::Done);
-    }
-    // Record the intent first: if we die after sending, the next run knows an email may be out.
-    rec.send_intent = Some(MailKind::Invitation);
-    rec.send_intent_at = Some(ctx.now());
-    let Some(saved) = ctx.save(rec).await? else {
-        return Ok(Step::Done);
+    let email = Email {
+        kind: MailKind::Invitation,
+        to: rec.upn.clone(),
+        rendered,
+        event: StatusEvent::InvitationSent,
     };
-    *rec = saved;
-    let correlation = rec.correlation_id.to_string();
-    let outcome = ctx
-        .send(
-            vec![rec.upn.to_string()],
-            rendered,
-            "invitation",
-            &correlation,
-        )
-        .await?;
-    rec.send_intent = None;
-    rec.send_intent_at = None;
-    let now = ctx.now();
-    let step = match outcome {
-        SendOutcome::Sent { .. } => {
-            rec.apply(StatusEvent::InvitationSent, now)?;
-            rec.next_due_at = Some(ctx.next_followup(rec, now));
+    let step = match ctx.email(rec, email, out).await? {
+        Emailed::Sent => {
             RunCtx::release(rec);
             let saved = ctx.save(rec).await?;
             tally(out, saved.is_some(), true);
             Step::Done
         }
-        SendOutcome::Deferred => {
-            ctx.save(rec).await?;
-            Step::StopPass
+        Emailed::DryRun => {
+            tally(out, false, false);
+            Step::Done
         }
-        SendOutcome::Failed(GraphError::BadRequest { message, .. }) => {
+        Emailed::Conflict => Step::Done,
+        Emailed::Deferred => Step::StopPass,
+        Emailed::Failed(GraphError::BadRequest { message, .. }) => {
             rec.record_error(format!("The invitation could not be sent: {message}"));
             RunCtx::release(rec);
             out.errors += 1;
@@ -291,10 +263,9 @@ async fn invite(
             tally(out, saved.is_some(), false);
             Step::Done
         }
-        SendOutcome::Failed(e) => {
+        Emailed::Failed(e) => {
             tracing::error!(error = %e, "sending failed; stopping invitations for this run");
             out.notes.push(format!("sending failed: {e}"));
-            ctx.save(rec).await?;
             Step::StopPass
         }
     };

@@ -2,6 +2,7 @@
 //! batch, and the people needing attention, to `MFA_REPORT_RECIPIENTS`.
 
 use chrono::{DateTime, Datelike, Duration, Utc};
+use mfa_core::domain::MailKind;
 use mfa_core::passes::{PassKind, PassOutcome};
 use mfa_core::store::{Attention, Funnel, PeopleFilter, Summary};
 use serde::{Deserialize, Serialize};
@@ -81,7 +82,10 @@ pub async fn run(ctx: &mut RunCtx, force: bool) -> anyhow::Result<PassOutcome> {
         ));
         return Ok(out);
     }
-    match ctx.send(recipients, rendered, "report", "report").await? {
+    match ctx
+        .send(recipients, rendered, MailKind::Report, "report")
+        .await?
+    {
         SendOutcome::Sent { .. } => {
             out.emails_sent = 1;
             let snap = Snapshot {

@@ -5,6 +5,7 @@ mod directory;
 mod events;
 mod faults;
 mod helpers;
+mod notes;
 mod sharepoint;
 
 use helpers::{spawn, Options};

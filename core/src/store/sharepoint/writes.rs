@@ -140,7 +140,7 @@ fn decide(
             summary.reset += 1;
         }
         UpsertMode::KeepHistory
-            if rec.error_details.is_some() && rec.status.allows(StatusEvent::Requeued) =>
+            if rec.error_details.is_some() && rec.status.allows(&StatusEvent::Requeued) =>
         {
             rec.apply(StatusEvent::Requeued, batch.now)
                 .map_err(invalid)?;

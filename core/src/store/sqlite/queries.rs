@@ -75,7 +75,7 @@ pub fn upsert_people(
                     summary.reset += 1;
                 }
                 UpsertMode::KeepHistory
-                    if rec.error_details.is_some() && rec.status.allows(StatusEvent::Requeued) =>
+                    if rec.error_details.is_some() && rec.status.allows(&StatusEvent::Requeued) =>
                 {
                     rec.apply(StatusEvent::Requeued, batch.now)?;
                     rec.correlation_id = batch.correlation_id;
