@@ -1,7 +1,6 @@
 //! The invitation lifecycle. Every allowed status change is defined here, in
 //! [`InviteStatus::apply`], and nowhere else.
 
-use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
@@ -150,26 +149,12 @@ impl InviteStatus {
     }
 }
 
-impl fmt::Display for InviteStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+named_enum!(InviteStatus);
 
 /// An unknown status name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown invite status {0:?} (expected Pending, Sent, Clicked, AddedToGroup or Active)")]
 pub struct UnknownStatus(pub String);
-
-impl FromStr for InviteStatus {
-    type Err = UnknownStatus;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        InviteStatus::ALL
-            .into_iter()
-            .find(|st| st.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| UnknownStatus(s.to_string()))
-    }
-}
 
 /// What the last MFA check found (`MFARegistrationState` in the old list).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]

@@ -12,7 +12,7 @@ use mfa_core::graph::{GraphError, User};
 use mfa_core::passes::{PassKind, PassOutcome};
 use mfa_core::store::DueQuery;
 
-use super::{has_mfa, who};
+use super::{directory_key, has_mfa, who};
 use crate::context::{tally, Email, Emailed, RunCtx};
 use crate::mail::{compose, Template};
 
@@ -101,14 +101,7 @@ async fn resolve(
     page: Vec<OnboardingRecord>,
     out: &mut PassOutcome,
 ) -> anyhow::Result<Vec<OnboardingRecord>> {
-    let keys: Vec<String> = page
-        .iter()
-        .map(|r| {
-            r.object_id
-                .as_ref()
-                .map_or_else(|| r.upn.to_string(), |o| o.to_string())
-        })
-        .collect();
+    let keys: Vec<String> = page.iter().map(directory_key).collect();
     let users = ctx.graph.get_users(&keys).await;
     let mut ready = Vec::with_capacity(page.len());
     let mut ids = Vec::new();

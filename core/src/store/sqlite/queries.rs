@@ -1,6 +1,7 @@
 //! The SQL behind [`super::SqliteStore`]. Functions here run on a blocking thread with a
 //! connection in hand.
 
+use crate::store::reupload;
 use std::collections::BTreeMap;
 
 use anyhow::Context;
@@ -8,10 +9,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, TransactionBehavior};
 
 use super::rows::{read_record, ts, write_record, COLUMNS, INSERT, UPDATE};
-use crate::domain::{BatchId, InviteStatus, NewPerson, OnboardingRecord, StatusEvent};
+use crate::domain::{BatchId, InviteStatus, NewPerson, OnboardingRecord};
 use crate::store::{
     Attention, BatchCounts, DayCounts, DueQuery, Funnel, Lease, Page, PeopleFilter, SendLogEntry,
-    StoreError, Summary, UploadBatch, UpsertMode, UpsertSummary,
+    StoreError, Summary, UploadBatch, UpsertSummary,
 };
 
 pub fn get_one(
@@ -67,26 +68,8 @@ pub fn upsert_people(
                 continue;
             };
             let expected = rec.version;
-            let names_filled = fill_missing(&mut rec, &person);
-            match batch.mode {
-                UpsertMode::Reset => {
-                    rec.apply(StatusEvent::Reset, batch.now)?;
-                    rec.correlation_id = batch.correlation_id;
-                    summary.reset += 1;
-                }
-                UpsertMode::KeepHistory
-                    if rec.error_details.is_some() && rec.status.allows(&StatusEvent::Requeued) =>
-                {
-                    rec.apply(StatusEvent::Requeued, batch.now)?;
-                    rec.correlation_id = batch.correlation_id;
-                    summary.requeued += 1;
-                }
-                UpsertMode::KeepHistory => {
-                    summary.unchanged += 1;
-                    if !names_filled {
-                        continue;
-                    }
-                }
+            if !reupload(&mut rec, &person, batch, &mut summary)? {
+                continue;
             }
             rec.updated_at = batch.now;
             rec.version = expected + 1;
@@ -95,22 +78,6 @@ pub fn upsert_people(
     }
     tx.commit().context("committing the upload")?;
     Ok(summary)
-}
-
-/// Copies names the record lacks from the upload. Returns whether anything changed.
-fn fill_missing(rec: &mut OnboardingRecord, person: &NewPerson) -> bool {
-    let mut changed = false;
-    for (slot, new) in [
-        (&mut rec.display_name, &person.display_name),
-        (&mut rec.department, &person.department),
-        (&mut rec.job_title, &person.job_title),
-    ] {
-        if slot.is_none() && new.is_some() {
-            slot.clone_from(new);
-            changed = true;
-        }
-    }
-    changed
 }
 
 fn status_list(statuses: &[InviteStatus]) -> String {
