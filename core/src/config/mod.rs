@@ -112,14 +112,23 @@ pub enum LogFormat {
 /// Branding of emails and pages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Branding {
-    /// Organisation name (`MFA_ORG_NAME`).
-    pub org_name: String,
+    /// Organisation name (`MFA_ORG_NAME`; `None`: not set, and texts say "your organisation",
+    /// "your work account").
+    pub org_name: Option<String>,
     /// Logo image URL, https (`MFA_LOGO_URL`).
     pub logo_url: Option<Url>,
     /// Main colour as `#rrggbb` (`MFA_BRAND_COLOR`).
     pub primary_color: String,
     /// Who people contact for help (`MFA_SUPPORT_CONTACT`).
     pub support_contact: String,
+}
+
+impl Branding {
+    /// The organisation's name where a page or email must show one (`Your organisation` when
+    /// `MFA_ORG_NAME` is not set).
+    pub fn org_display(&self) -> &str {
+        self.org_name.as_deref().unwrap_or("Your organisation")
+    }
 }
 
 /// Campaign rules.

@@ -99,8 +99,6 @@ pub mod defaults {
     pub const UPLOAD_MAX_BYTES: u64 = 64 * 1024 * 1024;
     /// `MFA_ADMIN_ROLE`.
     pub const ADMIN_ROLE: &str = "MfaOnboarding.Admin";
-    /// `MFA_ORG_NAME`.
-    pub const ORG_NAME: &str = "Your organisation";
     /// `MFA_BRAND_COLOR`.
     pub const BRAND_COLOR: &str = "#0078D4";
     /// `MFA_SUPPORT_CONTACT`.
@@ -413,7 +411,10 @@ fn branding(v: &Vars) -> Result<Branding, ConfigError> {
         Ok(s.to_string())
     };
     Ok(Branding {
-        org_name: text("MFA_ORG_NAME", defaults::ORG_NAME)?,
+        org_name: match v.get("MFA_ORG_NAME") {
+            Some(_) => Some(text("MFA_ORG_NAME", "")?),
+            None => None,
+        },
         logo_url: v
             .get("MFA_LOGO_URL")
             .map(|s| parse_url("MFA_LOGO_URL", s, true))

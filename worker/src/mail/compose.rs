@@ -38,7 +38,8 @@ pub fn resend_link(settings: &Settings) -> String {
 fn org(settings: &Settings) -> Value {
     let b = &settings.branding;
     json!({
-        "name": b.org_name,
+        "name": b.org_display(),
+        "named": b.org_name.is_some(),
         "logoUrl": b.logo_url.as_ref().map(|u| u.as_str()),
         "color": b.primary_color,
         "support": b.support_contact,
@@ -107,4 +108,61 @@ pub fn report(settings: &Settings, mut body: Value) -> Value {
         map.insert("links".into(), json!({}));
     }
     body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mail::{Template, Templates};
+    use mfa_core::config::Vars;
+    use mfa_core::domain::{BatchId, NewPerson, Source, Upn};
+
+    fn rendered(org: Option<&str>) -> Vec<String> {
+        let mut vars = vec![("MFA_PUBLIC_BASE_URL", "https://mfa.contoso.test")];
+        if let Some(name) = org {
+            vars.push(("MFA_ORG_NAME", name));
+        }
+        let settings = Settings::from_vars(&Vars::from_pairs(vars)).expect("settings");
+        let now = chrono::Utc::now();
+        let rec = OnboardingRecord::new_pending(
+            NewPerson::new(Upn::parse("ada@contoso.com").expect("upn")),
+            BatchId::default_for(now),
+            Source::Manual,
+            uuid::Uuid::new_v4(),
+            now,
+        );
+        let templates = Templates::load(None).expect("templates");
+        [
+            templates.render(Template::Invitation, &invitation(&settings, &rec)),
+            templates.render(Template::Reminder, &reminder(&settings, &rec, 1)),
+            templates.render(Template::Escalation, &escalation(&settings, &rec, "Bo")),
+        ]
+        .into_iter()
+        .flat_map(|r| {
+            let r = r.expect("renders");
+            [r.subject, r.html, r.text]
+        })
+        .collect()
+    }
+
+    #[test]
+    fn texts_read_well_without_an_organisation_name() {
+        for text in rendered(None) {
+            for bad in [
+                "your Your",
+                "Your organisation IT",
+                "you and Your",
+                "their Your",
+            ] {
+                assert!(!text.contains(bad), "{bad:?} in {text}");
+            }
+        }
+        let all = rendered(None).join("\n");
+        assert!(all.contains("your work account"), "{all}");
+        assert!(all.contains("your IT department"), "{all}");
+        let named = rendered(Some("Contoso")).join("\n");
+        assert!(named.contains("your Contoso account"), "{named}");
+        assert!(named.contains("Contoso IT"), "{named}");
+        assert!(named.contains("their Contoso account"), "{named}");
+    }
 }
