@@ -352,6 +352,34 @@ describe("admin portal in local dev mode", () => {
     await page.locator("#h-directory").waitFor({ state: "hidden" });
   });
 
+  test("errors are grouped by reason with counts, as in the report email", async () => {
+    await tab("Dashboard");
+    assert.equal(await page.locator("#error-reasons").count(), 0, "no errors, no table");
+    const pattern = "**/api/admin/report*";
+    await page.route(pattern, async (route) => {
+      const response = await route.fetch();
+      const json = await response.json();
+      assert.deepEqual(json.summary.errorReasons, [], "the real API reports the (empty) grouping");
+      json.summary.errors = 4512;
+      json.summary.errorReasons = [
+        { reason: "No such user in Entra ID.", count: 4000 },
+        { reason: "The account is disabled in Entra ID.", count: 500 },
+      ];
+      await route.fulfill({ response, json });
+    });
+    await page.locator("#refresh").click();
+    await page.locator("#error-reasons").waitFor();
+    const rows = await page.locator("#error-reasons tbody tr").allInnerTexts();
+    assert.deepEqual(
+      rows.map((r) => r.replace(/\s+/g, " ").trim()),
+      ["4,000 No such user in Entra ID.", "500 The account is disabled in Entra ID.", "12 other reasons"],
+    );
+    await shot(page, "10c-error-reasons");
+    await page.unroute(pattern);
+    await page.locator("#refresh").click();
+    await page.locator("#error-reasons").waitFor({ state: "detached" });
+  });
+
   test("a 100,000-row file is checked in slices, uploaded with progress, and the dashboard stays paged", async (t) => {
     await tab("Upload CSV");
     // The file is made and dropped inside the page, so the stall measured is the portal's own.

@@ -661,6 +661,23 @@ pub async fn summary_counts(store: SharedStore) {
     assert_eq!(s.by_status.get("Active"), Some(&1));
     assert_eq!(s.by_status.values().sum::<u64>(), 6);
     assert_eq!(s.queued, 2, "the two Pending people are due");
+    assert!(s.error_reasons.is_empty());
+    for (u, why) in upns[..3].iter().zip(["disabled", "unknown", "disabled"]) {
+        let mut rec = must_get(&store, u).await;
+        rec.record_error(why);
+        store.update(&rec).await.expect("write");
+    }
+    let with_errors = store.summary(t1).await.expect("summary");
+    assert_eq!(with_errors.errors, 3);
+    assert_eq!(
+        with_errors
+            .error_reasons
+            .iter()
+            .map(|r| (r.reason.as_str(), r.count))
+            .collect::<Vec<_>>(),
+        [("disabled", 2), ("unknown", 1)],
+        "grouped by reason, largest first"
+    );
     let s1 = s
         .by_batch
         .iter()

@@ -356,6 +356,32 @@ impl DirectoryCounts {
     }
 }
 
+/// How many reasons [`Summary::error_reasons`] lists.
+pub const ERROR_REASONS: usize = 20;
+
+/// People stopped by one reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReasonCount {
+    /// The error text.
+    pub reason: String,
+    /// How many people it stopped.
+    pub count: u64,
+}
+
+impl ReasonCount {
+    /// The [`ERROR_REASONS`] largest groups of `counts`, largest first (ties by reason).
+    pub fn top(counts: impl IntoIterator<Item = (String, u64)>) -> Vec<ReasonCount> {
+        let mut all: Vec<ReasonCount> = counts
+            .into_iter()
+            .map(|(reason, count)| ReasonCount { reason, count })
+            .collect();
+        all.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.reason.cmp(&b.reason)));
+        all.truncate(ERROR_REASONS);
+        all
+    }
+}
+
 /// Aggregates for reports and the dashboard, computed by the backend.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -368,6 +394,10 @@ pub struct Summary {
     pub escalated: u64,
     /// Stopped by an error.
     pub errors: u64,
+    /// The errors grouped by reason (the `ErrorDetails` text), most frequent first, at most
+    /// [`ERROR_REASONS`] of them; the rest of [`Self::errors`] is in smaller groups.
+    #[serde(default)]
+    pub error_reasons: Vec<ReasonCount>,
     /// Due for an email now but not sent yet (waiting on sending limits).
     pub queued: u64,
     /// Per batch, by batch id.

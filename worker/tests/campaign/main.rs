@@ -6,6 +6,7 @@ mod events;
 mod faults;
 mod helpers;
 mod notes;
+mod report;
 mod sharepoint;
 
 use helpers::{spawn, Options};

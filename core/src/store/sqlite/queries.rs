@@ -1,7 +1,6 @@
 //! The SQL behind [`super::SqliteStore`]. Functions here run on a blocking thread with a
 //! connection in hand.
 
-use crate::store::reupload;
 use std::collections::BTreeMap;
 
 use anyhow::Context;
@@ -11,8 +10,8 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transact
 use super::rows::{read_record, ts, write_record, COLUMNS, INSERT, UPDATE};
 use crate::domain::{BatchId, InviteStatus, NewPerson, OnboardingRecord};
 use crate::store::{
-    Attention, BatchCounts, DayCounts, DueQuery, Funnel, Lease, Page, PeopleFilter, SendLogEntry,
-    StoreError, Summary, UploadBatch, UpsertSummary,
+    reupload, Attention, BatchCounts, DayCounts, DueQuery, Funnel, Lease, Page, PeopleFilter,
+    ReasonCount, SendLogEntry, StoreError, Summary, UploadBatch, UpsertSummary,
 };
 
 pub fn get_one(
@@ -341,6 +340,16 @@ pub fn summary(c: &Connection, now: DateTime<Utc>) -> anyhow::Result<Summary> {
         s.by_batch.push(row?);
     }
     s.by_day = by_day(c)?;
+    let mut stmt = c.prepare_cached(
+        "SELECT error_details, COUNT(*) FROM people WHERE error_details IS NOT NULL \
+         GROUP BY error_details",
+    )?;
+    let reasons = stmt
+        .query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    s.error_reasons = ReasonCount::top(reasons);
     let mut stmt = c.prepare_cached(
         "SELECT 'phone', phone_outcome, COUNT(*) FROM people WHERE phone_outcome IS NOT NULL \
          GROUP BY phone_outcome UNION ALL SELECT 'mfa', per_user_mfa, COUNT(*) FROM people \
