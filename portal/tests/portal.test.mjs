@@ -429,6 +429,25 @@ describe("admin portal in local dev mode", () => {
     assert.ok(/Invitation run finished/.test(status) || /worker is not available/.test(status), status);
   });
 
+  test("an old or unknown link's page offers a new link, and the form sends one", async () => {
+    const pages = await browser.context.newPage();
+    try {
+      const unknown = "0b0e5c1a-3c4f-4d2e-9a7b-8c9d0e1f2a3b";
+      const resp = await pages.goto(`${server.base}/api/enrol?token=${unknown}`);
+      assert.equal(resp.status(), 404);
+      await pages.getByRole("heading", { name: "Link Not Recognised" }).waitFor();
+      await pages.getByLabel("Your work email address").fill("ann.good@contoso.com");
+      await shot(pages, "13-old-link-resend");
+      await pages.getByRole("button", { name: "Send me a new link" }).click();
+      await pages.getByRole("heading", { name: "Check Your Inbox" }).waitFor();
+      const incomplete = await pages.goto(`${server.base}/api/enrol`);
+      assert.equal(incomplete.status(), 400);
+      await pages.getByRole("button", { name: "Send me a new link" }).waitFor();
+    } finally {
+      await pages.close();
+    }
+  });
+
   test("text keeps a contrast of at least 4.5:1 on every tab", async () => {
     for (const name of ["Dashboard", "Upload CSV", "Add people"]) {
       await tab(name);
