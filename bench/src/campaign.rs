@@ -528,9 +528,11 @@ impl Campaign {
 
     fn react(&mut self, mail: &SentMail) {
         if mail_kind(mail) == "escalation" {
-            // The escalation names the person (their UPN) in its body.
-            if let Some(who) = mentioned_person(&mail.body).and_then(|u| self.index.get(&u)) {
-                self.escalated[*who] = true;
+            // The escalation (a manager's digest) names each person (their UPN) in its body.
+            for upn in mentioned_people(&mail.body) {
+                if let Some(who) = self.index.get(&upn) {
+                    self.escalated[*who] = true;
+                }
             }
             return;
         }
@@ -741,17 +743,18 @@ impl Campaign {
     pub fn emails_by_recipient(&self) -> BTreeMap<(String, String, u32), u32> {
         let mut out = BTreeMap::new();
         for m in self.tenant.outbox() {
-            let mut to =
+            let to =
                 m.to.first()
                     .map(|r| r.address.to_ascii_lowercase())
                     .unwrap_or_default();
             let kind = mail_kind(&m);
             if kind == "escalation" {
-                // A manager gets one escalation per person: key it by both.
-                to = format!(
-                    "{to} about {}",
-                    mentioned_person(&m.body).unwrap_or_default()
-                );
+                // A manager is told once about each person (in digests): key it by both.
+                for person in mentioned_people(&m.body) {
+                    let key = (format!("{to} about {person}"), kind.clone(), 0);
+                    *out.entry(key).or_insert(0) += 1;
+                }
+                continue;
             }
             *out.entry((to, kind, email_number(&m))).or_insert(0) += 1;
         }
@@ -782,12 +785,16 @@ pub fn email_number(m: &SentMail) -> u32 {
         .unwrap_or(0)
 }
 
-/// The first `person000123@…` address in an email body (the person an escalation is about).
-fn mentioned_person(body: &str) -> Option<String> {
-    let at = body.find("person")?;
-    let rest = &body[at..];
-    let end = rest
-        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '@' | '.' | '-')))
-        .unwrap_or(rest.len());
-    Some(rest[..end].to_ascii_lowercase())
+/// The `person000123@…` addresses in an email body (the people an escalation digest is about).
+fn mentioned_people(body: &str) -> std::collections::BTreeSet<String> {
+    body.match_indices("person")
+        .map(|(at, _)| {
+            let rest = &body[at..];
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '@' | '.' | '-')))
+                .unwrap_or(rest.len());
+            rest[..end].to_ascii_lowercase()
+        })
+        .filter(|m| m.contains('@'))
+        .collect()
 }

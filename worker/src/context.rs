@@ -156,45 +156,81 @@ impl RunCtx {
         }
     }
 
-    /// Emails a person (or their manager about them), the one way every pass does it:
-    /// 1. a dry run only notes what would be sent;
-    /// 2. the intent is written to the record first, so that a run dying after the send is
-    ///    reconciled instead of silently sending twice (a conflict here: someone else changed the
-    ///    person, nothing is sent);
-    /// 3. the mail limiter picks the mailbox and the moment ([`Self::send`]);
-    /// 4. on acceptance the email's lifecycle event is applied and the person rescheduled
-    ///    ([`Self::next_due`]); otherwise the intent is cleared and saved.
+    /// Emails a person (or their manager about them), the one way every pass does it; see
+    /// [`Self::email_about`], of which this is the one-person case.
     pub async fn email(
         &mut self,
         rec: &mut OnboardingRecord,
         email: Email,
         out: &mut PassOutcome,
     ) -> anyhow::Result<Emailed> {
+        let (emailed, mut people) = self.email_about(vec![rec.clone()], email, out).await?;
+        if let Some(saved) = people.pop() {
+            *rec = saved;
+        }
+        Ok(emailed)
+    }
+
+    /// Sends one email about `people` (one person, or a manager's digest of several):
+    /// 1. a dry run only notes what would be sent;
+    /// 2. the intent is written to each record first, so that a run dying after the send is
+    ///    reconciled instead of silently sending twice (someone else changed a person meanwhile:
+    ///    they are left out; nobody left: nothing is sent);
+    /// 3. the mail limiter picks the mailbox and the moment ([`Self::send`]);
+    /// 4. on acceptance the email's lifecycle event is applied to each record and each is
+    ///    rescheduled ([`Self::next_due`]), for the caller to save; otherwise the intents are
+    ///    cleared and saved.
+    ///
+    /// Returns the outcome and the records still part of it (as written).
+    pub async fn email_about(
+        &mut self,
+        people: Vec<OnboardingRecord>,
+        email: Email,
+        out: &mut PassOutcome,
+    ) -> anyhow::Result<(Emailed, Vec<OnboardingRecord>)> {
         if self.dry_run {
-            let would = match email.kind {
-                MailKind::Invitation => {
-                    format!("would send the invitation \"{}\"", email.rendered.subject)
-                }
-                MailKind::Reminder => format!("would send reminder #{}", rec.reminder_count + 1),
-                MailKind::Escalation => format!("would escalate to {}", email.to),
-                MailKind::Report => "would send the report".to_string(),
-            };
-            out.notes.push(format!("{}: {would}", rec.upn));
-            return Ok(Emailed::DryRun);
+            let others = people.len().saturating_sub(1);
+            for rec in &people {
+                let would = match email.kind {
+                    MailKind::Invitation => {
+                        format!("would send the invitation \"{}\"", email.rendered.subject)
+                    }
+                    MailKind::Reminder => {
+                        format!("would send reminder #{}", rec.reminder_count + 1)
+                    }
+                    MailKind::Escalation if others > 0 => format!(
+                        "would escalate to {} (one email about {} people)",
+                        email.to,
+                        others + 1
+                    ),
+                    MailKind::Escalation => format!("would escalate to {}", email.to),
+                    MailKind::Report => "would send the report".to_string(),
+                };
+                out.notes.push(format!("{}: {would}", rec.upn));
+            }
+            return Ok((Emailed::DryRun, people));
         }
-        if rec.send_intent.is_some() {
-            tracing::warn!(
-                upn = %rec.upn,
-                "an earlier run stopped while emailing this person; sending again"
-            );
+        let mut held = Vec::with_capacity(people.len());
+        for mut rec in people {
+            if rec.send_intent.is_some() {
+                tracing::warn!(
+                    upn = %rec.upn,
+                    "an earlier run stopped while emailing this person; sending again"
+                );
+            }
+            rec.send_intent = Some(email.kind);
+            rec.send_intent_at = Some(self.now());
+            match self.save(&rec).await? {
+                Some(saved) => held.push(saved),
+                None => out
+                    .notes
+                    .push(format!("{}: changed meanwhile; next run", rec.upn)),
+            }
         }
-        rec.send_intent = Some(email.kind);
-        rec.send_intent_at = Some(self.now());
-        let Some(saved) = self.save(rec).await? else {
-            return Ok(Emailed::Conflict);
+        let Some(first) = held.first() else {
+            return Ok((Emailed::Conflict, held));
         };
-        *rec = saved;
-        let correlation = rec.correlation_id.to_string();
+        let correlation = first.correlation_id.to_string();
         let outcome = self
             .send(
                 vec![email.to.to_string()],
@@ -203,22 +239,27 @@ impl RunCtx {
                 &correlation,
             )
             .await?;
-        rec.send_intent = None;
-        rec.send_intent_at = None;
+        for rec in &mut held {
+            rec.send_intent = None;
+            rec.send_intent_at = None;
+        }
         let result = match outcome {
             SendOutcome::Sent { .. } => {
                 let now = self.now();
-                rec.apply(email.event, now)?;
-                rec.next_due_at = Some(self.next_due(rec));
-                return Ok(Emailed::Sent);
+                for rec in &mut held {
+                    rec.apply(email.event.clone(), now)?;
+                    rec.next_due_at = Some(self.next_due(rec));
+                }
+                return Ok((Emailed::Sent, held));
             }
             SendOutcome::Deferred => Emailed::Deferred,
             SendOutcome::Failed(e) => Emailed::Failed(e),
         };
-        if let Some(saved) = self.save(rec).await? {
-            *rec = saved;
+        let mut saved_all = Vec::with_capacity(held.len());
+        for rec in held {
+            saved_all.push(self.save(&rec).await?.unwrap_or(rec));
         }
-        Ok(result)
+        Ok((result, saved_all))
     }
 
     /// Sends `rendered` to `to` from the mailbox that can send soonest, waiting (on the clock)
@@ -300,13 +341,15 @@ impl RunCtx {
         rec.lease_until = None;
     }
 
-    /// When an invited person next needs the worker, from the campaign settings: now if an
-    /// escalation is owed and this run escalates, else the next reminder (the reminder interval
-    /// after their last email) or their deadline if that comes sooner; never in the past, so a
-    /// person whose reminder could not go out is looked at again one interval later.
+    /// When an invited person next needs the worker, from the campaign settings: the next
+    /// reminder (the reminder interval after their last email), their deadline, or — when this run
+    /// escalates — the end of the escalation grace period, whichever comes first; never in the
+    /// past (now if an escalation is owed), so a person whose reminder could not go out is looked
+    /// at again one interval later.
     pub fn next_due(&self, rec: &OnboardingRecord) -> DateTime<Utc> {
         let now = self.now();
-        if self.escalating && self.owes_escalation(rec) {
+        let escalation = self.escalation_at(rec).filter(|_| self.escalating);
+        if escalation.is_some_and(|t| t <= now) {
             return now;
         }
         let interval = self.settings.campaign.reminder_interval;
@@ -315,13 +358,16 @@ impl RunCtx {
             .max(rec.invite_sent_date)
             .unwrap_or(now);
         let reminder = last_email + interval;
-        let due = match self
+        let mut due = match self
             .extra
             .deadline_for(rec.invite_sent_date.or(Some(last_email)))
         {
             Some(d) if !rec.in_group && d > last_email => reminder.min(d),
             _ => reminder,
         };
+        if let Some(t) = escalation {
+            due = due.min(t);
+        }
         if due <= now {
             now + interval
         } else {
@@ -329,11 +375,20 @@ impl RunCtx {
         }
     }
 
-    /// True when the person has had enough reminders and their manager has not been told (nor
-    /// the escalation skipped).
+    /// When the person's manager is to be told: the escalation grace period after the reminder
+    /// that made it owed (`None`: not owed, or already done or skipped).
+    pub fn escalation_at(&self, rec: &OnboardingRecord) -> Option<DateTime<Utc>> {
+        let campaign = &self.settings.campaign;
+        if rec.reminder_count < campaign.escalate_after_reminders || rec.escalation_date.is_some() {
+            return None;
+        }
+        let last_email = rec.last_reminder_date.max(rec.invite_sent_date)?;
+        Some(last_email + campaign.escalation_grace)
+    }
+
+    /// True when the person's manager is to be told now.
     pub fn owes_escalation(&self, rec: &OnboardingRecord) -> bool {
-        rec.reminder_count >= self.settings.campaign.escalate_after_reminders
-            && rec.escalation_date.is_none()
+        self.escalation_at(rec).is_some_and(|t| t <= self.now())
     }
 }
 

@@ -139,6 +139,9 @@ pub struct Campaign {
     pub reminder_interval: chrono::Duration,
     /// Reminders without completion before the manager is told (`MFA_ESCALATE_AFTER_REMINDERS`).
     pub escalate_after_reminders: u32,
+    /// Days after the last reminder before the manager is told, so a person who acts on the
+    /// reminder is not escalated (`MFA_ESCALATION_GRACE_DAYS`).
+    pub escalation_grace: chrono::Duration,
     /// Where escalations go when a person has no manager (`MFA_ESCALATION_FALLBACK`).
     pub escalation_fallback: Option<Upn>,
     /// Where the enrol page sends people (`MFA_SETUP_URL`).

@@ -85,6 +85,8 @@ pub mod defaults {
     pub const REMINDER_INTERVAL_DAYS: i64 = 7;
     /// `MFA_ESCALATE_AFTER_REMINDERS`.
     pub const ESCALATE_AFTER_REMINDERS: u32 = 2;
+    /// `MFA_ESCALATION_GRACE_DAYS`.
+    pub const ESCALATION_GRACE_DAYS: i64 = 3;
     /// `MFA_MAIL_PER_MINUTE`.
     pub const MAIL_PER_MINUTE: u32 = 30;
     /// `MFA_MAIL_PER_DAY`.
@@ -134,6 +136,17 @@ pub(super) fn load(v: &Vars) -> Result<Settings, ConfigError> {
             "must be between 1 and 365 days",
         ));
     }
+    let grace_days: i64 = number(
+        v,
+        "MFA_ESCALATION_GRACE_DAYS",
+        defaults::ESCALATION_GRACE_DAYS,
+    )?;
+    if !(0..=60).contains(&grace_days) {
+        return Err(ConfigError::new(
+            "MFA_ESCALATION_GRACE_DAYS",
+            "must be between 0 and 60 days",
+        ));
+    }
     let per_minute = number(v, "MFA_MAIL_PER_MINUTE", defaults::MAIL_PER_MINUTE)?;
     let per_day = number(v, "MFA_MAIL_PER_DAY", defaults::MAIL_PER_DAY)?;
     if per_minute == 0 || per_day == 0 {
@@ -176,6 +189,7 @@ pub(super) fn load(v: &Vars) -> Result<Settings, ConfigError> {
                 "MFA_ESCALATE_AFTER_REMINDERS",
                 defaults::ESCALATE_AFTER_REMINDERS,
             )?,
+            escalation_grace: chrono::Duration::days(grace_days),
             escalation_fallback: v
                 .get("MFA_ESCALATION_FALLBACK")
                 .map(|s| {

@@ -87,15 +87,29 @@ pub fn reminder(settings: &Settings, rec: &OnboardingRecord, number: u32) -> Val
     })
 }
 
-/// Data for the note to `manager_name` about `rec`.
-pub fn escalation(settings: &Settings, rec: &OnboardingRecord, manager_name: &str) -> Value {
+/// Data for the note to `manager_name` about `people` (their reports whose escalation is owed;
+/// `employee` is the first of them, for templates written for one person).
+pub fn escalation(settings: &Settings, people: &[OnboardingRecord], manager_name: &str) -> Value {
+    let employees: Vec<Value> = people
+        .iter()
+        .map(|r| {
+            let mut p = person(r);
+            p["reminderCount"] = json!(r.reminder_count);
+            p
+        })
+        .collect();
+    let first = people.first();
+    let reminders = first.map_or(0, |r| r.reminder_count);
     json!({
         "org": org(settings),
         "headerColor": "#d32f2f",
         "manager": { "name": manager_name },
-        "employee": person(rec),
-        "reminderCount": rec.reminder_count,
-        "oneReminder": rec.reminder_count == 1,
+        "employee": employees.first(),
+        "employees": employees,
+        "several": people.len() > 1,
+        "count": people.len(),
+        "reminderCount": reminders,
+        "oneReminder": reminders == 1,
         "links": { "resend": Value::Null, "pixel": Value::Null, "resendPage": resend_link(settings) },
     })
 }
@@ -135,7 +149,10 @@ mod tests {
         [
             templates.render(Template::Invitation, &invitation(&settings, &rec)),
             templates.render(Template::Reminder, &reminder(&settings, &rec, 1)),
-            templates.render(Template::Escalation, &escalation(&settings, &rec, "Bo")),
+            templates.render(
+                Template::Escalation,
+                &escalation(&settings, std::slice::from_ref(&rec), "Bo"),
+            ),
         ]
         .into_iter()
         .flat_map(|r| {

@@ -6,6 +6,8 @@
 //! queued they may use at most `100 - MFA_INVITE_SHARE_PERCENT` % of the run's sending capacity,
 //! so neither starves.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use mfa_core::domain::{InviteStatus, MailKind, ObjectId, OnboardingRecord, StatusEvent, Upn};
 use mfa_core::passes::{PassKind, PassOutcome};
@@ -25,6 +27,9 @@ pub struct Actions {
     /// Apply the deadline rule.
     pub deadline: bool,
 }
+
+/// A manager gets at most one escalation digest in this time.
+const DIGEST_EVERY: chrono::Duration = chrono::Duration::days(1);
 
 const INVITED: [InviteStatus; 3] = [
     InviteStatus::Sent,
@@ -47,6 +52,7 @@ pub async fn run(ctx: &mut RunCtx, actions: Actions) -> anyhow::Result<Vec<PassO
         ..Default::default()
     };
     let mut email_budget = email_budget(ctx).await?;
+    let mut digests = Digests::default();
     let mut after = None;
     'pages: while ctx.has_time() {
         let query = DueQuery {
@@ -93,39 +99,38 @@ pub async fn run(ctx: &mut RunCtx, actions: Actions) -> anyhow::Result<Vec<PassO
                     )
                 };
             }
+            // The escalation it owes goes into its manager's digest, sent after the walk.
+            let mut manager = None;
             if visit == Visit::Continue && actions.escalation && ctx.owes_escalation(&rec) {
-                visit = if email_budget == Some(0) {
-                    Visit::Stop
-                } else {
-                    match escalation(ctx, &mut rec, &mut escalations).await? {
-                        Some(email) => {
-                            let emailed = ctx.email(&mut rec, email, &mut escalations).await?;
-                            follow(
-                                &rec,
-                                emailed,
-                                &mut escalations,
-                                &mut email_budget,
-                                &mut changed,
-                            )
-                        }
-                        // Skipped, with a note: saved below.
-                        None if rec.escalation_date.is_some() => {
-                            changed = true;
-                            Visit::Continue
-                        }
-                        // The manager could not be looked up now.
-                        None => Visit::Stop,
-                    }
-                };
+                match escalation_target(ctx, &mut rec, &mut escalations).await? {
+                    Some(target) => manager = Some(target),
+                    // Skipped, with a note: saved below.
+                    None if rec.escalation_date.is_some() => changed = true,
+                    // The manager could not be looked up now.
+                    None => visit = Visit::Stop,
+                }
             }
             if visit == Visit::Leave {
                 continue;
             }
-            if changed {
+            if let Some(manager) = manager {
+                // Held under the run's lease, due time untouched (so the walk does not meet them
+                // again), until their manager's digest goes out.
+                let saved = if changed {
+                    ctx.save(&rec).await?
+                } else {
+                    Some(rec.clone())
+                };
+                match saved {
+                    Some(saved) => digests.add(manager, saved),
+                    None => reminders
+                        .notes
+                        .push(format!("{}: changed meanwhile; next run", who(&rec))),
+                }
+            } else if changed {
                 rec.next_due_at = Some(ctx.next_due(&rec));
                 RunCtx::release(&mut rec);
-                let saved = ctx.save(&rec).await?;
-                if saved.is_none() {
+                if ctx.save(&rec).await?.is_none() {
                     reminders
                         .notes
                         .push(format!("{}: changed meanwhile; next run", who(&rec)));
@@ -137,7 +142,120 @@ pub async fn run(ctx: &mut RunCtx, actions: Actions) -> anyhow::Result<Vec<PassO
             }
         }
     }
+    send_digests(ctx, digests, &mut escalations, &mut email_budget).await?;
     Ok(vec![escalations, reminders, deadline])
+}
+
+/// Whom an escalation goes to: the manager (or the fallback address) and their name.
+type Target = (Upn, Option<String>);
+
+/// The escalations owed in this pass, one digest per manager.
+#[derive(Debug, Default)]
+struct Digests(BTreeMap<Upn, (Option<String>, Vec<OnboardingRecord>)>);
+
+impl Digests {
+    fn add(&mut self, (manager, name): Target, rec: OnboardingRecord) {
+        let entry = self.0.entry(manager).or_insert_with(|| (name, Vec::new()));
+        entry.1.push(rec);
+    }
+}
+
+/// Lets go of people held for a digest that is not sent now: due at `at` (or as they were).
+async fn release_all(
+    ctx: &RunCtx,
+    people: Vec<OnboardingRecord>,
+    at: Option<DateTime<Utc>>,
+) -> anyhow::Result<()> {
+    for mut rec in people {
+        if at.is_some() {
+            rec.next_due_at = at;
+        }
+        RunCtx::release(&mut rec);
+        ctx.save(&rec).await?;
+    }
+    Ok(())
+}
+
+/// Meta key of the last digest to `manager`.
+fn digest_key(manager: &Upn) -> String {
+    format!("escalation.digest:{manager}")
+}
+
+/// Sends each manager one email about every report whose escalation is owed, at most one per
+/// manager per day: reports of a manager told less than a day ago wait for the next digest.
+async fn send_digests(
+    ctx: &mut RunCtx,
+    digests: Digests,
+    out: &mut PassOutcome,
+    email_budget: &mut Option<u64>,
+) -> anyhow::Result<()> {
+    let mut stop = false;
+    for (manager, (name, people)) in digests.0 {
+        if stop {
+            out.deferred += people.len() as u64;
+            release_all(ctx, people, None).await?;
+            continue;
+        }
+        let now = ctx.now();
+        let key = digest_key(&manager);
+        let last = ctx
+            .store
+            .get_meta(&key)
+            .await?
+            .and_then(|v| DateTime::parse_from_rfc3339(&v).ok())
+            .map(|d| d.to_utc());
+        if let Some(next) = last.map(|l| l + DIGEST_EVERY).filter(|n| *n > now) {
+            out.examined += people.len() as u64;
+            release_all(ctx, people, Some(next)).await?;
+            continue;
+        }
+        if *email_budget == Some(0) || !ctx.has_time() {
+            out.deferred += people.len() as u64;
+            release_all(ctx, people, None).await?;
+            continue;
+        }
+        let name = name.unwrap_or_else(|| manager.to_string());
+        let rendered = ctx.templates.render(
+            Template::Escalation,
+            &compose::escalation(&ctx.settings, &people, &name),
+        )?;
+        let email = Email {
+            kind: MailKind::Escalation,
+            to: manager.clone(),
+            rendered,
+            event: StatusEvent::Escalated {
+                manager: manager.clone(),
+            },
+        };
+        let (emailed, people) = ctx.email_about(people, email, out).await?;
+        match emailed {
+            Emailed::Sent => {
+                *email_budget = email_budget.map(|b| b.saturating_sub(1));
+                out.emails_sent += 1;
+                ctx.store.set_meta(&key, &now.to_rfc3339()).await?;
+                for mut rec in people {
+                    RunCtx::release(&mut rec);
+                    let saved = ctx.save(&rec).await?;
+                    out.examined += 1;
+                    out.changed += u64::from(saved.is_some());
+                }
+            }
+            Emailed::DryRun => out.examined += people.len() as u64,
+            Emailed::Conflict => {}
+            Emailed::Deferred => {
+                out.deferred += people.len() as u64;
+                release_all(ctx, people, None).await?;
+                stop = true;
+            }
+            Emailed::Failed(e) => {
+                tracing::error!(manager = %manager, error = %e, "escalation digest not sent");
+                out.errors += 1;
+                release_all(ctx, people, None).await?;
+                stop = true;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// How the rest of a person's visit goes after an email.
@@ -269,15 +387,15 @@ fn reminder(ctx: &RunCtx, rec: &OnboardingRecord) -> anyhow::Result<Email> {
     })
 }
 
-/// The escalation to the person's manager (or the fallback address). `None`: nothing to send —
-/// either the escalation was skipped with a note for the admin (no manager, not in the
+/// Whom the person's escalation goes to: their manager (or the fallback address). `None`:
+/// nobody — either the escalation was skipped with a note for the admin (no manager, not in the
 /// directory; `escalation_date` is then set), or the manager could not be looked up now (the
 /// next run retries).
-async fn escalation(
+async fn escalation_target(
     ctx: &RunCtx,
     rec: &mut OnboardingRecord,
     out: &mut PassOutcome,
-) -> anyhow::Result<Option<Email>> {
+) -> anyhow::Result<Option<Target>> {
     let Some(id) = object_id(ctx, rec).await? else {
         skip_escalation(ctx, rec, out, NOT_IN_DIRECTORY)?;
         return Ok(None);
@@ -301,21 +419,10 @@ async fn escalation(
                 .clone()
                 .map(|f| (f, None))
         });
-    let Some((to, name)) = target else {
+    if target.is_none() {
         skip_escalation(ctx, rec, out, NO_MANAGER)?;
-        return Ok(None);
-    };
-    let name = name.unwrap_or_else(|| to.to_string());
-    let rendered = ctx.templates.render(
-        Template::Escalation,
-        &compose::escalation(&ctx.settings, rec, &name),
-    )?;
-    Ok(Some(Email {
-        kind: MailKind::Escalation,
-        to: to.clone(),
-        rendered,
-        event: StatusEvent::Escalated { manager: to },
-    }))
+    }
+    Ok(target)
 }
 
 /// The note kept when a person has no manager (and no fallback is set).

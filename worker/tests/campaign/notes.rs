@@ -42,6 +42,8 @@ async fn missing_manager(sharepoint: bool) {
     env.advance_days(7);
     env.orchestrate().await;
     env.advance_days(7);
+    env.orchestrate().await;
+    env.advance_days(3);
     let report = env.orchestrate().await;
     assert_eq!(env.mail_to(&frank).len(), 3, "invitation and two reminders");
     let f = env.record(&frank).await;
