@@ -15,11 +15,13 @@ use std::future::Future;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use mfa_core::bootstrap::GraphTokens;
 use mfa_core::clock::{Clock, ManualClock, SharedClock};
 use mfa_core::config::{Settings, Vars};
 use mfa_core::domain::{
     BatchId, InviteStatus, NewPerson, OnboardingRecord, Source, StatusEvent, TrackingToken, Upn,
 };
+use mfa_core::graph::IssuedTokens;
 use mfa_core::passes::{PassKind, RunReport, RunRequest};
 use mfa_core::store::sqlite::SqliteStore;
 use mfa_core::store::{SharedStore, StoreError, UploadBatch, UpsertMode};
@@ -31,6 +33,13 @@ use rand::{Rng, SeedableRng};
 use tenant_sim::{
     Licence, Limits, MethodKind, NewUser, SentMail, SimClock, SimConfig, Simulator, Tenant,
 };
+
+/// Graph tokens from the simulator's in-process issuer (azure_identity talks only to real
+/// authorities).
+pub fn sim_tokens(sim: &Simulator) -> GraphTokens {
+    let tenant = sim.tenant();
+    GraphTokens::Supplied(Arc::new(IssuedTokens::new(move || tenant.issue_token())))
+}
 
 /// Monday 2 March 2026, 09:00 UTC: the upload.
 pub fn campaign_start() -> DateTime<Utc> {
@@ -330,8 +339,6 @@ impl Campaign {
         let mut pairs: Vec<(&str, String)> = vec![
             ("MFA_STORE", format!("sqlite:{}", db.display())),
             ("MFA_GRAPH_BASE_URL", sim.base_url()),
-            ("IDENTITY_ENDPOINT", sim.identity_endpoint()),
-            ("IDENTITY_HEADER", sim.identity_header()),
             ("MFA_PUBLIC_BASE_URL", "https://mfa.contoso.test".into()),
             ("MFA_GROUP_ID", group.id.clone()),
             ("MFA_SENDER_MAILBOXES", mailboxes.join(",")),
@@ -342,9 +349,14 @@ impl Campaign {
         let settings = Arc::new(Settings::from_vars(&vars)?);
         let extra = Arc::new(WorkerSettings::from_vars(&vars)?);
         let shared: SharedClock = Arc::new(clock.clone());
-        let graph = mfa_worker::graph_client(&vars, shared.clone())?;
+        let graph = mfa_worker::graph_client_with(&vars, shared.clone(), &sim_tokens(&sim))?;
         // The handler's own Graph client (same app identity), for the group add after a click.
-        let handler_graph = mfa_core::bootstrap::graph_client_with(&vars, shared.clone(), |_| {})?;
+        let handler_graph = mfa_core::bootstrap::graph_client_with(
+            &vars,
+            shared.clone(),
+            &sim_tokens(&sim),
+            |_| {},
+        )?;
         let raw_store: SharedStore = Arc::new(SqliteStore::open(db).await?);
         let store = match &cfg.wrap_store {
             Some(wrap) => wrap(raw_store.clone()),

@@ -47,6 +47,19 @@ fn issue(shared: &Shared, client_id: &str, permissions: Option<HashSet<String>>)
     (token, exp.timestamp())
 }
 
+fn issue_for_identity(shared: &Shared) -> (String, i64) {
+    let perms = shared.config.managed_identity_permissions.clone();
+    issue(shared, &shared.config.managed_identity_client_id, perms)
+}
+
+/// A managed-identity token issued in process (see `Tenant::issue_token`).
+pub(crate) fn issue_managed_identity(shared: &Shared) -> (String, chrono::DateTime<chrono::Utc>) {
+    let (token, exp) = issue_for_identity(shared);
+    let expires = chrono::DateTime::from_timestamp(exp, 0)
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
+    (token, expires)
+}
+
 /// `GET /msi/token?resource=…&api-version=2019-08-01` with `X-IDENTITY-HEADER`.
 pub(crate) fn managed_identity(shared: &Shared, req: &SimRequest) -> SimResponse {
     let err = |status: u16, code: &str, msg: &str| {
@@ -78,9 +91,8 @@ pub(crate) fn managed_identity(shared: &Shared, req: &SimRequest) -> SimResponse
             "Only https://graph.microsoft.com is simulated.",
         );
     }
-    let perms = shared.config.managed_identity_permissions.clone();
     let client_id = shared.config.managed_identity_client_id.clone();
-    let (token, exp) = issue(shared, &client_id, perms);
+    let (token, exp) = issue_for_identity(shared);
     SimResponse::json(
         200,
         json!({"access_token": token, "expires_on": exp.to_string(), "resource": resource,

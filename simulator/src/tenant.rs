@@ -352,6 +352,14 @@ impl Tenant {
         self.shared.faults.lock().clear();
     }
 
+    /// Issues a managed-identity token in process, without HTTP: what the managed-identity
+    /// endpoint would answer (same identity, permissions and lifetime in simulated time). For
+    /// clients in the same process (local mode, tests, benchmarks) that cannot point the Azure
+    /// SDK's credential at the simulator. Returns the token and when it expires.
+    pub fn issue_token(&self) -> (String, chrono::DateTime<chrono::Utc>) {
+        auth::issue_managed_identity(&self.shared)
+    }
+
     /// Expires every token issued so far (the next Graph call answers 401).
     pub fn expire_all_tokens(&self) {
         auth::expire_all(&self.shared);

@@ -106,6 +106,13 @@ impl Worker {
             owner: run_id.clone(),
             until: deadline + LEASE_MARGIN,
         };
+        // Without a token every pass and person would only repeat the same failure: find out
+        // once, before claiming anything. (The token is cached, so this costs nothing usually;
+        // a failure is remembered briefly, so a run right after one also stops at once.)
+        self.graph.check_credential().await.map_err(|e| {
+            anyhow::Error::new(e)
+                .context("Microsoft Graph has no token for this run; nothing was done")
+        })?;
         if !request.dry_run && !self.take_run_lease(&lease, started).await? {
             anyhow::bail!("another worker run is in progress");
         }
@@ -167,6 +174,18 @@ impl Worker {
         let mut outcomes = Vec::new();
         let mut followup_done = false;
         for pass in &request.passes {
+            // A credential that failed mid-run fails every call until it recovers: stop here
+            // rather than run the remaining passes person by person into the same error.
+            if let Some(e) = ctx.graph.credential_failure() {
+                let done: Vec<String> = outcomes
+                    .iter()
+                    .filter_map(|o: &PassOutcome| o.pass.map(|p| p.to_string()))
+                    .collect();
+                return Err(anyhow::Error::new(e).context(format!(
+                    "Microsoft Graph lost its token; the run stopped before {pass} (passes done: {})",
+                    if done.is_empty() { "none".to_string() } else { done.join(", ") }
+                )));
+            }
             let span = tracing::info_span!("pass", pass = %pass);
             let _guard = span.enter();
             match pass {

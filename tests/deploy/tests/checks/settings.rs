@@ -90,6 +90,14 @@ const LEFT_TO_DEFAULT_IN_AZURE: &[(&str, &str)] = &[
         "MFA_GRAPH_TOKEN_REFRESH_MARGIN_SECONDS",
         "Graph client tuning knob",
     ),
+    (
+        "MFA_GRAPH_TOKEN_TIMEOUT_SECONDS",
+        "Graph client tuning knob",
+    ),
+    (
+        "MFA_GRAPH_TOKEN_FAILURE_MEMORY_SECONDS",
+        "Graph client tuning knob",
+    ),
     ("MFA_GRAPH_IDENTITY_CONCURRENCY", "Graph client tuning knob"),
     ("MFA_GRAPH_REPORTS_CONCURRENCY", "Graph client tuning knob"),
     ("MFA_GRAPH_MAIL_CONCURRENCY", "Graph client tuning knob"),
