@@ -170,9 +170,9 @@ impl Route {
         version: &str,
     ) -> GraphResult {
         match self {
-            Route::User(u) => users::get_user(shared, ctx, req, version, u),
+            Route::User(u) => users::get_user(shared, req, version, u, false),
             Route::Users => users::list_users(shared, req, version),
-            Route::Manager(u) => users::get_manager(shared, req, version, u),
+            Route::Manager(u) => users::get_user(shared, req, version, u, true),
             Route::Group(g) => groups::get_group(shared, version, g),
             Route::Groups => groups::list_groups(shared, req, version),
             Route::GroupPatch(g) => groups::patch_group(shared, req, g),
