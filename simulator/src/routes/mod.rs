@@ -8,6 +8,7 @@ mod cost;
 pub(crate) mod groups;
 pub(crate) mod mail;
 pub(crate) mod methods;
+pub(crate) mod outbox;
 pub(crate) mod reports;
 pub(crate) mod sharepoint;
 pub(crate) mod users;
