@@ -42,7 +42,7 @@ struct Row {
 /// `GET /_sim/outbox.html?q=…&page=…`.
 pub(crate) fn list(shared: &Shared, query: &ListQuery) -> SimResponse {
     let needle = query.q.trim().to_lowercase();
-    let (total, matching, page, rows) = {
+    let (total, matching, page, pages, rows) = {
         let t = shared.tenant.lock();
         let hits: Vec<usize> = (0..t.outbox.len())
             .rev()
@@ -56,9 +56,8 @@ pub(crate) fn list(shared: &Shared, query: &ListQuery) -> SimResponse {
             .take(PAGE_SIZE)
             .map(|&i| row(i + 1, &t.outbox[i]))
             .collect();
-        (t.outbox.len(), hits.len(), page, rows)
+        (t.outbox.len(), hits.len(), page, pages, rows)
     };
-    let pages = matching.div_ceil(PAGE_SIZE).max(1);
     let here = list_url(&query.q, page);
     let mut html = String::new();
     html.push_str("<h1>Outbox</h1>");
@@ -292,7 +291,7 @@ fn register_button(address: &str, back: &str, label: &str) -> String {
 
 fn page_html(title: &str, body: &str) -> String {
     format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{}</title><style>body{{font-family:sans-serif;margin:2em;background:#f4f4f4}}table{{border-collapse:collapse;background:#fff;width:100%}}td,th{{padding:.3em .6em;border-bottom:1px solid #ddd;text-align:left}}form{{display:inline;margin:0 .5em .5em 0}}nav{{margin:1em 0}}dl{{background:#fff;padding:1em;border-radius:6px}}dt{{font-weight:bold}}iframe{{width:100%;height:640px;border:1px solid #ddd;background:#fff}}.note{{display:inline;color:#555}}</style></head><body>{body}</body></html>",
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{}</title><style>body{{font-family:sans-serif;margin:2em;background:#f4f4f4}}table{{border-collapse:collapse;background:#fff;width:100%}}td,th{{padding:.3em .6em;border-bottom:1px solid #ddd;text-align:left}}form{{display:inline;margin:0 .5em .5em 0}}nav{{margin:1em 0}}nav span{{color:#999}}dl{{background:#fff;padding:1em;border-radius:6px}}dt{{font-weight:bold}}iframe{{width:100%;height:640px;border:1px solid #ddd;background:#fff}}.note{{display:inline;color:#555}}</style></head><body>{body}</body></html>",
         escape(title)
     )
 }
