@@ -280,7 +280,7 @@ export class Dashboard {
     );
     fill(this.funnel, funnelChart(f));
     fill(this.statuses, statusBars(this.batchStatus ?? r.summary.byStatus, STATUSES, statusLabel));
-    fill(this.activity, activityChart(r.summary.byDay), batch ? h("p", { class: "muted" }, "Activity is shown for all batches.") : null);
+    fill(this.activity, activityChart(r.summary.byDay, new Date(r.generatedAt)), batch ? h("p", { class: "muted" }, "Activity is shown for all batches.") : null);
     this.renderAttention();
     this.renderBatches(r);
     const directory = directoryContent(r.summary.directory, r.pilot);

@@ -352,6 +352,26 @@ describe("admin portal in local dev mode", () => {
     await page.locator("#h-directory").waitFor({ state: "hidden" });
   });
 
+  test("the activity chart follows the server's clock, not the browser's", async () => {
+    await tab("Dashboard");
+    const pattern = "**/api/admin/report*";
+    await page.route(pattern, async (route) => {
+      const response = await route.fetch();
+      const json = await response.json();
+      // A simulated clock (the local demo runs time 2016x faster) far from the browser's.
+      json.generatedAt = "2031-06-20T10:00:00Z";
+      json.summary.byDay = [{ day: "2031-06-20", uploaded: 7, sent: 5, opened: 0, clicked: 2, active: 1 }];
+      await route.fulfill({ response, json });
+    });
+    await page.locator("#refresh").click();
+    const last = page.locator("figure:has(#activity-chart) .as-table tbody tr").last();
+    await last.locator("th", { hasText: "2031-06-20" }).waitFor({ state: "attached" });
+    assert.deepEqual(await last.locator("td").allTextContents(), ["7", "5", "2", "1"]);
+    await page.unroute(pattern);
+    await page.locator("#refresh").click();
+    await page.locator("figure:has(#activity-chart) .as-table tbody tr th", { hasText: "2031-06-20" }).waitFor({ state: "detached" });
+  });
+
   test("errors are grouped by reason with counts, as in the report email", async () => {
     await tab("Dashboard");
     assert.equal(await page.locator("#error-reasons").count(), 0, "no errors, no table");
