@@ -38,7 +38,7 @@ pub fn graph_client_with(
     adjust: impl FnOnce(&mut GraphSettings),
 ) -> anyhow::Result<GraphClient> {
     let lookup = |k: &str| vars.get(k).map(str::to_string);
-    let mut graph_settings = GraphSettings::from_vars(&lookup).map_err(anyhow::Error::msg)?;
+    let mut graph_settings = GraphSettings::from_vars(&lookup)?;
     adjust(&mut graph_settings);
     let (label, source): (String, Arc<dyn TokenSource>) = match tokens {
         GraphTokens::FromEnvironment => {
@@ -77,10 +77,8 @@ pub async fn open_store(
                 "MFA_STORE: the SharePoint list store needs the Graph client (set the Graph variables)",
             )?;
             let mut opts = SharePointOptions::default();
-            if let Ok(v) = std::env::var("MFA_SHAREPOINT_RU_PER_MINUTE") {
-                opts.ru_per_minute = v.trim().parse().with_context(|| {
-                    format!("MFA_SHAREPOINT_RU_PER_MINUTE: not a number: {v:?}")
-                })?;
+            if let Some(ru) = settings.sharepoint_ru_per_minute {
+                opts.ru_per_minute = ru;
             }
             let store = SharePointStore::open(graph, site_id, list_id, opts)
                 .await

@@ -198,6 +198,11 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// True when running inside Azure (App Service / Functions variables present).
     pub in_azure: bool,
+    /// The Microsoft Graph client's section (`MFA_GRAPH_*`, `MFA_MAIL_FORMAT`).
+    pub graph: crate::graph::GraphSettings,
+    /// SharePoint resource units per minute the list store may spend
+    /// (`MFA_SHAREPOINT_RU_PER_MINUTE`; `None`: the store's default).
+    pub sharepoint_ru_per_minute: Option<u32>,
 }
 
 impl Settings {

@@ -231,6 +231,18 @@ pub(super) fn load(v: &Vars) -> Result<Settings, ConfigError> {
             ],
         )?,
         in_azure,
+        graph: crate::graph::GraphSettings::from_vars(&|k| v.get(k).map(str::to_string))?,
+        sharepoint_ru_per_minute: v
+            .get("MFA_SHAREPOINT_RU_PER_MINUTE")
+            .map(|s| {
+                s.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    ConfigError::new(
+                        "MFA_SHAREPOINT_RU_PER_MINUTE",
+                        format!("expected a whole number above 0, got {s:?}"),
+                    )
+                })
+            })
+            .transpose()?,
     })
 }
 

@@ -71,23 +71,6 @@ impl GraphClient {
         })
     }
 
-    /// Settings and credential from app settings in one step ([`GraphSettings::from_vars`] and
-    /// [`GraphCredential::from_env`](super::auth::GraphCredential::from_env)); the error names
-    /// the variable at fault.
-    pub fn from_vars(
-        vars: &dyn Fn(&str) -> Option<String>,
-        clock: SharedClock,
-    ) -> Result<Self, String> {
-        let settings = GraphSettings::from_vars(vars)?;
-        let credential = super::auth::GraphCredential::from_env(vars, clock.clone(), &settings)?;
-        tracing::info!(
-            credential = credential.label(),
-            base_url = %settings.base_url,
-            "graph client configured"
-        );
-        Self::new(settings, Arc::new(credential), clock).map_err(|e| e.to_string())
-    }
-
     /// The settings in force.
     pub fn settings(&self) -> &GraphSettings {
         &self.inner.settings

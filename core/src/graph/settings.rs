@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use crate::config::ConfigError;
 use url::Url;
 
 /// The default Graph endpoint.
@@ -95,33 +96,43 @@ impl Default for GraphSettings {
 impl GraphSettings {
     /// Loads the settings from `vars` (usually the process environment); absent variables take
     /// their defaults. A bad value is an error naming the variable.
-    pub fn from_vars(vars: &dyn Fn(&str) -> Option<String>) -> Result<GraphSettings, String> {
+    pub fn from_vars(vars: &dyn Fn(&str) -> Option<String>) -> Result<GraphSettings, ConfigError> {
         let mut s = GraphSettings::default();
         if let Some(v) = non_empty(vars, "MFA_GRAPH_BASE_URL") {
-            let url = Url::parse(v.trim_end_matches('/'))
-                .map_err(|e| format!("MFA_GRAPH_BASE_URL: not a URL ({e}): {v}"))?;
+            let url = Url::parse(v.trim_end_matches('/')).map_err(|e| {
+                ConfigError::new("MFA_GRAPH_BASE_URL", format!("not a URL ({e}): {v}"))
+            })?;
             if !matches!(url.scheme(), "https" | "http") || url.cannot_be_a_base() {
-                return Err(format!("MFA_GRAPH_BASE_URL: must be an http(s) URL: {v}"));
+                return Err(ConfigError::new(
+                    "MFA_GRAPH_BASE_URL",
+                    format!("must be an http(s) URL: {v}"),
+                ));
             }
             s.base_url = url;
         }
         if let Some(v) = non_empty(vars, "MFA_GRAPH_ORG") {
             if v.contains('|') || v.chars().any(char::is_control) {
-                return Err("MFA_GRAPH_ORG: must not contain '|' or control characters".into());
+                return Err(ConfigError::new(
+                    "MFA_GRAPH_ORG",
+                    "must not contain '|' or control characters",
+                ));
             }
             s.org = v;
         }
         secs(vars, "MFA_GRAPH_TIMEOUT_SECONDS", &mut s.timeout, 1)?;
         if let Some(v) = non_empty(vars, "MFA_GRAPH_MAX_RETRIES") {
-            s.max_retries = v
-                .parse()
-                .map_err(|_| format!("MFA_GRAPH_MAX_RETRIES: not a whole number: {v}"))?;
+            s.max_retries = v.parse().map_err(|_| {
+                ConfigError::new("MFA_GRAPH_MAX_RETRIES", format!("not a whole number: {v}"))
+            })?;
         }
         secs(vars, "MFA_GRAPH_MAX_WAIT_SECONDS", &mut s.max_total_wait, 0)?;
         if let Some(v) = non_empty(vars, "MFA_GRAPH_BACKOFF_BASE_MS") {
-            let ms: u64 = v
-                .parse()
-                .map_err(|_| format!("MFA_GRAPH_BACKOFF_BASE_MS: not a whole number: {v}"))?;
+            let ms: u64 = v.parse().map_err(|_| {
+                ConfigError::new(
+                    "MFA_GRAPH_BACKOFF_BASE_MS",
+                    format!("not a whole number: {v}"),
+                )
+            })?;
             s.backoff_base = Duration::from_millis(ms);
         }
         secs(vars, "MFA_GRAPH_BACKOFF_CAP_SECONDS", &mut s.backoff_cap, 0)?;
@@ -169,7 +180,12 @@ impl GraphSettings {
             s.mail_format = match v.to_ascii_lowercase().as_str() {
                 "json" => MailFormat::Json,
                 "mime" => MailFormat::Mime,
-                _ => return Err(format!("MFA_MAIL_FORMAT: json or mime, not {v:?}")),
+                _ => {
+                    return Err(ConfigError::new(
+                        "MFA_MAIL_FORMAT",
+                        format!("json or mime, not {v:?}"),
+                    ))
+                }
             };
         }
         rate(
@@ -189,40 +205,54 @@ fn non_empty(vars: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String
 
 fn secs(
     vars: &dyn Fn(&str) -> Option<String>,
-    name: &str,
+    name: &'static str,
     out: &mut Duration,
     min: u64,
-) -> Result<(), String> {
+) -> Result<(), ConfigError> {
     if let Some(v) = non_empty(vars, name) {
         let n: u64 = v
             .parse()
-            .map_err(|_| format!("{name}: not a whole number of seconds: {v}"))?;
+            .map_err(|_| ConfigError::new(name, format!("not a whole number of seconds: {v}")))?;
         if n < min {
-            return Err(format!("{name}: must be at least {min}: {v}"));
+            return Err(ConfigError::new(
+                name,
+                format!("must be at least {min}: {v}"),
+            ));
         }
         *out = Duration::from_secs(n);
     }
     Ok(())
 }
 
-fn count(vars: &dyn Fn(&str) -> Option<String>, name: &str, out: &mut usize) -> Result<(), String> {
+fn count(
+    vars: &dyn Fn(&str) -> Option<String>,
+    name: &'static str,
+    out: &mut usize,
+) -> Result<(), ConfigError> {
     if let Some(v) = non_empty(vars, name) {
         let n: usize = v
             .parse()
-            .map_err(|_| format!("{name}: not a whole number: {v}"))?;
+            .map_err(|_| ConfigError::new(name, format!("not a whole number: {v}")))?;
         if n == 0 {
-            return Err(format!("{name}: must be at least 1"));
+            return Err(ConfigError::new(name, "must be at least 1"));
         }
         *out = n;
     }
     Ok(())
 }
 
-fn rate(vars: &dyn Fn(&str) -> Option<String>, name: &str, out: &mut usize) -> Result<(), String> {
+fn rate(
+    vars: &dyn Fn(&str) -> Option<String>,
+    name: &'static str,
+    out: &mut usize,
+) -> Result<(), ConfigError> {
     if let Some(v) = non_empty(vars, name) {
-        *out = v
-            .parse()
-            .map_err(|_| format!("{name}: not a whole number (0 turns pacing off): {v}"))?;
+        *out = v.parse().map_err(|_| {
+            ConfigError::new(
+                name,
+                format!("not a whole number (0 turns pacing off): {v}"),
+            )
+        })?;
     }
     Ok(())
 }
@@ -232,7 +262,7 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn load(pairs: &[(&str, &str)]) -> Result<GraphSettings, String> {
+    fn load(pairs: &[(&str, &str)]) -> Result<GraphSettings, ConfigError> {
         let map: HashMap<String, String> = pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -281,7 +311,7 @@ mod tests {
             ("MFA_GRAPH_TOKEN_FAILURE_MEMORY_SECONDS", "a minute"),
         ] {
             let err = load(&[(name, value)]).unwrap_err();
-            assert!(err.starts_with(name), "{name}={value} gave {err}");
+            assert_eq!(err.variable, name, "{name}={value} gave {err}");
         }
     }
 }
