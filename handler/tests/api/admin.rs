@@ -1,5 +1,6 @@
 //! Admin API: report, users, export, run, CORS.
 
+use mfa_core::passes::PassState;
 use serde_json::{json, Value};
 
 use crate::helpers::{as_host, spawn_app, spawn_with, PORTAL};
@@ -29,7 +30,6 @@ async fn report_summarises_and_counts_attention() {
 #[tokio::test]
 async fn report_carries_directory_counts_and_the_pilot_scope() {
     use mfa_core::domain::{PerUserMfa, PhoneOutcome};
-    use mfa_core::store::Store;
     let app = spawn_app().await;
     let body: Value = app.admin_get("report").await.json().await.unwrap();
     assert_eq!(body["summary"]["directory"]["phone"]["Provisioned"], 0);
@@ -47,15 +47,8 @@ async fn report_carries_directory_counts_and_the_pilot_scope() {
         rec.per_user_mfa = m;
         app.save(&rec).await;
     }
-    app.store
-        .set_meta(
-            mfa_worker::passes::pilot::META_KEY,
-            &json!({"groupId": "g1", "groupName": "MFA Pilot", "members": 3, "inScope": 3,
-                    "outOfScope": 7, "at": "2026-03-02T09:00:00Z"})
-            .to_string(),
-        )
-        .await
-        .unwrap();
+    app.runner.state.lock().pilot = Some(json!({"groupId": "g1", "groupName": "MFA Pilot",
+        "members": 3, "inScope": 3, "outOfScope": 7, "at": "2026-03-02T09:00:00Z"}));
     let body: Value = app.admin_get("report").await.json().await.unwrap();
     let d = &body["summary"]["directory"];
     assert_eq!(d["phone"]["Provisioned"], 2);
@@ -260,20 +253,29 @@ async fn worker_absent_means_503_for_run() {
 
 #[tokio::test]
 async fn report_shows_how_registrations_are_detected() {
-    use mfa_core::store::Store;
     let app = spawn_app().await;
     let body: Value = app.admin_get("report").await.json().await.unwrap();
     assert_eq!(body["detection"]["mode"], Value::Null, "no check yet");
-    app.store.set_meta("check.mode", "events").await.unwrap();
-    app.store
-        .set_meta(
-            "check.reconcile",
-            r#"{"lastAt":"2026-03-03T09:00:00Z","source":"report","lastFound":2,"runningFound":0,"totalFound":5}"#,
-        )
-        .await
-        .unwrap();
+    assert_eq!(body["detection"]["reconciliation"], Value::Null);
+    *app.runner.state.lock() = PassState {
+        detection_mode: Some("events".into()),
+        reconciliation: Some(json!({"lastAt": "2026-03-03T09:00:00Z", "source": "report",
+            "lastFound": 2, "runningFound": 0, "totalFound": 5})),
+        pilot: None,
+    };
     let body: Value = app.admin_get("report").await.json().await.unwrap();
     assert_eq!(body["detection"]["mode"], "events");
     assert_eq!(body["detection"]["reconciliation"]["lastFound"], 2);
     assert_eq!(body["detection"]["reconciliation"]["totalFound"], 5);
+}
+
+#[tokio::test]
+async fn report_fails_generically_when_the_worker_cannot_tell_its_state() {
+    let app = spawn_app().await;
+    app.runner
+        .fail
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let resp = app.admin_get("report").await;
+    assert_eq!(resp.status(), 500);
+    assert!(!resp.text().await.unwrap().contains("/secret/path"));
 }
