@@ -116,12 +116,59 @@ async fn export_is_csv_with_the_old_header_and_a_dated_name() {
     assert!(header.starts_with("Title,DisplayName,InviteStatus,InGroup,MFARegistrationState,MFARegistrationDate,TrackingToken,ClickedLinkDate,AddedToGroupDate,InviteSentDate,LastReminderDate,ReminderCount,LastChecked,EmailOpenedDate,EscalatedToManager,EscalationDate,ManagerUPN,Source,SourceBatchId,ErrorDetails,CorrelationId,ObjectId,Department,JobTitle"));
     let row = lines.next().unwrap();
     assert!(row.starts_with("e1@contoso.com,,Sent,FALSE,"), "{row}");
+    assert_eq!(
+        row.split(',').count(),
+        header.split(',').count(),
+        "a cell per column"
+    );
     assert!(lines.next().is_none());
     let resp = app.admin_get("export").await;
     assert_eq!(
         resp.headers()["content-disposition"],
         "attachment; filename=\"mfa-report-2026-03-02.csv\""
     );
+    // Nobody matches: the header alone.
+    let text = app
+        .admin_get("export?search=nobody")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(text.lines().collect::<Vec<_>>(), vec![header]);
+}
+
+/// An export larger than one streamed chunk (64 KiB) has one header and every person once.
+#[tokio::test]
+async fn a_large_export_has_one_header_and_every_row() {
+    use mfa_core::domain::{BatchId, NewPerson, Source, Upn};
+    use mfa_core::store::{Store, UploadBatch, UpsertMode};
+    let app = spawn_app().await;
+    let people: Vec<NewPerson> = (0..1500)
+        .map(|i| NewPerson::new(Upn::parse(&format!("person{i:04}@contoso.com")).unwrap()))
+        .collect();
+    let batch = UploadBatch {
+        batch_id: BatchId::parse("big").unwrap(),
+        source: Source::Manual,
+        correlation_id: uuid::Uuid::new_v4(),
+        now: crate::helpers::start_time(),
+        mode: UpsertMode::KeepHistory,
+    };
+    app.store.upsert_people(&batch, people).await.unwrap();
+    let text = app.admin_get("export").await.text().await.unwrap();
+    assert!(
+        text.len() > 2 * 64 * 1024,
+        "several chunks: {} bytes",
+        text.len()
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1501);
+    assert_eq!(lines.iter().filter(|l| l.starts_with("Title,")).count(), 1);
+    let mut upns: Vec<&str> = lines[1..]
+        .iter()
+        .filter_map(|l| l.split(',').next())
+        .collect();
+    upns.dedup();
+    assert_eq!(upns.len(), 1500);
 }
 
 #[tokio::test]
