@@ -129,7 +129,7 @@ mod tests {
     fn bad_local_values_name_the_option() {
         for (args, option) in [
             (&["handler", "local", "--port", "x"][..], "--port"),
-            (&["handler", "local", "--people", "-1"], "--people"),
+            (&["handler", "local", "--people", "lots"], "--people"),
             (
                 &["handler", "local", "--interval-seconds", "1.5"],
                 "--interval-seconds",
