@@ -1,9 +1,61 @@
-//! Wire shapes of the admin API: a record as camelCase JSON ([`RecordView`]), and as a CSV row
-//! with the old SharePoint list's column names ([`ExportRow`]).
+//! Wire shapes: query strings and form bodies as typed structs (read with
+//! [`crate::routes::decode`]), a record as camelCase JSON ([`RecordView`]), and as a CSV row with
+//! the old SharePoint list's column names ([`ExportRow`]).
+//!
+//! Query and form fields stay text: each endpoint parses them into domain types with its own
+//! message (an invalid token is a page, not a 400). Unknown keys are ignored.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use mfa_core::domain::OnboardingRecord;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+/// `?token=…` of the public links, and the enrol form's `token` field.
+#[derive(Debug, Default, Deserialize)]
+pub struct TokenParams {
+    /// The tracking token as sent.
+    pub token: Option<String>,
+}
+
+/// The resend form: `email=…`.
+#[derive(Debug, Default, Deserialize)]
+pub struct ResendForm {
+    /// The address as typed.
+    pub email: Option<String>,
+}
+
+/// The admin API's query: the people filter of `users` and `export`, paging, and `staleDays`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminQuery {
+    /// Days since the invitation after which a non-clicker needs attention (1–365).
+    pub stale_days: Option<String>,
+    /// Text to find in address or name.
+    pub search: Option<String>,
+    /// An `InviteStatus`.
+    pub status: Option<String>,
+    /// An upload batch id.
+    pub batch_id: Option<String>,
+    /// `notClicked`, `clickedNotRegistered`, `escalated`, `errors` or `queued`.
+    pub attention: Option<String>,
+    /// Zero-based page.
+    pub page: Option<String>,
+    /// Page size (1–1000).
+    pub page_size: Option<String>,
+}
+
+/// The upload's query: `batchId`, `sendNow`, `mode` (snake_case spellings accepted).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadQuery {
+    /// The batch id.
+    #[serde(alias = "batch_id")]
+    pub batch_id: Option<String>,
+    /// `true`, `1`, `yes` or `on` to run the invitation pass now.
+    #[serde(alias = "send_now")]
+    pub send_now: Option<String>,
+    /// `keepHistory` (default) or `reset`.
+    pub mode: Option<String>,
+}
 
 /// One row of the export, a record as text. The fields are the columns, in order, and their
 /// serde names are the header: the old list's internal names first (sheets built on the old export
@@ -268,6 +320,36 @@ mod tests {
             assert!(neutralise(bad.to_string()).starts_with('\''), "{bad:?}");
         }
         assert_eq!(neutralise("Ann".into()), "Ann");
+    }
+
+    #[test]
+    fn queries_and_forms_decode_into_their_types() {
+        let decode = |s: &str| crate::routes::decode::<AdminQuery>(s.as_bytes());
+        let q = decode("staleDays=5&pageSize=10&search=ann%20lee+x&batchId=wave-1&_=17")
+            .expect("decodes");
+        assert_eq!(q.stale_days.as_deref(), Some("5"));
+        assert_eq!(q.page_size.as_deref(), Some("10"));
+        assert_eq!(q.search.as_deref(), Some("ann lee x"));
+        assert_eq!(q.batch_id.as_deref(), Some("wave-1"));
+        assert!(q.page.is_none() && q.status.is_none());
+        assert!(decode("").expect("empty").search.is_none());
+        assert!(decode("page=1&page=2").is_err(), "a key twice is refused");
+
+        let up: UploadQuery =
+            crate::routes::decode(b"batch_id=b1&send_now=yes&mode=reset").expect("snake_case");
+        assert_eq!(
+            (
+                up.batch_id.as_deref(),
+                up.send_now.as_deref(),
+                up.mode.as_deref()
+            ),
+            (Some("b1"), Some("yes"), Some("reset"))
+        );
+        let t: TokenParams =
+            crate::routes::decode(b"token=4f9c%2Dab&utm_source=mail").expect("token");
+        assert_eq!(t.token.as_deref(), Some("4f9c-ab"));
+        let f: ResendForm = crate::routes::decode(b"email=ann%40contoso.com").expect("form");
+        assert_eq!(f.email.as_deref(), Some("ann@contoso.com"));
     }
 
     /// The export's header is exactly the old list's columns, in order, then ours.

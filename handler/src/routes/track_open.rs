@@ -8,6 +8,7 @@ use mfa_core::domain::TrackingToken;
 use warp::http::header::{self, HeaderValue};
 use warp::reply::Response;
 
+use crate::models::TokenParams;
 use crate::state::SharedState;
 
 /// A 43-byte transparent 1×1 GIF.
@@ -19,8 +20,10 @@ pub const PIXEL: [u8; 43] = [
 
 /// Notes the open (if the token parses) and returns the pixel.
 pub async fn track_open(query: String, state: SharedState) -> Result<Response, warp::Rejection> {
-    if let Some(token) =
-        super::param(&query, "token").and_then(|t| TrackingToken::parse(t.trim()).ok())
+    let params: TokenParams = super::decode(query.as_bytes()).unwrap_or_default();
+    if let Some(token) = params
+        .token
+        .and_then(|t| TrackingToken::parse(t.trim()).ok())
     {
         state.opens.record(token);
     }

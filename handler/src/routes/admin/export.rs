@@ -47,7 +47,7 @@ pub async fn export(
     state: SharedState,
 ) -> Result<Response, warp::Rejection> {
     let now = state.clock.now();
-    let filter = super::filter(&query, now)?;
+    let filter = super::filter(&super::query(&query)?, now)?;
     let name = file_name(
         filter.batch_id.as_ref().map(|b| b.as_str()),
         now.date_naive(),

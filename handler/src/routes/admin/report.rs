@@ -21,7 +21,7 @@ pub async fn report(
     state: SharedState,
 ) -> Result<Response, warp::Rejection> {
     let now = state.clock.now();
-    let days = super::stale_days(&query)?;
+    let days = super::stale_days(&super::query(&query)?)?;
     let summary = state.store.summary(now).await.map_err(ApiError::from)?;
     let count = |attention: Attention| {
         let store = state.store.clone();
