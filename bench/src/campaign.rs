@@ -15,11 +15,13 @@ use std::future::Future;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use mfa_core::bootstrap::GraphTokens;
 use mfa_core::clock::{Clock, ManualClock, SharedClock};
 use mfa_core::config::{Settings, Vars};
 use mfa_core::domain::{
     BatchId, InviteStatus, NewPerson, OnboardingRecord, Source, StatusEvent, TrackingToken, Upn,
 };
+use mfa_core::graph::IssuedTokens;
 use mfa_core::passes::{PassKind, RunReport, RunRequest};
 use mfa_core::store::sqlite::SqliteStore;
 use mfa_core::store::{SharedStore, StoreError, UploadBatch, UpsertMode};
@@ -31,6 +33,13 @@ use rand::{Rng, SeedableRng};
 use tenant_sim::{
     Licence, Limits, MethodKind, NewUser, SentMail, SimClock, SimConfig, Simulator, Tenant,
 };
+
+/// Graph tokens from the simulator's in-process issuer (azure_identity talks only to real
+/// authorities).
+pub fn sim_tokens(sim: &Simulator) -> GraphTokens {
+    let tenant = sim.tenant();
+    GraphTokens::Supplied(Arc::new(IssuedTokens::new(move || tenant.issue_token())))
+}
 
 /// Monday 2 March 2026, 09:00 UTC: the upload.
 pub fn campaign_start() -> DateTime<Utc> {
@@ -330,8 +339,6 @@ impl Campaign {
         let mut pairs: Vec<(&str, String)> = vec![
             ("MFA_STORE", format!("sqlite:{}", db.display())),
             ("MFA_GRAPH_BASE_URL", sim.base_url()),
-            ("IDENTITY_ENDPOINT", sim.identity_endpoint()),
-            ("IDENTITY_HEADER", sim.identity_header()),
             ("MFA_PUBLIC_BASE_URL", "https://mfa.contoso.test".into()),
             ("MFA_GROUP_ID", group.id.clone()),
             ("MFA_SENDER_MAILBOXES", mailboxes.join(",")),
@@ -342,9 +349,14 @@ impl Campaign {
         let settings = Arc::new(Settings::from_vars(&vars)?);
         let extra = Arc::new(WorkerSettings::from_vars(&vars)?);
         let shared: SharedClock = Arc::new(clock.clone());
-        let graph = mfa_worker::graph_client(&vars, shared.clone())?;
+        let graph = mfa_worker::graph_client_with(&vars, shared.clone(), &sim_tokens(&sim))?;
         // The handler's own Graph client (same app identity), for the group add after a click.
-        let handler_graph = mfa_core::bootstrap::graph_client_with(&vars, shared.clone(), |_| {})?;
+        let handler_graph = mfa_core::bootstrap::graph_client_with(
+            &vars,
+            shared.clone(),
+            &sim_tokens(&sim),
+            |_| {},
+        )?;
         let raw_store: SharedStore = Arc::new(SqliteStore::open(db).await?);
         let store = match &cfg.wrap_store {
             Some(wrap) => wrap(raw_store.clone()),
@@ -528,9 +540,11 @@ impl Campaign {
 
     fn react(&mut self, mail: &SentMail) {
         if mail_kind(mail) == "escalation" {
-            // The escalation names the person (their UPN) in its body.
-            if let Some(who) = mentioned_person(&mail.body).and_then(|u| self.index.get(&u)) {
-                self.escalated[*who] = true;
+            // The escalation (a manager's digest) names each person (their UPN) in its body.
+            for upn in mentioned_people(&mail.body) {
+                if let Some(who) = self.index.get(&upn) {
+                    self.escalated[*who] = true;
+                }
             }
             return;
         }
@@ -741,17 +755,18 @@ impl Campaign {
     pub fn emails_by_recipient(&self) -> BTreeMap<(String, String, u32), u32> {
         let mut out = BTreeMap::new();
         for m in self.tenant.outbox() {
-            let mut to =
+            let to =
                 m.to.first()
                     .map(|r| r.address.to_ascii_lowercase())
                     .unwrap_or_default();
             let kind = mail_kind(&m);
             if kind == "escalation" {
-                // A manager gets one escalation per person: key it by both.
-                to = format!(
-                    "{to} about {}",
-                    mentioned_person(&m.body).unwrap_or_default()
-                );
+                // A manager is told once about each person (in digests): key it by both.
+                for person in mentioned_people(&m.body) {
+                    let key = (format!("{to} about {person}"), kind.clone(), 0);
+                    *out.entry(key).or_insert(0) += 1;
+                }
+                continue;
             }
             *out.entry((to, kind, email_number(&m))).or_insert(0) += 1;
         }
@@ -782,12 +797,16 @@ pub fn email_number(m: &SentMail) -> u32 {
         .unwrap_or(0)
 }
 
-/// The first `person000123@…` address in an email body (the person an escalation is about).
-fn mentioned_person(body: &str) -> Option<String> {
-    let at = body.find("person")?;
-    let rest = &body[at..];
-    let end = rest
-        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '@' | '.' | '-')))
-        .unwrap_or(rest.len());
-    Some(rest[..end].to_ascii_lowercase())
+/// The `person000123@…` addresses in an email body (the people an escalation digest is about).
+fn mentioned_people(body: &str) -> std::collections::BTreeSet<String> {
+    body.match_indices("person")
+        .map(|(at, _)| {
+            let rest = &body[at..];
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '@' | '.' | '-')))
+                .unwrap_or(rest.len());
+            rest[..end].to_ascii_lowercase()
+        })
+        .filter(|m| m.contains('@'))
+        .collect()
 }

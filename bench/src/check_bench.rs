@@ -17,6 +17,7 @@ use mfa_worker::settings::WorkerSettings;
 use mfa_worker::Worker;
 use tenant_sim::{Licence, Limits, MethodKind, NewUser, SimClock, SimConfig, Simulator};
 
+use crate::campaign::sim_tokens;
 use crate::procstat;
 
 /// Options of `bench check-pass`.
@@ -85,8 +86,6 @@ async fn one(opts: &Options, licence: Licence, label: &str) -> anyhow::Result<Ve
     let vars = Vars::from_pairs([
         ("MFA_STORE", format!("sqlite:{}", db.display())),
         ("MFA_GRAPH_BASE_URL", sim.base_url()),
-        ("IDENTITY_ENDPOINT", sim.identity_endpoint()),
-        ("IDENTITY_HEADER", sim.identity_header()),
         ("MFA_PUBLIC_BASE_URL", "https://mfa.contoso.test".into()),
         ("MFA_GROUP_ID", group.id.clone()),
         ("MFA_SENDER_MAILBOXES", mailbox),
@@ -95,7 +94,7 @@ async fn one(opts: &Options, licence: Licence, label: &str) -> anyhow::Result<Ve
     let settings = Arc::new(Settings::from_vars(&vars)?);
     let extra = Arc::new(WorkerSettings::from_vars(&vars)?);
     let shared: SharedClock = Arc::new(clock.clone());
-    let graph = mfa_worker::graph_client(&vars, shared.clone())?;
+    let graph = mfa_worker::graph_client_with(&vars, shared.clone(), &sim_tokens(&sim))?;
     let store: SharedStore = Arc::new(SqliteStore::open(db).await?);
     store
         .upsert_people(

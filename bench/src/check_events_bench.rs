@@ -29,6 +29,7 @@ use mfa_worker::settings::WorkerSettings;
 use mfa_worker::Worker;
 use tenant_sim::{Licence, Limits, MethodKind, NewUser, SimClock, SimConfig, Simulator};
 
+use crate::campaign::sim_tokens;
 use crate::procstat;
 
 /// Options of `bench check-events`.
@@ -188,8 +189,6 @@ pub async fn run(opts: Options) -> anyhow::Result<String> {
         let vars = Vars::from_pairs([
             ("MFA_STORE", format!("sqlite:{}", db.display())),
             ("MFA_GRAPH_BASE_URL", sim.base_url()),
-            ("IDENTITY_ENDPOINT", sim.identity_endpoint()),
-            ("IDENTITY_HEADER", sim.identity_header()),
             ("MFA_PUBLIC_BASE_URL", "https://mfa.contoso.test".into()),
             ("MFA_GROUP_ID", group.id.clone()),
             ("MFA_SENDER_MAILBOXES", mailbox.clone()),
@@ -202,7 +201,7 @@ pub async fn run(opts: Options) -> anyhow::Result<String> {
         let settings = Arc::new(Settings::from_vars(&vars)?);
         let extra = Arc::new(WorkerSettings::from_vars(&vars)?);
         let shared: SharedClock = Arc::new(clock.clone());
-        let graph = mfa_worker::graph_client(&vars, shared.clone())?;
+        let graph = mfa_worker::graph_client_with(&vars, shared.clone(), &sim_tokens(&sim))?;
         let worker = Worker::new(store.clone(), graph, shared, settings, extra)?;
         let pass_start = clock.now();
         let log_before = tenant.requests().len();

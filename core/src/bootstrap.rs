@@ -6,32 +6,59 @@ use anyhow::Context;
 
 use crate::clock::SharedClock;
 use crate::config::{Settings, StoreLocation, Vars};
-use crate::graph::{GraphClient, GraphCredential, GraphSettings};
+use crate::graph::{GraphClient, GraphCredential, GraphSettings, TokenCache, TokenSource};
 use crate::store::sharepoint::{Options as SharePointOptions, SharePointStore};
 use crate::store::sqlite::SqliteStore;
 use crate::store::SharedStore;
 
-/// The Graph client for `settings`, with the credential picked from the Azure SDK variables
-/// (`IDENTITY_ENDPOINT`/`IDENTITY_HEADER`, `AZURE_CLIENT_SECRET`, `AZURE_FEDERATED_TOKEN_FILE`).
-pub fn graph_client(vars: &Vars, clock: SharedClock) -> anyhow::Result<GraphClient> {
-    graph_client_with(vars, clock, |_| {})
+/// Where the Graph client's tokens come from.
+#[derive(Debug, Clone)]
+pub enum GraphTokens {
+    /// The `azure_identity` credential the Azure SDK variables name
+    /// (`IDENTITY_ENDPOINT`/`IDENTITY_HEADER`, `AZURE_CLIENT_SECRET`,
+    /// `AZURE_FEDERATED_TOKEN_FILE`; see [`GraphCredential::from_env`]). Production.
+    FromEnvironment,
+    /// A source the caller supplies: the tenant simulator's issuer in local mode, tests and
+    /// benchmarks. It is cached, retried and its failures remembered like a credential's.
+    Supplied(Arc<dyn TokenSource>),
 }
 
-/// Like [`graph_client`], letting the caller adjust the settings first. The worker turns the
-/// client's own mail pacing off: it paces every mailbox itself, across runs, from the mail log.
+/// The Graph client for `vars`, with the credential picked from the Azure SDK variables.
+pub fn graph_client(vars: &Vars, clock: SharedClock) -> anyhow::Result<GraphClient> {
+    graph_client_with(vars, clock, &GraphTokens::FromEnvironment, |_| {})
+}
+
+/// Like [`graph_client`], with the tokens from `tokens`, letting the caller adjust the settings
+/// first. The worker turns the client's own mail pacing off: it paces every mailbox itself,
+/// across runs, from the mail log.
 pub fn graph_client_with(
     vars: &Vars,
     clock: SharedClock,
+    tokens: &GraphTokens,
     adjust: impl FnOnce(&mut GraphSettings),
 ) -> anyhow::Result<GraphClient> {
     let lookup = |k: &str| vars.get(k).map(str::to_string);
     let mut graph_settings = GraphSettings::from_vars(&lookup).map_err(anyhow::Error::msg)?;
     adjust(&mut graph_settings);
-    let credential =
-        GraphCredential::from_env(&lookup, clock.clone(), graph_settings.token_refresh_margin)
-            .map_err(anyhow::Error::msg)?;
-    GraphClient::new(graph_settings, Arc::new(credential), clock)
-        .context("building the Graph client")
+    let (label, source): (String, Arc<dyn TokenSource>) = match tokens {
+        GraphTokens::FromEnvironment => {
+            let credential = GraphCredential::from_env(&lookup, clock.clone(), &graph_settings)
+                .map_err(anyhow::Error::msg)?;
+            (credential.label().to_string(), Arc::new(credential))
+        }
+        GraphTokens::Supplied(source) => {
+            let cache = TokenCache::new(
+                "supplied token source",
+                source.clone(),
+                clock.clone(),
+                graph_settings.token_refresh_margin,
+            )
+            .with_failure_memory(graph_settings.token_failure_memory);
+            (cache.label().to_string(), Arc::new(cache))
+        }
+    };
+    tracing::info!(credential = %label, base_url = %graph_settings.base_url, "graph client configured");
+    GraphClient::new(graph_settings, source, clock).context("building the Graph client")
 }
 
 /// Opens the store `MFA_STORE` names.

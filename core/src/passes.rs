@@ -32,6 +32,18 @@ pub enum PassKind {
 }
 
 impl PassKind {
+    /// Every pass.
+    pub const ALL: [PassKind; 8] = [
+        PassKind::Invitation,
+        PassKind::Check,
+        PassKind::Reminder,
+        PassKind::Escalation,
+        PassKind::Deadline,
+        PassKind::Report,
+        PassKind::Phone,
+        PassKind::Enforce,
+    ];
+
     /// The passes the `orchestrator-timer` runs, in order.
     pub const ORCHESTRATOR: [PassKind; 5] = [
         PassKind::Check,
@@ -77,19 +89,10 @@ pub struct UnknownPass(pub String);
 impl FromStr for PassKind {
     type Err = UnknownPass;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [
-            PassKind::Invitation,
-            PassKind::Check,
-            PassKind::Reminder,
-            PassKind::Escalation,
-            PassKind::Deadline,
-            PassKind::Report,
-            PassKind::Phone,
-            PassKind::Enforce,
-        ]
-        .into_iter()
-        .find(|p| p.as_str().eq_ignore_ascii_case(s.trim()))
-        .ok_or_else(|| UnknownPass(s.to_string()))
+        PassKind::ALL
+            .into_iter()
+            .find(|p| p.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| UnknownPass(s.to_string()))
     }
 }
 
@@ -172,16 +175,7 @@ mod tests {
 
     #[test]
     fn names_round_trip_including_the_directory_passes() {
-        for p in [
-            PassKind::Invitation,
-            PassKind::Check,
-            PassKind::Reminder,
-            PassKind::Escalation,
-            PassKind::Deadline,
-            PassKind::Report,
-            PassKind::Phone,
-            PassKind::Enforce,
-        ] {
+        for p in PassKind::ALL {
             assert_eq!(p.as_str().parse::<PassKind>(), Ok(p));
             assert_eq!(
                 serde_json::to_value(p).ok(),

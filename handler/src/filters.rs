@@ -54,6 +54,12 @@ pub fn admin_auth(
         })
 }
 
+/// `GET`, or `HEAD` answered the same way (hyper sends no body for `HEAD`): link checkers ask
+/// with `HEAD` and report anything but the `GET` answer as a broken link.
+fn get_or_head() -> impl Filter<Extract = (), Error = Rejection> + Clone {
+    warp::get().or(warp::head()).unify()
+}
+
 /// `GET /`.
 pub fn readiness() -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     warp::path::end().and(warp::get()).and_then(health::ready)
@@ -66,23 +72,29 @@ pub fn portal_files(
     portal::files(state.settings.portal_dir.clone())
 }
 
-/// `GET /api/track-open`.
+/// `GET` (and `HEAD`) `/api/track-open`.
 pub fn track_open(
     state: SharedState,
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
+    // A `HEAD` is answered with the pixel's headers and counts no open (a link checker, not a
+    // mail client showing the email).
+    let counted = warp::get()
+        .map(|| true)
+        .or(warp::head().map(|| false))
+        .unify();
     warp::path!("api" / "track-open")
-        .and(warp::get())
+        .and(counted)
         .and(raw_query())
         .and(with_state(state))
         .and_then(track_open::track_open)
 }
 
-/// `GET /api/enrol`.
+/// `GET` (and `HEAD`) `/api/enrol`.
 pub fn enrol_get(
     state: SharedState,
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     warp::path!("api" / "enrol")
-        .and(warp::get())
+        .and(get_or_head())
         .and(raw_query())
         .and(with_state(state))
         .and_then(enrol::show)
@@ -101,12 +113,12 @@ pub fn enrol_post(
         .and_then(enrol::click)
 }
 
-/// `GET /api/resend`.
+/// `GET` (and `HEAD`) `/api/resend`.
 pub fn resend_get(
     state: SharedState,
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     warp::path!("api" / "resend")
-        .and(warp::get())
+        .and(get_or_head())
         .and(with_state(state))
         .and_then(resend::form)
 }

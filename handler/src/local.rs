@@ -10,16 +10,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use mfa_core::bootstrap::GraphTokens;
 use mfa_core::clock::{Clock, ScaledClock, SharedClock, SystemClock};
 use mfa_core::config::Vars;
 use mfa_core::domain::{BatchId, NewPerson, Source, Upn};
+use mfa_core::graph::IssuedTokens;
 use mfa_core::passes::{PassKind, RunRequest};
 use mfa_core::store::{UploadBatch, UpsertMode};
 use tenant_sim::{SimClock, SimConfig, Simulator};
 
 use crate::settings::HandlerSettings;
 use crate::startup::Application;
-use crate::wiring::production_deps;
+use crate::wiring::production_deps_with;
 
 /// Options of `handler local` (its command line; see [`crate::cli`]).
 #[derive(Debug, Clone, clap::Args)]
@@ -96,8 +98,6 @@ pub async fn run(opts: LocalOptions) -> anyhow::Result<()> {
             .seed_demo(opts.people, 7)
             .context("seeding the demo organisation")?;
         set("MFA_GRAPH_BASE_URL", sim.base_url());
-        set("IDENTITY_ENDPOINT", sim.identity_endpoint());
-        set("IDENTITY_HEADER", sim.identity_header());
         set("MFA_GROUP_ID", org.group_id.clone());
         set("MFA_SENDER_MAILBOXES", org.sender_mailbox.clone());
         set(
@@ -109,7 +109,15 @@ pub async fn run(opts: LocalOptions) -> anyhow::Result<()> {
     };
     let vars = Vars::from_pairs(pairs);
     let settings = HandlerSettings::from_vars(&vars).context("local settings")?;
-    let deps = production_deps(&settings, &vars, clock.clone()).await?;
+    // The simulator's tokens are handed in: azure_identity talks only to real authorities.
+    let tokens = match &sim {
+        Some((sim, _)) => {
+            let tenant = sim.tenant();
+            GraphTokens::Supplied(Arc::new(IssuedTokens::new(move || tenant.issue_token())))
+        }
+        None => GraphTokens::FromEnvironment,
+    };
+    let deps = production_deps_with(&settings, &vars, clock.clone(), &tokens).await?;
     let store = deps.store.clone();
     let runner = deps
         .runner

@@ -152,7 +152,7 @@ impl Pages {
             outcome: page.outcome,
             tone_color: page.tone.color(),
             brand_color: &self.branding.primary_color,
-            org_name: &self.branding.org_name,
+            org_name: self.branding.org_display(),
             logo_url: self.branding.logo_url.as_ref().map(Url::as_str),
             support_contact: &self.branding.support_contact,
             steps: page.steps,
@@ -173,7 +173,7 @@ mod tests {
     #[test]
     fn values_are_escaped() {
         let branding = Branding {
-            org_name: "<script>alert(1)</script>".into(),
+            org_name: Some("<script>alert(1)</script>".into()),
             logo_url: None,
             primary_color: "#0078D4".into(),
             support_contact: "\"help\"".into(),

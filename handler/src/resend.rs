@@ -126,7 +126,7 @@ impl Worker {
             let Some(mut rec) = self.store.get_by_upn(upn).await? else {
                 return Ok(ResendOutcome::Ignored);
             };
-            if rec.status == InviteStatus::Active || !rec.status.allows(StatusEvent::Requeued) {
+            if rec.status == InviteStatus::Active || !rec.status.allows(&StatusEvent::Requeued) {
                 return Ok(ResendOutcome::Ignored);
             }
             let now = self.clock.now();

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use mfa_core::bootstrap;
+use mfa_core::bootstrap::{self, GraphTokens};
 use mfa_core::clock::SharedClock;
 use mfa_core::config::Vars;
 use mfa_core::passes::PassRunner;
@@ -15,13 +15,25 @@ use crate::group::{GraphGroup, NoGroup, SharedGroup};
 use crate::settings::HandlerSettings;
 use crate::startup::Deps;
 
-/// Builds the handler's dependencies from `vars`.
+/// Builds the handler's dependencies from `vars`, with the Graph credential the Azure SDK
+/// variables name.
 pub async fn production_deps(
     settings: &HandlerSettings,
     vars: &Vars,
     clock: SharedClock,
 ) -> anyhow::Result<Deps> {
-    let graph = match mfa_worker::graph_client(vars, clock.clone()) {
+    production_deps_with(settings, vars, clock, &GraphTokens::FromEnvironment).await
+}
+
+/// [`production_deps`] with Graph tokens from `tokens` (local mode and tests supply the tenant
+/// simulator's).
+pub async fn production_deps_with(
+    settings: &HandlerSettings,
+    vars: &Vars,
+    clock: SharedClock,
+    tokens: &GraphTokens,
+) -> anyhow::Result<Deps> {
+    let graph = match mfa_worker::graph_client_with(vars, clock.clone(), tokens) {
         Ok(g) => Some(g),
         Err(e) => {
             tracing::warn!(

@@ -59,6 +59,8 @@ export interface Report {
     funnel: Funnel;
     escalated: number;
     errors: number;
+    /** The errors grouped by reason, most frequent first (the 20 largest groups). */
+    errorReasons?: { reason: string; count: number }[];
     queued: number;
     byBatch: (Funnel & { batchId: string })[];
     byDay: { day: string; uploaded: number; sent: number; opened: number; clicked: number; active: number }[];

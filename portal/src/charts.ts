@@ -73,9 +73,9 @@ const SERIES: [keyof Report["summary"]["byDay"][number], string][] = [
   ["active", "Registered"],
 ];
 
-/** Activity per day (the last `days` days that have data, up to today). */
-export function activityChart(byDay: Report["summary"]["byDay"], days = 14): HTMLElement {
-  const today = new Date();
+/** Activity per day: the `days` days up to `today` — the server's day (its clock may be simulated and
+ * far from the browser's, as in the local demo). */
+export function activityChart(byDay: Report["summary"]["byDay"], today: Date, days = 14): HTMLElement {
   const keys: string[] = [];
   for (let i = days - 1; i >= 0; i--) {
     const d = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() - i));

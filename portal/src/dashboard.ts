@@ -280,7 +280,7 @@ export class Dashboard {
     );
     fill(this.funnel, funnelChart(f));
     fill(this.statuses, statusBars(this.batchStatus ?? r.summary.byStatus, STATUSES, statusLabel));
-    fill(this.activity, activityChart(r.summary.byDay), batch ? h("p", { class: "muted" }, "Activity is shown for all batches.") : null);
+    fill(this.activity, activityChart(r.summary.byDay, new Date(r.generatedAt)), batch ? h("p", { class: "muted" }, "Activity is shown for all batches.") : null);
     this.renderAttention();
     this.renderBatches(r);
     const directory = directoryContent(r.summary.directory, r.pilot);
@@ -319,6 +319,27 @@ export class Dashboard {
         }),
       ),
       h("p", { class: "muted" }, "Choose one to filter the people table."),
+      this.errorReasons(),
+    );
+  }
+
+  /** Errors grouped by reason with counts (everyone, not one batch), like the report email. */
+  private errorReasons(): HTMLElement | null {
+    const reasons = this.report?.summary.errorReasons ?? [];
+    if (!reasons.length || this.filter.batchId) return null;
+    const grouped = reasons.reduce((sum, r) => sum + r.count, 0);
+    const rest = (this.report?.summary.errors ?? grouped) - grouped;
+    return h(
+      "table",
+      { id: "error-reasons", class: "compact" },
+      h("caption", {}, "Errors by reason"),
+      h("thead", {}, h("tr", {}, h("th", { scope: "col", class: "num" }, "People"), h("th", { scope: "col" }, "Reason"))),
+      h(
+        "tbody",
+        {},
+        ...reasons.map((r) => h("tr", {}, h("td", { class: "num" }, n(r.count)), h("td", {}, r.reason))),
+        rest > 0 ? h("tr", {}, h("td", { class: "num" }, n(rest)), h("td", { class: "muted" }, "other reasons")) : null,
+      ),
     );
   }
 

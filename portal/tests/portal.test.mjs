@@ -352,6 +352,54 @@ describe("admin portal in local dev mode", () => {
     await page.locator("#h-directory").waitFor({ state: "hidden" });
   });
 
+  test("the activity chart follows the server's clock, not the browser's", async () => {
+    await tab("Dashboard");
+    const pattern = "**/api/admin/report*";
+    await page.route(pattern, async (route) => {
+      const response = await route.fetch();
+      const json = await response.json();
+      // A simulated clock (the local demo runs time 2016x faster) far from the browser's.
+      json.generatedAt = "2031-06-20T10:00:00Z";
+      json.summary.byDay = [{ day: "2031-06-20", uploaded: 7, sent: 5, opened: 0, clicked: 2, active: 1 }];
+      await route.fulfill({ response, json });
+    });
+    await page.locator("#refresh").click();
+    const last = page.locator("figure:has(#activity-chart) .as-table tbody tr").last();
+    await last.locator("th", { hasText: "2031-06-20" }).waitFor({ state: "attached" });
+    assert.deepEqual(await last.locator("td").allTextContents(), ["7", "5", "2", "1"]);
+    await page.unroute(pattern);
+    await page.locator("#refresh").click();
+    await page.locator("figure:has(#activity-chart) .as-table tbody tr th", { hasText: "2031-06-20" }).waitFor({ state: "detached" });
+  });
+
+  test("errors are grouped by reason with counts, as in the report email", async () => {
+    await tab("Dashboard");
+    assert.equal(await page.locator("#error-reasons").count(), 0, "no errors, no table");
+    const pattern = "**/api/admin/report*";
+    await page.route(pattern, async (route) => {
+      const response = await route.fetch();
+      const json = await response.json();
+      assert.deepEqual(json.summary.errorReasons, [], "the real API reports the (empty) grouping");
+      json.summary.errors = 4512;
+      json.summary.errorReasons = [
+        { reason: "No such user in Entra ID.", count: 4000 },
+        { reason: "The account is disabled in Entra ID.", count: 500 },
+      ];
+      await route.fulfill({ response, json });
+    });
+    await page.locator("#refresh").click();
+    await page.locator("#error-reasons").waitFor();
+    const rows = await page.locator("#error-reasons tbody tr").allInnerTexts();
+    assert.deepEqual(
+      rows.map((r) => r.replace(/\s+/g, " ").trim()),
+      ["4,000 No such user in Entra ID.", "500 The account is disabled in Entra ID.", "12 other reasons"],
+    );
+    await shot(page, "10c-error-reasons");
+    await page.unroute(pattern);
+    await page.locator("#refresh").click();
+    await page.locator("#error-reasons").waitFor({ state: "detached" });
+  });
+
   test("a 100,000-row file is checked in slices, uploaded with progress, and the dashboard stays paged", async (t) => {
     await tab("Upload CSV");
     // The file is made and dropped inside the page, so the stall measured is the portal's own.
@@ -399,6 +447,25 @@ describe("admin portal in local dev mode", () => {
     // The handler binary runs without a worker so far: it answers 503 with a readable reason.
     const status = await text("#run-status");
     assert.ok(/Invitation run finished/.test(status) || /worker is not available/.test(status), status);
+  });
+
+  test("an old or unknown link's page offers a new link, and the form sends one", async () => {
+    const pages = await browser.context.newPage();
+    try {
+      const unknown = "0b0e5c1a-3c4f-4d2e-9a7b-8c9d0e1f2a3b";
+      const resp = await pages.goto(`${server.base}/api/enrol?token=${unknown}`);
+      assert.equal(resp.status(), 404);
+      await pages.getByRole("heading", { name: "Link Not Recognised" }).waitFor();
+      await pages.getByLabel("Your work email address").fill("ann.good@contoso.com");
+      await shot(pages, "13-old-link-resend");
+      await pages.getByRole("button", { name: "Send me a new link" }).click();
+      await pages.getByRole("heading", { name: "Check Your Inbox" }).waitFor();
+      const incomplete = await pages.goto(`${server.base}/api/enrol`);
+      assert.equal(incomplete.status(), 400);
+      await pages.getByRole("button", { name: "Send me a new link" }).waitFor();
+    } finally {
+      await pages.close();
+    }
   });
 
   test("text keeps a contrast of at least 4.5:1 on every tab", async () => {

@@ -47,6 +47,19 @@ fn issue(shared: &Shared, client_id: &str, permissions: Option<HashSet<String>>)
     (token, exp.timestamp())
 }
 
+fn issue_for_identity(shared: &Shared) -> (String, i64) {
+    let perms = shared.config.managed_identity_permissions.clone();
+    issue(shared, &shared.config.managed_identity_client_id, perms)
+}
+
+/// A managed-identity token issued in process (see `Tenant::issue_token`).
+pub(crate) fn issue_managed_identity(shared: &Shared) -> (String, chrono::DateTime<chrono::Utc>) {
+    let (token, exp) = issue_for_identity(shared);
+    let expires = chrono::DateTime::from_timestamp(exp, 0)
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
+    (token, expires)
+}
+
 /// `GET /msi/token?resource=…&api-version=2019-08-01` with `X-IDENTITY-HEADER`.
 pub(crate) fn managed_identity(shared: &Shared, req: &SimRequest) -> SimResponse {
     let err = |status: u16, code: &str, msg: &str| {
@@ -78,9 +91,8 @@ pub(crate) fn managed_identity(shared: &Shared, req: &SimRequest) -> SimResponse
             "Only https://graph.microsoft.com is simulated.",
         );
     }
-    let perms = shared.config.managed_identity_permissions.clone();
     let client_id = shared.config.managed_identity_client_id.clone();
-    let (token, exp) = issue(shared, &client_id, perms);
+    let (token, exp) = issue_for_identity(shared);
     SimResponse::json(
         200,
         json!({"access_token": token, "expires_on": exp.to_string(), "resource": resource,
@@ -105,21 +117,25 @@ fn aad_error(shared: &Shared, status: u16, error: &str, code: u32, desc: &str) -
     )
 }
 
-fn tenant_matches(shared: &Shared, tenant: &str) -> bool {
-    tenant.eq_ignore_ascii_case(&shared.config.tenant_id)
-        || tenant.eq_ignore_ascii_case(&shared.config.domain)
-}
-
-/// `POST /{tenant}/oauth2/v2.0/token` (client credentials).
-pub(crate) fn client_credentials(shared: &Shared, tenant: &str, req: &SimRequest) -> SimResponse {
-    if !tenant_matches(shared, tenant) {
-        return aad_error(
+/// The AAD error for a tenant that is neither this tenant's id nor its domain (`None` when it is).
+fn unknown_tenant(shared: &Shared, tenant: &str) -> Option<SimResponse> {
+    let known = tenant.eq_ignore_ascii_case(&shared.config.tenant_id)
+        || tenant.eq_ignore_ascii_case(&shared.config.domain);
+    (!known).then(|| {
+        aad_error(
             shared,
             400,
             "invalid_tenant",
             90002,
             &format!("Tenant '{tenant}' not found."),
-        );
+        )
+    })
+}
+
+/// `POST /{tenant}/oauth2/v2.0/token` (client credentials).
+pub(crate) fn client_credentials(shared: &Shared, tenant: &str, req: &SimRequest) -> SimResponse {
+    if let Some(e) = unknown_tenant(shared, tenant) {
+        return e;
     }
     let form: HashMap<String, String> = serde_urlencoded::from_bytes(&req.body).unwrap_or_default();
     let get = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
@@ -174,14 +190,8 @@ pub(crate) fn client_credentials(shared: &Shared, tenant: &str, req: &SimRequest
 
 /// `GET /{tenant}/v2.0/.well-known/openid-configuration`.
 pub(crate) fn openid_configuration(shared: &Shared, tenant: &str) -> SimResponse {
-    if !tenant_matches(shared, tenant) {
-        return aad_error(
-            shared,
-            400,
-            "invalid_tenant",
-            90002,
-            &format!("Tenant '{tenant}' not found."),
-        );
+    if let Some(e) = unknown_tenant(shared, tenant) {
+        return e;
     }
     let base = shared.base();
     let tid = &shared.config.tenant_id;

@@ -1,8 +1,8 @@
 //! Graph error bodies: `{"error":{"code","message","innerError":{"date","request-id","client-request-id"}}}`.
 
-use crate::http::SimResponse;
+use crate::http::{SimRequest, SimResponse};
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::json;
+use serde_json::{json, Value};
 
 /// A Graph error to be rendered with the request's ids and the simulated date.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -107,6 +107,16 @@ impl GraphError {
         r.headers.extend(self.headers.iter().cloned());
         r
     }
+}
+
+/// The request body as JSON; malformed JSON is the 400 `invalid` makes of "Invalid JSON: …"
+/// (each service has its own error code for it).
+pub(crate) fn json_body(
+    req: &SimRequest,
+    invalid: impl FnOnce(String) -> GraphError,
+) -> Result<Value, GraphError> {
+    req.json()
+        .map_err(|e| invalid(format!("Invalid JSON: {e}")))
 }
 
 /// Result type of route handlers.

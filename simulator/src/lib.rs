@@ -8,7 +8,8 @@
 //! [`faults`] (injectable failures), [`odata`] (`$filter`/`$select`/paging), [`errors`]
 //! (Graph error bodies), [`http`] (transport-neutral request/response), [`demo`] (seeding a
 //! realistic org). Internally `auth` issues and checks tokens, `dispatch` runs the request
-//! pipeline, `routes` holds one module per Graph area plus `/_sim/` control, and `server`
+//! pipeline, `routes` holds one module per Graph area plus `/_sim/` control and the outbox
+//! pages, and `server`
 //! is the warp glue. [`Simulator`] starts the server; [`Tenant`] is the control handle.
 
 pub mod audit;

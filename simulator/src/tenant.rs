@@ -7,6 +7,7 @@ use crate::config::{Licence, Limits};
 use crate::faults::FaultRule;
 use crate::log::{RequestRecord, Violation};
 use crate::shared::Shared;
+use crate::sharepoint::List;
 use crate::state::{AuthMethod, Group, MethodKind, NewUser, SentMail, User};
 use std::sync::Arc;
 
@@ -22,6 +23,17 @@ pub enum SimError {
     /// The input is not acceptable.
     #[error("invalid: {0}")]
     Invalid(String),
+}
+
+/// Turns a failed lookup into [`SimError::NotFound`] naming the key that was looked up.
+trait OrNotFound<T> {
+    fn or_not_found(self, key: &str) -> Result<T, SimError>;
+}
+
+impl<T> OrNotFound<T> for Option<T> {
+    fn or_not_found(self, key: &str) -> Result<T, SimError> {
+        self.ok_or_else(|| SimError::NotFound(key.to_string()))
+    }
 }
 
 /// Fixed ids Graph uses for the three phone method types.
@@ -89,16 +101,10 @@ impl Tenant {
     pub fn set_manager(&self, user: &str, manager: Option<&str>) -> Result<(), SimError> {
         let mut t = self.shared.tenant.lock();
         let manager_id = match manager {
-            Some(m) => Some(
-                t.user(m)
-                    .map(|u| u.id.clone())
-                    .ok_or_else(|| SimError::NotFound(m.to_string()))?,
-            ),
+            Some(m) => Some(t.user(m).map(|u| u.id.clone()).or_not_found(m)?),
             None => None,
         };
-        let u = t
-            .user_mut(user)
-            .ok_or_else(|| SimError::NotFound(user.to_string()))?;
+        let u = t.user_mut(user).or_not_found(user)?;
         u.manager_id = manager_id;
         Ok(())
     }
@@ -106,9 +112,7 @@ impl Tenant {
     /// Enables or disables sign-in (disabled users drop out of the registration report).
     pub fn set_account_enabled(&self, user: &str, enabled: bool) -> Result<(), SimError> {
         let mut t = self.shared.tenant.lock();
-        let u = t
-            .user_mut(user)
-            .ok_or_else(|| SimError::NotFound(user.to_string()))?;
+        let u = t.user_mut(user).or_not_found(user)?;
         u.account_enabled = enabled;
         Ok(())
     }
@@ -126,9 +130,7 @@ impl Tenant {
     /// Direct members of a group.
     pub fn group_members(&self, group_id: &str) -> Result<Vec<User>, SimError> {
         let t = self.shared.tenant.lock();
-        let g = t
-            .group(group_id)
-            .ok_or_else(|| SimError::NotFound(group_id.to_string()))?;
+        let g = t.group(group_id).or_not_found(group_id)?;
         Ok(g.members
             .iter()
             .filter_map(|m| t.user(m).cloned())
@@ -138,26 +140,17 @@ impl Tenant {
     /// Adds a user to a group directly (not through Graph; no limits, no log).
     pub fn add_group_member(&self, group_id: &str, user: &str) -> Result<bool, SimError> {
         let mut t = self.shared.tenant.lock();
-        let uid = t
-            .user(user)
-            .map(|u| u.id.clone())
-            .ok_or_else(|| SimError::NotFound(user.to_string()))?;
-        let g = t
-            .group_mut(group_id)
-            .ok_or_else(|| SimError::NotFound(group_id.to_string()))?;
-        Ok(g.add_member(&uid))
+        let uid = t.user(user).map(|u| u.id.clone()).or_not_found(user)?;
+        Ok(t.group_mut(group_id)
+            .or_not_found(group_id)?
+            .add_member(&uid))
     }
 
     /// Nests group `child` inside group `parent` (its members become transitive members).
     pub fn nest_group(&self, parent: &str, child: &str) -> Result<(), SimError> {
         let mut t = self.shared.tenant.lock();
-        let child_id = t
-            .group(child)
-            .map(|g| g.id.clone())
-            .ok_or_else(|| SimError::NotFound(child.to_string()))?;
-        let g = t
-            .group_mut(parent)
-            .ok_or_else(|| SimError::NotFound(parent.to_string()))?;
+        let child_id = t.group(child).map(|g| g.id.clone()).or_not_found(child)?;
+        let g = t.group_mut(parent).or_not_found(parent)?;
         if !g.nested.contains(&child_id) {
             g.nested.push(child_id);
         }
@@ -167,9 +160,7 @@ impl Tenant {
     /// Users in a group directly or through nested groups.
     pub fn transitive_members(&self, group_id: &str) -> Result<Vec<User>, SimError> {
         let t = self.shared.tenant.lock();
-        if t.group(group_id).is_none() {
-            return Err(SimError::NotFound(group_id.to_string()));
-        }
+        t.group(group_id).or_not_found(group_id)?;
         Ok(t.transitive_users(group_id)
             .iter()
             .filter_map(|id| t.user(id).cloned())
@@ -179,9 +170,7 @@ impl Tenant {
     /// Sets (or clears) a user's directory mobile number.
     pub fn set_mobile_phone(&self, user: &str, number: Option<&str>) -> Result<(), SimError> {
         let mut t = self.shared.tenant.lock();
-        let u = t
-            .user_mut(user)
-            .ok_or_else(|| SimError::NotFound(user.to_string()))?;
+        let u = t.user_mut(user).or_not_found(user)?;
         u.mobile_phone = number.map(str::to_string);
         Ok(())
     }
@@ -210,9 +199,7 @@ impl Tenant {
     pub fn register_mfa(&self, user: &str, kind: MethodKind) -> Result<AuthMethod, SimError> {
         let now = self.shared.clock.now();
         let mut t = self.shared.tenant.lock();
-        let u = t
-            .user_mut(user)
-            .ok_or_else(|| SimError::NotFound(user.to_string()))?;
+        let u = t.user_mut(user).or_not_found(user)?;
         if kind == MethodKind::Password {
             return Err(SimError::Invalid(
                 "every user already has a password".into(),
@@ -287,9 +274,7 @@ impl Tenant {
     pub fn remove_methods(&self, user: &str, kind: Option<MethodKind>) -> Result<usize, SimError> {
         let now = self.shared.clock.now();
         let mut t = self.shared.tenant.lock();
-        let u = t
-            .user_mut(user)
-            .ok_or_else(|| SimError::NotFound(user.to_string()))?;
+        let u = t.user_mut(user).or_not_found(user)?;
         let (kept, removed): (Vec<_>, Vec<_>) = std::mem::take(&mut u.methods)
             .into_iter()
             .partition(|m| m.kind == MethodKind::Password || kind.is_some_and(|k| k != m.kind));
@@ -352,6 +337,14 @@ impl Tenant {
         self.shared.faults.lock().clear();
     }
 
+    /// Issues a managed-identity token in process, without HTTP: what the managed-identity
+    /// endpoint would answer (same identity, permissions and lifetime in simulated time). For
+    /// clients in the same process (local mode, tests, benchmarks) that cannot point the Azure
+    /// SDK's credential at the simulator. Returns the token and when it expires.
+    pub fn issue_token(&self) -> (String, chrono::DateTime<chrono::Utc>) {
+        auth::issue_managed_identity(&self.shared)
+    }
+
     /// Expires every token issued so far (the next Graph call answers 401).
     pub fn expire_all_tokens(&self) {
         auth::expire_all(&self.shared);
@@ -396,30 +389,36 @@ impl Tenant {
         items: Vec<serde_json::Map<String, serde_json::Value>>,
     ) -> Result<Vec<u64>, SimError> {
         let now = self.shared.clock.now();
-        let mut sp = self.shared.sharepoint.lock();
-        let s = sp
-            .site_mut(site)
-            .ok_or_else(|| SimError::NotFound(site.to_string()))?;
-        let l = s
-            .list_mut(list)
-            .ok_or_else(|| SimError::NotFound(list.to_string()))?;
-        let mut ids = Vec::with_capacity(items.len());
-        for fields in items {
-            let values = l.validate(&fields).map_err(SimError::Invalid)?;
-            ids.push(l.create(values, now).map_err(SimError::Invalid)?.id);
-        }
-        Ok(ids)
+        self.with_list(site, list, |l| {
+            let mut ids = Vec::with_capacity(items.len());
+            for fields in items {
+                let values = l.validate(&fields).map_err(SimError::Invalid)?;
+                ids.push(l.create(values, now).map_err(SimError::Invalid)?.id);
+            }
+            Ok(ids)
+        })
     }
 
     /// Every item of a list as `(id, fields)`, ascending by id.
     pub fn list_items(&self, site: &str, list: &str) -> Result<Vec<(u64, Fields)>, SimError> {
+        self.with_list(site, list, |l| {
+            Ok(l.items.values().map(|i| (i.id, i.fields.clone())).collect())
+        })
+    }
+
+    /// Runs `f` on a list of a site (by id or name / id or title) under the SharePoint lock.
+    fn with_list<R>(
+        &self,
+        site: &str,
+        list: &str,
+        f: impl FnOnce(&mut List) -> Result<R, SimError>,
+    ) -> Result<R, SimError> {
         let mut sp = self.shared.sharepoint.lock();
-        let s = sp
+        let l = sp
             .site_mut(site)
-            .ok_or_else(|| SimError::NotFound(site.to_string()))?;
-        let l = s
+            .or_not_found(site)?
             .list_mut(list)
-            .ok_or_else(|| SimError::NotFound(list.to_string()))?;
-        Ok(l.items.values().map(|i| (i.id, i.fields.clone())).collect())
+            .or_not_found(list)?;
+        f(l)
     }
 }

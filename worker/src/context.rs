@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use mfa_core::clock::SharedClock;
 use mfa_core::config::Settings;
-use mfa_core::domain::{OnboardingRecord, Upn};
+use mfa_core::domain::{MailKind, OnboardingRecord, StatusEvent, Upn};
 use mfa_core::graph::{GraphClient, GraphError, Mail};
 use mfa_core::passes::PassOutcome;
 use mfa_core::store::{DueQuery, Lease, SendLogEntry, SharedStore, StoreError};
@@ -36,6 +36,9 @@ pub struct RunCtx {
     pub deadline: DateTime<Utc>,
     /// Report only; send and write nothing.
     pub dry_run: bool,
+    /// This run escalates (the escalation pass is on and mail can be sent): a person who owes
+    /// an escalation is due at once ([`Self::next_due`]).
+    pub escalating: bool,
     /// Sending limits across all mailboxes.
     pub limiter: SendLimiter,
     /// Set once a pass ran out of time.
@@ -153,6 +156,112 @@ impl RunCtx {
         }
     }
 
+    /// Emails a person (or their manager about them), the one way every pass does it; see
+    /// [`Self::email_about`], of which this is the one-person case.
+    pub async fn email(
+        &mut self,
+        rec: &mut OnboardingRecord,
+        email: Email,
+        out: &mut PassOutcome,
+    ) -> anyhow::Result<Emailed> {
+        let (emailed, mut people) = self.email_about(vec![rec.clone()], email, out).await?;
+        if let Some(saved) = people.pop() {
+            *rec = saved;
+        }
+        Ok(emailed)
+    }
+
+    /// Sends one email about `people` (one person, or a manager's digest of several):
+    /// 1. a dry run only notes what would be sent;
+    /// 2. the intent is written to each record first, so that a run dying after the send is
+    ///    reconciled instead of silently sending twice (someone else changed a person meanwhile:
+    ///    they are left out; nobody left: nothing is sent);
+    /// 3. the mail limiter picks the mailbox and the moment ([`Self::send`]);
+    /// 4. on acceptance the email's lifecycle event is applied to each record and each is
+    ///    rescheduled ([`Self::next_due`]), for the caller to save; otherwise the intents are
+    ///    cleared and saved.
+    ///
+    /// Returns the outcome and the records still part of it (as written).
+    pub async fn email_about(
+        &mut self,
+        people: Vec<OnboardingRecord>,
+        email: Email,
+        out: &mut PassOutcome,
+    ) -> anyhow::Result<(Emailed, Vec<OnboardingRecord>)> {
+        if self.dry_run {
+            let others = people.len().saturating_sub(1);
+            for rec in &people {
+                let would = match email.kind {
+                    MailKind::Invitation => {
+                        format!("would send the invitation \"{}\"", email.rendered.subject)
+                    }
+                    MailKind::Reminder => {
+                        format!("would send reminder #{}", rec.reminder_count + 1)
+                    }
+                    MailKind::Escalation if others > 0 => format!(
+                        "would escalate to {} (one email about {} people)",
+                        email.to,
+                        others + 1
+                    ),
+                    MailKind::Escalation => format!("would escalate to {}", email.to),
+                    MailKind::Report => "would send the report".to_string(),
+                };
+                out.notes.push(format!("{}: {would}", rec.upn));
+            }
+            return Ok((Emailed::DryRun, people));
+        }
+        let mut held = Vec::with_capacity(people.len());
+        for mut rec in people {
+            if rec.send_intent.is_some() {
+                tracing::warn!(
+                    upn = %rec.upn,
+                    "an earlier run stopped while emailing this person; sending again"
+                );
+            }
+            rec.send_intent = Some(email.kind);
+            rec.send_intent_at = Some(self.now());
+            match self.save(&rec).await? {
+                Some(saved) => held.push(saved),
+                None => out
+                    .notes
+                    .push(format!("{}: changed meanwhile; next run", rec.upn)),
+            }
+        }
+        let Some(first) = held.first() else {
+            return Ok((Emailed::Conflict, held));
+        };
+        let correlation = first.correlation_id.to_string();
+        let outcome = self
+            .send(
+                vec![email.to.to_string()],
+                email.rendered,
+                email.kind,
+                &correlation,
+            )
+            .await?;
+        for rec in &mut held {
+            rec.send_intent = None;
+            rec.send_intent_at = None;
+        }
+        let result = match outcome {
+            SendOutcome::Sent { .. } => {
+                let now = self.now();
+                for rec in &mut held {
+                    rec.apply(email.event.clone(), now)?;
+                    rec.next_due_at = Some(self.next_due(rec));
+                }
+                return Ok((Emailed::Sent, held));
+            }
+            SendOutcome::Deferred => Emailed::Deferred,
+            SendOutcome::Failed(e) => Emailed::Failed(e),
+        };
+        let mut saved_all = Vec::with_capacity(held.len());
+        for rec in held {
+            saved_all.push(self.save(&rec).await?.unwrap_or(rec));
+        }
+        Ok((result, saved_all))
+    }
+
     /// Sends `rendered` to `to` from the mailbox that can send soonest, waiting (on the clock)
     /// for capacity inside the run's budget. The mail log entry is written before the send, so
     /// the limits are never under-counted, even if the process dies mid-send.
@@ -160,7 +269,7 @@ impl RunCtx {
         &mut self,
         to: Vec<String>,
         rendered: Rendered,
-        kind: &str,
+        kind: MailKind,
         correlation: &str,
     ) -> anyhow::Result<SendOutcome> {
         let recipients = u32::try_from(to.len()).unwrap_or(u32::MAX);
@@ -192,7 +301,10 @@ impl RunCtx {
             html: rendered.html,
             text: Some(rendered.text),
             headers: vec![
-                ("x-mfa-onboarding".to_string(), kind.to_string()),
+                (
+                    "x-mfa-onboarding".to_string(),
+                    kind.header_value().to_string(),
+                ),
                 ("x-mfa-correlation-id".to_string(), correlation.to_string()),
             ],
         };
@@ -229,14 +341,86 @@ impl RunCtx {
         rec.lease_until = None;
     }
 
-    /// The next reminder time for someone just emailed at `at`, or their deadline if sooner.
-    pub fn next_followup(&self, rec: &OnboardingRecord, at: DateTime<Utc>) -> DateTime<Utc> {
-        let reminder = at + self.settings.campaign.reminder_interval;
-        match self.extra.deadline_for(rec.invite_sent_date.or(Some(at))) {
-            Some(d) if !rec.in_group && d > at => reminder.min(d),
+    /// When an invited person next needs the worker, from the campaign settings: the next
+    /// reminder (the reminder interval after their last email), their deadline, or — when this run
+    /// escalates — the end of the escalation grace period, whichever comes first; never in the
+    /// past (now if an escalation is owed), so a person whose reminder could not go out is looked
+    /// at again one interval later.
+    pub fn next_due(&self, rec: &OnboardingRecord) -> DateTime<Utc> {
+        let now = self.now();
+        let escalation = self.escalation_at(rec).filter(|_| self.escalating);
+        if escalation.is_some_and(|t| t <= now) {
+            return now;
+        }
+        let interval = self.settings.campaign.reminder_interval;
+        let last_email = rec
+            .last_reminder_date
+            .max(rec.invite_sent_date)
+            .unwrap_or(now);
+        let reminder = last_email + interval;
+        let mut due = match self
+            .extra
+            .deadline_for(rec.invite_sent_date.or(Some(last_email)))
+        {
+            Some(d) if !rec.in_group && d > last_email => reminder.min(d),
             _ => reminder,
+        };
+        if let Some(t) = escalation {
+            due = due.min(t);
+        }
+        if due <= now {
+            now + interval
+        } else {
+            due
         }
     }
+
+    /// When the person's manager is to be told: the escalation grace period after the reminder
+    /// that made it owed (`None`: not owed, or already done or skipped).
+    pub fn escalation_at(&self, rec: &OnboardingRecord) -> Option<DateTime<Utc>> {
+        let campaign = &self.settings.campaign;
+        if rec.reminder_count < campaign.escalate_after_reminders || rec.escalation_date.is_some() {
+            return None;
+        }
+        let last_email = rec.last_reminder_date.max(rec.invite_sent_date)?;
+        Some(last_email + campaign.escalation_grace)
+    }
+
+    /// True when the person's manager is to be told now.
+    pub fn owes_escalation(&self, rec: &OnboardingRecord) -> bool {
+        self.escalation_at(rec).is_some_and(|t| t <= self.now())
+    }
+}
+
+/// One email to or about a person: what it is, whom it goes to, and the lifecycle event its
+/// acceptance stamps on the person's record.
+#[derive(Debug)]
+pub struct Email {
+    /// What kind of email.
+    pub kind: MailKind,
+    /// The recipient (the person, or their manager).
+    pub to: Upn,
+    /// The rendered message.
+    pub rendered: Rendered,
+    /// Applied to the record when the mail service accepts the email.
+    pub event: StatusEvent,
+}
+
+/// How emailing a person ended ([`RunCtx::email`]).
+#[derive(Debug)]
+pub enum Emailed {
+    /// Accepted: the event is applied and the person rescheduled; the caller saves the record
+    /// (with whatever else the visit changed).
+    Sent,
+    /// A dry run: noted, nothing sent or written.
+    DryRun,
+    /// The person changed meanwhile (someone else wrote first): nothing sent, leave them.
+    Conflict,
+    /// No sending capacity left in this run: nothing sent, the record is saved; stop emailing.
+    Deferred,
+    /// The mail service refused: the record is saved without the intent; the error says whether
+    /// the message or the mailbox was at fault.
+    Failed(GraphError),
 }
 
 /// Records one person's outcome in a pass's tally.

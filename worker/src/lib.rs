@@ -27,5 +27,19 @@ pub fn graph_client(
     vars: &mfa_core::config::Vars,
     clock: mfa_core::clock::SharedClock,
 ) -> anyhow::Result<mfa_core::graph::GraphClient> {
-    mfa_core::bootstrap::graph_client_with(vars, clock, |s| s.mail_per_minute = 0)
+    graph_client_with(
+        vars,
+        clock,
+        &mfa_core::bootstrap::GraphTokens::FromEnvironment,
+    )
+}
+
+/// [`graph_client`] with its tokens from `tokens` (local mode, tests and benchmarks supply the
+/// tenant simulator's).
+pub fn graph_client_with(
+    vars: &mfa_core::config::Vars,
+    clock: mfa_core::clock::SharedClock,
+    tokens: &mfa_core::bootstrap::GraphTokens,
+) -> anyhow::Result<mfa_core::graph::GraphClient> {
+    mfa_core::bootstrap::graph_client_with(vars, clock, tokens, |s| s.mail_per_minute = 0)
 }

@@ -106,12 +106,21 @@ impl Worker {
             owner: run_id.clone(),
             until: deadline + LEASE_MARGIN,
         };
+        // Without a token every pass and person would only repeat the same failure: find out
+        // once, before claiming anything. (The token is cached, so this costs nothing usually;
+        // a failure is remembered briefly, so a run right after one also stops at once.)
+        self.graph.check_credential().await.map_err(|e| {
+            anyhow::Error::new(e)
+                .context("Microsoft Graph has no token for this run; nothing was done")
+        })?;
         if !request.dry_run && !self.take_run_lease(&lease, started).await? {
             anyhow::bail!("another worker run is in progress");
         }
         let log = self.store.sends_since(started - Duration::days(1)).await?;
         let mailboxes = self.settings.sender_mailboxes.clone().unwrap_or_default();
         let limiter = SendLimiter::new(self.settings.mail_limits, &mailboxes, &log, started);
+        let escalating = self.settings.sender_mailboxes.is_ok()
+            && request.passes.contains(&PassKind::Escalation);
         let mut ctx = RunCtx {
             store: self.store.clone(),
             graph: self.graph.clone(),
@@ -122,6 +131,7 @@ impl Worker {
             lease: lease.clone(),
             deadline,
             dry_run: request.dry_run,
+            escalating,
             limiter,
             budget_exhausted: false,
             registration_as_of: None,
@@ -164,6 +174,18 @@ impl Worker {
         let mut outcomes = Vec::new();
         let mut followup_done = false;
         for pass in &request.passes {
+            // A credential that failed mid-run fails every call until it recovers: stop here
+            // rather than run the remaining passes person by person into the same error.
+            if let Some(e) = ctx.graph.credential_failure() {
+                let done: Vec<String> = outcomes
+                    .iter()
+                    .filter_map(|o: &PassOutcome| o.pass.map(|p| p.to_string()))
+                    .collect();
+                return Err(anyhow::Error::new(e).context(format!(
+                    "Microsoft Graph lost its token; the run stopped before {pass} (passes done: {})",
+                    if done.is_empty() { "none".to_string() } else { done.join(", ") }
+                )));
+            }
             let span = tracing::info_span!("pass", pass = %pass);
             let _guard = span.enter();
             match pass {
@@ -205,7 +227,7 @@ impl Worker {
                     followup_done = true;
                     let actions = followup::Actions {
                         reminder: mailing_on && request.passes.contains(&PassKind::Reminder),
-                        escalation: mailing_on && request.passes.contains(&PassKind::Escalation),
+                        escalation: ctx.escalating,
                         deadline: request.passes.contains(&PassKind::Deadline),
                     };
                     let results = followup::run(ctx, actions).await?;

@@ -112,14 +112,23 @@ pub enum LogFormat {
 /// Branding of emails and pages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Branding {
-    /// Organisation name (`MFA_ORG_NAME`).
-    pub org_name: String,
+    /// Organisation name (`MFA_ORG_NAME`; `None`: not set, and texts say "your organisation",
+    /// "your work account").
+    pub org_name: Option<String>,
     /// Logo image URL, https (`MFA_LOGO_URL`).
     pub logo_url: Option<Url>,
     /// Main colour as `#rrggbb` (`MFA_BRAND_COLOR`).
     pub primary_color: String,
     /// Who people contact for help (`MFA_SUPPORT_CONTACT`).
     pub support_contact: String,
+}
+
+impl Branding {
+    /// The organisation's name where a page or email must show one (`Your organisation` when
+    /// `MFA_ORG_NAME` is not set).
+    pub fn org_display(&self) -> &str {
+        self.org_name.as_deref().unwrap_or("Your organisation")
+    }
 }
 
 /// Campaign rules.
@@ -130,6 +139,9 @@ pub struct Campaign {
     pub reminder_interval: chrono::Duration,
     /// Reminders without completion before the manager is told (`MFA_ESCALATE_AFTER_REMINDERS`).
     pub escalate_after_reminders: u32,
+    /// Days after the last reminder before the manager is told, so a person who acts on the
+    /// reminder is not escalated (`MFA_ESCALATION_GRACE_DAYS`).
+    pub escalation_grace: chrono::Duration,
     /// Where escalations go when a person has no manager (`MFA_ESCALATION_FALLBACK`).
     pub escalation_fallback: Option<Upn>,
     /// Where the enrol page sends people (`MFA_SETUP_URL`).

@@ -85,6 +85,8 @@ pub mod defaults {
     pub const REMINDER_INTERVAL_DAYS: i64 = 7;
     /// `MFA_ESCALATE_AFTER_REMINDERS`.
     pub const ESCALATE_AFTER_REMINDERS: u32 = 2;
+    /// `MFA_ESCALATION_GRACE_DAYS`.
+    pub const ESCALATION_GRACE_DAYS: i64 = 3;
     /// `MFA_MAIL_PER_MINUTE`.
     pub const MAIL_PER_MINUTE: u32 = 30;
     /// `MFA_MAIL_PER_DAY`.
@@ -99,8 +101,6 @@ pub mod defaults {
     pub const UPLOAD_MAX_BYTES: u64 = 64 * 1024 * 1024;
     /// `MFA_ADMIN_ROLE`.
     pub const ADMIN_ROLE: &str = "MfaOnboarding.Admin";
-    /// `MFA_ORG_NAME`.
-    pub const ORG_NAME: &str = "Your organisation";
     /// `MFA_BRAND_COLOR`.
     pub const BRAND_COLOR: &str = "#0078D4";
     /// `MFA_SUPPORT_CONTACT`.
@@ -134,6 +134,17 @@ pub(super) fn load(v: &Vars) -> Result<Settings, ConfigError> {
         return Err(ConfigError::new(
             "MFA_REMINDER_INTERVAL_DAYS",
             "must be between 1 and 365 days",
+        ));
+    }
+    let grace_days: i64 = number(
+        v,
+        "MFA_ESCALATION_GRACE_DAYS",
+        defaults::ESCALATION_GRACE_DAYS,
+    )?;
+    if !(0..=60).contains(&grace_days) {
+        return Err(ConfigError::new(
+            "MFA_ESCALATION_GRACE_DAYS",
+            "must be between 0 and 60 days",
         ));
     }
     let per_minute = number(v, "MFA_MAIL_PER_MINUTE", defaults::MAIL_PER_MINUTE)?;
@@ -178,6 +189,7 @@ pub(super) fn load(v: &Vars) -> Result<Settings, ConfigError> {
                 "MFA_ESCALATE_AFTER_REMINDERS",
                 defaults::ESCALATE_AFTER_REMINDERS,
             )?,
+            escalation_grace: chrono::Duration::days(grace_days),
             escalation_fallback: v
                 .get("MFA_ESCALATION_FALLBACK")
                 .map(|s| {
@@ -413,7 +425,10 @@ fn branding(v: &Vars) -> Result<Branding, ConfigError> {
         Ok(s.to_string())
     };
     Ok(Branding {
-        org_name: text("MFA_ORG_NAME", defaults::ORG_NAME)?,
+        org_name: match v.get("MFA_ORG_NAME") {
+            Some(_) => Some(text("MFA_ORG_NAME", "")?),
+            None => None,
+        },
         logo_url: v
             .get("MFA_LOGO_URL")
             .map(|s| parse_url("MFA_LOGO_URL", s, true))

@@ -1,12 +1,7 @@
 //! Per-person outcomes of the opt-in directory passes (phone prepopulation and per-user MFA
 //! enforcement), stored on the record so reports and the dashboard can count them.
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
-
-use super::UnknownStatus;
 
 /// What the phone prepopulation pass did for one person (`PhoneOutcome` column).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -63,21 +58,7 @@ impl PhoneOutcome {
     }
 }
 
-impl fmt::Display for PhoneOutcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for PhoneOutcome {
-    type Err = UnknownStatus;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|o| o.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| UnknownStatus(s.to_string()))
-    }
-}
+named_enum!(PhoneOutcome, PerUserMfa);
 
 /// Legacy per-user MFA state as this product last set or read it (`PerUserMfaState` column).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -110,22 +91,6 @@ impl PerUserMfa {
     /// Whether this state is at least as strict as `other` (enforced ⊇ enabled ⊇ disabled).
     pub fn covers(self, other: PerUserMfa) -> bool {
         self >= other
-    }
-}
-
-impl fmt::Display for PerUserMfa {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for PerUserMfa {
-    type Err = UnknownStatus;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|o| o.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| UnknownStatus(s.to_string()))
     }
 }
 

@@ -60,18 +60,7 @@ impl fmt::Display for BatchId {
     }
 }
 
-impl TryFrom<String> for BatchId {
-    type Error = BatchIdError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Self::parse(&s)
-    }
-}
-
-impl From<BatchId> for String {
-    fn from(b: BatchId) -> String {
-        b.0
-    }
-}
+parsed_string!(BatchId, BatchIdError);
 
 /// A person's Entra ID object id (a GUID), used in Graph paths.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -106,18 +95,7 @@ impl fmt::Display for ObjectId {
     }
 }
 
-impl TryFrom<String> for ObjectId {
-    type Error = ObjectIdError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Self::parse(&s)
-    }
-}
-
-impl From<ObjectId> for String {
-    fn from(o: ObjectId) -> String {
-        o.0
-    }
-}
+parsed_string!(ObjectId, ObjectIdError);
 
 /// How a person came onto the list (`Source` column).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

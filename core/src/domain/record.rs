@@ -19,26 +19,42 @@ pub enum MailKind {
     Reminder,
     /// The note to the person's manager.
     Escalation,
+    /// The progress report to the admins (about nobody in particular).
+    Report,
 }
 
 impl MailKind {
+    /// Every kind.
+    pub const ALL: [MailKind; 4] = [
+        MailKind::Invitation,
+        MailKind::Reminder,
+        MailKind::Escalation,
+        MailKind::Report,
+    ];
+
     /// Stable name for storage.
     pub fn as_str(self) -> &'static str {
         match self {
             MailKind::Invitation => "Invitation",
             MailKind::Reminder => "Reminder",
             MailKind::Escalation => "Escalation",
+            MailKind::Report => "Report",
+        }
+    }
+
+    /// The value of the `x-mfa-onboarding` header the email carries.
+    pub fn header_value(self) -> &'static str {
+        match self {
+            MailKind::Invitation => "invitation",
+            MailKind::Reminder => "reminder",
+            MailKind::Escalation => "escalation",
+            MailKind::Report => "report",
         }
     }
 
     /// Parses [`MailKind::as_str`] output.
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "Invitation" => Some(MailKind::Invitation),
-            "Reminder" => Some(MailKind::Reminder),
-            "Escalation" => Some(MailKind::Escalation),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
 
@@ -89,7 +105,12 @@ pub struct OnboardingRecord {
     /// `SourceBatchId`: the upload that first added the person.
     pub batch_id: BatchId,
     /// `ErrorDetails`: why processing stopped for this person (unknown or disabled account, …).
+    /// Set only with nothing due: the person is retried when uploaded again.
     pub error_details: Option<String>,
+    /// `ProcessingNotes`: facts an admin should see that did not stop processing (no manager to
+    /// escalate to, …), one per line, newest last. Never read as an error.
+    #[serde(default)]
+    pub notes: Option<String>,
     /// `CorrelationId`: ties the record to the upload and the log lines about it.
     pub correlation_id: Uuid,
     /// `ObjectId`: the Entra object id, once resolved.
@@ -131,6 +152,16 @@ pub struct OnboardingRecord {
     pub updated_at: DateTime<Utc>,
     /// Row version for compare-and-set: every successful write increments it.
     pub version: u64,
+}
+
+/// The most characters kept in [`OnboardingRecord::error_details`] and
+/// [`OnboardingRecord::notes`].
+pub const MAX_TEXT: usize = 1000;
+
+fn truncate_chars(s: &mut String, max: usize) {
+    if let Some((at, _)) = s.char_indices().nth(max) {
+        s.truncate(at);
+    }
 }
 
 /// A person as uploaded: only what an admin can supply.
@@ -190,6 +221,7 @@ impl OnboardingRecord {
             source,
             batch_id,
             error_details: None,
+            notes: None,
             correlation_id,
             object_id: None,
             next_due_at: Some(now),
@@ -212,7 +244,7 @@ impl OnboardingRecord {
     /// Applies a lifecycle event: moves the status (per [`InviteStatus::apply`]) and stamps the
     /// date columns that go with it. This is the only place that pairs events with columns.
     pub fn apply(&mut self, event: StatusEvent, now: DateTime<Utc>) -> Result<(), TransitionError> {
-        let next = self.status.apply(event)?;
+        let next = self.status.apply(&event)?;
         match event {
             StatusEvent::InvitationSent => self.invite_sent_date = Some(now),
             StatusEvent::LinkClicked => {
@@ -233,6 +265,19 @@ impl OnboardingRecord {
                 self.next_due_at = Some(now);
             }
             StatusEvent::Reset => self.reset_history(now),
+            StatusEvent::ReminderSent => {
+                self.reminder_count = self.reminder_count.saturating_add(1);
+                self.last_reminder_date = Some(now);
+            }
+            StatusEvent::Escalated { manager } => {
+                self.escalated_to_manager = true;
+                self.escalation_date = Some(now);
+                self.manager_upn = Some(manager);
+            }
+            StatusEvent::EscalationSkipped { note } => {
+                self.escalation_date = Some(now);
+                self.add_note(note);
+            }
         }
         self.status = next;
         Ok(())
@@ -254,6 +299,7 @@ impl OnboardingRecord {
         self.escalation_date = None;
         self.manager_upn = None;
         self.error_details = None;
+        self.notes = None;
         self.resend_count = 0;
         self.last_resend_at = None;
         self.send_intent = None;
@@ -261,13 +307,33 @@ impl OnboardingRecord {
         self.next_due_at = Some(now);
     }
 
-    /// Records a processing problem that needs an admin (unknown or disabled account, no
-    /// manager, …). The person is not retried until re-uploaded.
+    /// Records why processing stopped for this person (unknown or disabled account, an
+    /// invitation the mail service refused). They are not retried until re-uploaded.
     pub fn record_error(&mut self, details: impl Into<String>) {
         let mut details: String = details.into();
-        details.truncate(1000);
+        truncate_chars(&mut details, MAX_TEXT);
         self.error_details = Some(details);
         self.next_due_at = None;
+    }
+
+    /// Adds a fact the admin should see without stopping anything (a note repeated verbatim is
+    /// kept once). The oldest lines go first when the notes grow past [`MAX_TEXT`] characters.
+    pub fn add_note(&mut self, note: impl Into<String>) {
+        let mut note: String = note.into().replace(['\r', '\n'], " ");
+        truncate_chars(&mut note, MAX_TEXT);
+        let mut lines: Vec<String> = self
+            .notes
+            .as_deref()
+            .map(|n| n.lines().map(str::to_string).collect())
+            .unwrap_or_default();
+        lines.retain(|l| *l != note);
+        lines.push(note);
+        while lines.len() > 1
+            && lines.iter().map(|l| l.chars().count() + 1).sum::<usize>() > MAX_TEXT
+        {
+            lines.remove(0);
+        }
+        self.notes = Some(lines.join("\n"));
     }
 
     /// True while a worker run other than `owner` holds this person at `now`.

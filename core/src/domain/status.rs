@@ -1,10 +1,11 @@
 //! The invitation lifecycle. Every allowed status change is defined here, in
 //! [`InviteStatus::apply`], and nowhere else.
 
-use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+
+use super::Upn;
 
 /// Where a person is in the onboarding journey (`Pending → Sent → Clicked → AddedToGroup → Active`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -21,8 +22,10 @@ pub enum InviteStatus {
     Active,
 }
 
-/// Something that happened to a person, which may move their status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Something that happened to a person, which may move their status. Events that do not move
+/// the status (a reminder, an escalation) are here too, so that every date and count they stamp
+/// is stamped in one place ([`super::OnboardingRecord::apply`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum StatusEvent {
     /// Their invitation email was accepted by the mail service.
     InvitationSent,
@@ -36,16 +39,46 @@ pub enum StatusEvent {
     Requeued,
     /// An admin explicitly restarted their onboarding from the beginning.
     Reset,
+    /// A reminder was accepted by the mail service.
+    ReminderSent,
+    /// Their manager was told (the escalation email was accepted).
+    Escalated {
+        /// Whom the escalation went to.
+        manager: Upn,
+    },
+    /// The escalation was owed but could not be sent (no manager, not in the directory): it is
+    /// not owed again, and the reason is kept as a note for the admin.
+    EscalationSkipped {
+        /// Why, for the admin.
+        note: String,
+    },
+}
+
+impl StatusEvent {
+    /// The event's name, for messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            StatusEvent::InvitationSent => "InvitationSent",
+            StatusEvent::LinkClicked => "LinkClicked",
+            StatusEvent::GroupAdded => "GroupAdded",
+            StatusEvent::MfaRegistered => "MfaRegistered",
+            StatusEvent::Requeued => "Requeued",
+            StatusEvent::Reset => "Reset",
+            StatusEvent::ReminderSent => "ReminderSent",
+            StatusEvent::Escalated { .. } => "Escalated",
+            StatusEvent::EscalationSkipped { .. } => "EscalationSkipped",
+        }
+    }
 }
 
 /// A status change that the lifecycle does not allow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("{event:?} is not allowed while the status is {from}")]
+#[error("{event} is not allowed while the status is {from}")]
 pub struct TransitionError {
     /// The status the record had.
     pub from: InviteStatus,
-    /// The refused event.
-    pub event: StatusEvent,
+    /// The refused event's name ([`StatusEvent::name`]).
+    pub event: &'static str,
 }
 
 impl InviteStatus {
@@ -64,11 +97,15 @@ impl InviteStatus {
     /// before clicking, or be added to the group by the deadline rule without clicking; a click can
     /// arrive before the worker recorded the send, after a crash). A click counts once. Nothing
     /// leaves `Active` except an explicit admin `Reset`; `Requeued` goes back to `Pending` from any
-    /// unfinished status.
-    pub fn apply(self, event: StatusEvent) -> Result<InviteStatus, TransitionError> {
+    /// unfinished status. Follow-ups (reminders, escalations) need someone invited and
+    /// unfinished, and leave the status as it is.
+    pub fn apply(self, event: &StatusEvent) -> Result<InviteStatus, TransitionError> {
         use InviteStatus::*;
         use StatusEvent::*;
-        let refused = Err(TransitionError { from: self, event });
+        let refused = Err(TransitionError {
+            from: self,
+            event: event.name(),
+        });
         match (self, event) {
             (_, Reset) => Ok(Pending),
             (Active, _) => refused,
@@ -80,11 +117,13 @@ impl InviteStatus {
             (_, LinkClicked) => refused,
             (Pending | Sent | Clicked, GroupAdded) => Ok(AddedToGroup),
             (AddedToGroup, GroupAdded) => refused,
+            (Pending, ReminderSent | Escalated { .. } | EscalationSkipped { .. }) => refused,
+            (_, ReminderSent | Escalated { .. } | EscalationSkipped { .. }) => Ok(self),
         }
     }
 
     /// Whether `event` is allowed now.
-    pub fn allows(self, event: StatusEvent) -> bool {
+    pub fn allows(self, event: &StatusEvent) -> bool {
         self.apply(event).is_ok()
     }
 
@@ -110,26 +149,12 @@ impl InviteStatus {
     }
 }
 
-impl fmt::Display for InviteStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+named_enum!(InviteStatus);
 
 /// An unknown status name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown invite status {0:?} (expected Pending, Sent, Clicked, AddedToGroup or Active)")]
 pub struct UnknownStatus(pub String);
-
-impl FromStr for InviteStatus {
-    type Err = UnknownStatus;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        InviteStatus::ALL
-            .into_iter()
-            .find(|st| st.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| UnknownStatus(s.to_string()))
-    }
-}
 
 /// What the last MFA check found (`MFARegistrationState` in the old list).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]

@@ -296,9 +296,11 @@ fn transition_table() {
         (Sent, Requeued, Pending),
         (Clicked, Requeued, Pending),
         (Active, Reset, Pending),
+        (Sent, ReminderSent, Sent),
+        (AddedToGroup, ReminderSent, AddedToGroup),
     ];
     for (from, ev, to) in allowed {
-        assert_eq!(from.apply(ev), Ok(to), "{from} + {ev:?}");
+        assert_eq!(from.apply(&ev), Ok(to), "{from} + {ev:?}");
     }
     let refused = [
         (
@@ -320,14 +322,87 @@ fn transition_table() {
             "a resend cannot reopen a completed person",
         ),
         (Active, LinkClicked, "complete"),
+        (
+            Pending,
+            ReminderSent,
+            "nobody reminds someone never invited",
+        ),
+        (Active, ReminderSent, "nobody reminds someone done"),
     ];
     for (from, ev, why) in refused {
         assert_eq!(
-            from.apply(ev),
-            Err(TransitionError { from, event: ev }),
+            from.apply(&ev),
+            Err(TransitionError {
+                from,
+                event: ev.name()
+            }),
             "{why}"
         );
     }
+}
+
+#[test]
+fn follow_up_events_stamp_their_columns_and_notes_stay_apart_from_errors() {
+    let now = chrono::Utc::now();
+    let upn = Upn::parse("p@contoso.com").expect("upn");
+    let mut rec = OnboardingRecord::new_pending(
+        NewPerson::new(upn),
+        BatchId::default_for(now),
+        Source::Manual,
+        uuid::Uuid::new_v4(),
+        now,
+    );
+    assert!(rec.apply(StatusEvent::ReminderSent, now).is_err());
+    rec.apply(StatusEvent::InvitationSent, now).expect("sent");
+    let later = now + chrono::Duration::days(7);
+    rec.apply(StatusEvent::ReminderSent, later)
+        .expect("reminded");
+    assert_eq!(
+        (rec.reminder_count, rec.last_reminder_date),
+        (1, Some(later))
+    );
+    assert_eq!(rec.status, InviteStatus::Sent);
+    rec.apply(
+        StatusEvent::EscalationSkipped {
+            note: "No manager".into(),
+        },
+        later,
+    )
+    .expect("skipped");
+    assert_eq!(rec.escalation_date, Some(later));
+    assert!(!rec.escalated_to_manager);
+    assert_eq!(rec.notes.as_deref(), Some("No manager"));
+    assert_eq!(rec.error_details, None, "a note is not an error");
+    assert!(rec.next_due_at.is_some(), "a note stops nothing");
+    let boss = Upn::parse("boss@contoso.com").expect("upn");
+    rec.apply(
+        StatusEvent::Escalated {
+            manager: boss.clone(),
+        },
+        later,
+    )
+    .expect("escalated");
+    assert!(rec.escalated_to_manager);
+    assert_eq!(rec.manager_upn, Some(boss));
+
+    // Notes: one line each, a repeat kept once (moved last), the oldest dropped past the limit,
+    // line breaks in a note flattened.
+    rec.add_note("second\nline");
+    rec.add_note("No manager");
+    assert_eq!(rec.notes.as_deref(), Some("second line\nNo manager"));
+    for i in 0..100 {
+        rec.add_note(format!("{i:03} {}", "x".repeat(40)));
+    }
+    let notes = rec.notes.clone().unwrap_or_default();
+    assert!(notes.chars().count() <= MAX_TEXT, "{}", notes.len());
+    assert!(notes.ends_with(&format!("099 {}", "x".repeat(40))));
+    rec.add_note("é".repeat(MAX_TEXT + 5));
+    assert_eq!(
+        rec.notes.as_deref().map(|n| n.chars().count()),
+        Some(MAX_TEXT)
+    );
+    rec.apply(StatusEvent::Reset, later).expect("reset");
+    assert_eq!(rec.notes, None, "a reset starts over");
 }
 
 fn any_event() -> impl Strategy<Value = StatusEvent> {
@@ -338,6 +413,13 @@ fn any_event() -> impl Strategy<Value = StatusEvent> {
         Just(StatusEvent::MfaRegistered),
         Just(StatusEvent::Requeued),
         Just(StatusEvent::Reset),
+        Just(StatusEvent::ReminderSent),
+        Just(StatusEvent::Escalated {
+            manager: Upn::parse("boss@contoso.com").expect("upn")
+        }),
+        Just(StatusEvent::EscalationSkipped {
+            note: "No manager".into()
+        }),
     ]
 }
 
@@ -348,9 +430,12 @@ fn any_status() -> impl Strategy<Value = InviteStatus> {
 proptest! {
     #[test]
     fn progress_only_moves_forward_except_requeue_and_reset(from in any_status(), ev in any_event()) {
-        if let Ok(to) = from.apply(ev) {
+        if let Ok(to) = from.apply(&ev) {
             match ev {
                 StatusEvent::Requeued | StatusEvent::Reset => prop_assert_eq!(to, InviteStatus::Pending),
+                StatusEvent::ReminderSent | StatusEvent::Escalated { .. } | StatusEvent::EscalationSkipped { .. } => {
+                    prop_assert_eq!(to, from, "follow-ups leave the status")
+                }
                 _ => prop_assert!(to.rank() > from.rank(), "{} -> {} on {:?}", from, to, ev),
             }
         }
@@ -358,13 +443,13 @@ proptest! {
 
     #[test]
     fn only_reset_leaves_active(ev in any_event()) {
-        let result = InviteStatus::Active.apply(ev);
+        let result = InviteStatus::Active.apply(&ev);
         prop_assert_eq!(result.is_ok(), ev == StatusEvent::Reset);
     }
 
     #[test]
     fn registration_completes_from_anywhere_unfinished(from in any_status()) {
-        prop_assert_eq!(from.apply(StatusEvent::MfaRegistered).is_ok(), from != InviteStatus::Active);
+        prop_assert_eq!(from.apply(&StatusEvent::MfaRegistered).is_ok(), from != InviteStatus::Active);
     }
 
     #[test]
@@ -375,8 +460,9 @@ proptest! {
         for (i, ev) in events.into_iter().enumerate() {
             let at = now + chrono::Duration::minutes(i as i64);
             let before = rec.status;
+            let expected = before.apply(&ev);
             match rec.apply(ev, at) {
-                Ok(()) => prop_assert_eq!(Ok(rec.status), before.apply(ev)),
+                Ok(()) => prop_assert_eq!(Ok(rec.status), expected),
                 Err(_) => prop_assert_eq!(rec.status, before, "a refused event changes nothing"),
             }
             // Invariants a report relies on.

@@ -1,7 +1,6 @@
 //! The personal tracking token carried by every link in a person's emails.
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -65,22 +64,4 @@ impl fmt::Display for TrackingToken {
     }
 }
 
-impl FromStr for TrackingToken {
-    type Err = TokenError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
-
-impl TryFrom<String> for TrackingToken {
-    type Error = TokenError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Self::parse(&s)
-    }
-}
-
-impl From<TrackingToken> for String {
-    fn from(t: TrackingToken) -> String {
-        t.to_string()
-    }
-}
+parsed_string!(TrackingToken, TokenError);

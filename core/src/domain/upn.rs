@@ -1,7 +1,6 @@
 //! A person's sign-in name (UPN) or mail address, validated and case-normalised once at the edge.
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
@@ -129,25 +128,7 @@ impl fmt::Display for Upn {
     }
 }
 
-impl FromStr for Upn {
-    type Err = UpnError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
-
-impl TryFrom<String> for Upn {
-    type Error = UpnError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Self::parse(&s)
-    }
-}
-
-impl From<Upn> for String {
-    fn from(u: Upn) -> String {
-        u.0
-    }
-}
+parsed_string!(Upn, UpnError);
 
 impl AsRef<str> for Upn {
     fn as_ref(&self) -> &str {

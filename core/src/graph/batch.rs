@@ -17,10 +17,10 @@ use serde_json::{json, Value};
 
 use chrono::{DateTime, Utc};
 
-use super::client::{sleep_until, GraphClient};
+use super::client::GraphClient;
 use super::error::{map_status, parse_error_value, GraphError, GraphResult};
 use super::request::GraphRequest;
-use super::retry::{is_retryable_status, server_wait_from};
+use super::retry::{is_idempotent, server_wait_from, sleep_until, Fault, Retry};
 use super::throttle::Category;
 
 /// Most sub-requests Graph accepts in one envelope.
@@ -121,7 +121,6 @@ impl GraphClient {
 
     async fn batch_chunk(&self, chunk: &[BatchRequest]) -> Vec<GraphResult<BatchResponse>> {
         let clock = self.clock().clone();
-        let policy = *self.policy();
         let mut results: Vec<Option<GraphResult<BatchResponse>>> = vec![None; chunk.len()];
         for (i, r) in chunk.iter().enumerate() {
             if !r.url.starts_with('/') {
@@ -133,8 +132,7 @@ impl GraphClient {
         }
         let mut pending: Vec<usize> = (0..chunk.len()).filter(|i| results[*i].is_none()).collect();
         let mut last_server: HashMap<usize, Option<Duration>> = HashMap::new();
-        let started = clock.now();
-        let mut retries = 0u32;
+        let mut retry = Retry::start(self.policy(), &clock);
         while !pending.is_empty() {
             // Never send into a throttled category.
             let categories: BTreeSet<Category> =
@@ -174,7 +172,7 @@ impl GraphClient {
                 .await;
                 continue;
             }
-            let idempotent = send_now.iter().all(|&i| chunk[i].method != Method::POST);
+            let idempotent = send_now.iter().all(|&i| is_idempotent(&chunk[i].method));
             let body = json!({
                 "requests": send_now.iter().map(|&i| sub_request_json(i, &chunk[i])).collect::<Vec<_>>()
             });
@@ -210,29 +208,33 @@ impl GraphClient {
                 };
                 answered.insert(i);
                 let state = self.throttles().get(&chunk[i].category());
-                let retry_ok = chunk[i].method != Method::POST || sub.status != 504;
-                if is_retryable_status(sub.status) && retry_ok {
-                    let header = |name: &str| {
-                        sub.headers
-                            .iter()
-                            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                            .and_then(|(_, v)| match v {
-                                Value::String(s) => Some(s.clone()),
-                                Value::Number(n) => Some(n.to_string()),
-                                _ => None,
-                            })
-                    };
-                    let server = server_wait_from(
+                let header = |name: &str| {
+                    sub.headers
+                        .iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                        .and_then(|(_, v)| match v {
+                            Value::String(s) => Some(s.clone()),
+                            Value::Number(n) => Some(n.to_string()),
+                            _ => None,
+                        })
+                };
+                let fault = Fault::Status {
+                    status: sub.status,
+                    server_wait: server_wait_from(
                         header("retry-after").as_deref(),
                         header("ratelimit-reset").as_deref(),
                         now,
-                    );
-                    let w = server.unwrap_or_else(|| policy.backoff(retries));
-                    if sub.status == 429 || (sub.status == 503 && server.is_some()) {
+                    ),
+                };
+                if !(200..300).contains(&sub.status)
+                    && fault.is_retryable(is_idempotent(&chunk[i].method))
+                {
+                    let w = retry.wait_for(&fault);
+                    if fault.is_throttling() {
                         state.on_throttled(now, w);
                     }
                     wait = wait.max(w);
-                    last_server.insert(i, server);
+                    last_server.insert(i, fault.server_wait());
                     again.push(i);
                 } else {
                     state.on_success();
@@ -241,13 +243,14 @@ impl GraphClient {
             }
             for &i in &send_now {
                 if !answered.contains(&i) {
+                    // Unanswered: the envelope broke somewhere; nothing says it was processed.
                     last_server.entry(i).or_insert(None);
                     again.push(i);
-                    wait = wait.max(policy.backoff(retries));
+                    wait = wait.max(retry.wait_for(&Fault::Broken));
                 }
             }
             if !again.is_empty() {
-                if !policy.allows(retries, started, now, wait) {
+                if !retry.again(now, wait).await {
                     for &i in &again {
                         results[i] = Some(Err(GraphError::Throttled {
                             retry_after: last_server.get(&i).copied().flatten(),
@@ -255,15 +258,13 @@ impl GraphClient {
                     }
                     again.clear();
                 } else {
-                    retries += 1;
                     for &i in &again {
                         self.throttles()
                             .get(&chunk[i].category())
                             .retries
                             .fetch_add(1, Ordering::Relaxed);
                     }
-                    tracing::debug!(count = again.len(), ?wait, "retrying batch sub-requests");
-                    sleep_until(&clock, now, wait).await;
+                    tracing::debug!(count = again.len(), ?wait, "retried batch sub-requests");
                 }
             }
             again.extend(deferred);

@@ -2,7 +2,6 @@
 //! which applies authentication, the category gate, adaptive concurrency and the retry policy.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::stream::{self, Stream};
 use reqwest::header::{HeaderMap, HeaderValue, USER_AGENT};
@@ -12,7 +11,7 @@ use serde::de::DeserializeOwned;
 use super::auth::TokenSource;
 use super::error::{map_status, parse_error_body, GraphError, GraphResult};
 use super::request::{GraphRequest, GraphResponse, Page};
-use super::retry::{is_retryable_status, server_wait, RetryPolicy};
+use super::retry::{server_wait, Fault, Retry, RetryPolicy};
 use super::settings::GraphSettings;
 use super::throttle::{GraphStats, Throttles};
 use crate::clock::SharedClock;
@@ -80,14 +79,9 @@ impl GraphClient {
         clock: SharedClock,
     ) -> Result<Self, String> {
         let settings = GraphSettings::from_vars(vars)?;
-        let credential = super::auth::GraphCredential::from_env(
-            vars,
-            clock.clone(),
-            settings.token_refresh_margin,
-        )?;
+        let credential = super::auth::GraphCredential::from_env(vars, clock.clone(), &settings)?;
         tracing::info!(
-            kind = ?credential.kind,
-            azure_sdk = credential.uses_azure_sdk,
+            credential = credential.label(),
             base_url = %settings.base_url,
             "graph client configured"
         );
@@ -102,6 +96,19 @@ impl GraphClient {
     /// The injected clock.
     pub fn clock(&self) -> &SharedClock {
         &self.inner.clock
+    }
+
+    /// Gets a token (from the cache when it holds a valid one), so a run can find out before it
+    /// starts that its credential does not work. Fails with [`GraphError::Credential`].
+    pub async fn check_credential(&self) -> GraphResult<()> {
+        self.inner.tokens.token(false).await.map(drop)
+    }
+
+    /// The credential failure every call would fail with right now, if the token source
+    /// remembers one (see [`TokenCache`](super::auth::TokenCache)): work that would only repeat
+    /// it can stop.
+    pub fn credential_failure(&self) -> Option<GraphError> {
+        self.inner.tokens.current_failure()
     }
 
     /// Requests, retries, 429s, current limit and peak concurrency per category so far.
@@ -147,8 +154,7 @@ impl GraphClient {
         let clock = &inner.clock;
         let state = inner.throttles.get(&req.category);
         let url = self.url_for(&req.path)?;
-        let started = clock.now();
-        let mut retries = 0u32;
+        let mut retry = Retry::start(&inner.policy, clock);
         let mut refreshed = false;
         let mut force_token = false;
         loop {
@@ -181,9 +187,12 @@ impl GraphClient {
                 }
                 Err(e) => Err(e),
             };
+            // The clock's now, never earlier: the service stamped the request before it
+            // answered, so a wait counted from here ends after the one it imposed.
+            let now = clock.now();
             // The permit is held until the outcome is recorded, so a 429 closes the gate before
             // a queued caller can take this slot.
-            let (wait, give_up) = match result {
+            let (fault, give_up) = match result {
                 Ok((status, headers, body)) if (200..300).contains(&status) => {
                     state.on_success();
                     return Ok(GraphResponse {
@@ -198,59 +207,49 @@ impl GraphClient {
                     force_token = true;
                     continue;
                 }
-                Ok((status, headers, body))
-                    if is_retryable_status(status) && (req.idempotent || status != 504) =>
-                {
-                    // The clock's now, never earlier: the service stamped the request before it
-                    // answered, so a wait counted from here ends after the one it imposed.
-                    let now = clock.now();
-                    let server = server_wait(&headers, now);
-                    let wait = server.unwrap_or_else(|| inner.policy.backoff(retries));
-                    if status == 429 || (status == 503 && server.is_some()) {
-                        state.on_throttled(now, wait);
+                Ok((status, headers, body)) => {
+                    let fault = Fault::Status {
+                        status,
+                        server_wait: server_wait(&headers, now),
+                    };
+                    if !fault.is_retryable(req.idempotent) {
+                        state.on_success();
+                        let (code, message) = parse_error_body(&body);
+                        return Err(map_status(status, code, message));
                     }
                     let give_up = if status == 504 {
                         let (code, message) = parse_error_body(&body);
                         map_status(status, code, message)
                     } else {
                         GraphError::Throttled {
-                            retry_after: server,
+                            retry_after: fault.server_wait(),
                         }
                     };
-                    (wait, give_up)
-                }
-                Ok((status, _, body)) => {
-                    state.on_success();
-                    let (code, message) = parse_error_body(&body);
-                    return Err(map_status(status, code, message));
+                    (fault, give_up)
                 }
                 Err(e) => {
-                    let retryable = if e.is_timeout() {
-                        req.idempotent
-                    } else {
-                        e.is_connect() || e.is_request() || e.is_body()
-                    };
                     let err = GraphError::Transport(error_chain(&e));
-                    if !retryable {
-                        return Err(err);
+                    match Fault::of_transport(&e) {
+                        Some(fault) if fault.is_retryable(req.idempotent) => (fault, err),
+                        _ => return Err(err),
                     }
-                    (inner.policy.backoff(retries), err)
                 }
             };
+            let wait = retry.wait_for(&fault);
+            if fault.is_throttling() {
+                state.on_throttled(now, wait);
+            }
             drop(permit);
-            let now = clock.now();
-            if !inner.policy.allows(retries, started, now, wait) {
-                tracing::warn!(retries, ?wait, error = %give_up, "graph retry budget exhausted");
+            // A throttled category's gate already holds this caller back in `acquire`; sleeping
+            // in `again` as well is harmless (the clock only moves forward) and covers backoff.
+            if !retry.again(now, wait).await {
+                tracing::warn!(retries = retry.retries(), ?wait, error = %give_up, "graph retry budget exhausted");
                 return Err(give_up);
             }
-            retries += 1;
             state
                 .retries
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            tracing::debug!(retries, ?wait, reason = %give_up, "graph retry");
-            // A throttled category's gate already holds this caller back in `acquire`; sleeping
-            // here as well is harmless (the clock only moves forward) and covers backoff.
-            sleep_until(clock, now, wait).await;
+            tracing::debug!(retries = retry.retries(), ?wait, reason = %give_up, "graph retry");
         }
     }
 
@@ -283,24 +282,8 @@ impl GraphClient {
     }
 }
 
-pub(crate) async fn sleep_until(
-    clock: &SharedClock,
-    from: chrono::DateTime<chrono::Utc>,
-    wait: Duration,
-) {
-    let target = chrono::Duration::from_std(wait)
-        .ok()
-        .and_then(|d| from.checked_add_signed(d))
-        .unwrap_or(from);
-    let now = clock.now();
-    if target > now {
-        clock
-            .sleep((target - now).to_std().unwrap_or_default())
-            .await;
-    }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
+/// `e` and its sources, joined by `: `.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

@@ -1,4 +1,7 @@
-//! Retry policy: which responses are retried, how long to wait, and when to give up.
+//! The one retry loop of the Graph client: which failures may be sent again, how long to wait,
+//! and when to give up. Requests ([`GraphClient::send`](super::GraphClient::send)), `$batch`
+//! sub-requests and token fetches all run their attempts through a [`Retry`], and all ask
+//! [`Fault::is_retryable`] whether a failure may be retried.
 //!
 //! The server's word wins: `Retry-After` (integer seconds or an HTTP-date) and, when SharePoint
 //! also sends `RateLimit-Reset` (seconds), the greater of the two. When the server names no wait,
@@ -10,8 +13,155 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use reqwest::header::HeaderMap;
+use reqwest::Method;
 
 use super::settings::GraphSettings;
+use crate::clock::SharedClock;
+
+/// Whether sending a request with `method` twice has the effect of sending it once, so that a
+/// resend after an answer that never came (a timeout, a 504) is safe. Everything but POST; a POST
+/// that is safe to repeat (adding a group member) says so itself
+/// ([`GraphRequest::idempotent`](super::GraphRequest::idempotent)).
+pub fn is_idempotent(method: &Method) -> bool {
+    *method != Method::POST
+}
+
+/// How one attempt failed, as far as retrying is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The server answered with this status, naming `server_wait` (`Retry-After` /
+    /// `RateLimit-Reset`) or not.
+    Status {
+        /// HTTP status.
+        status: u16,
+        /// The wait the server asked for.
+        server_wait: Option<Duration>,
+    },
+    /// No connection could be made: nothing was sent.
+    Connect,
+    /// The connection broke while the request or the answer was on the wire.
+    Broken,
+    /// No answer in time: the request may have been processed.
+    Timeout,
+}
+
+impl Fault {
+    /// The one definition of what is retried: 429 and 503 (throttled or unavailable: not
+    /// processed), connection failures and broken connections always; a 504 or a timeout (the
+    /// request may have been processed) only when the request is idempotent. Nothing else.
+    pub fn is_retryable(&self, idempotent: bool) -> bool {
+        match self {
+            Fault::Status { status, .. } => match status {
+                429 | 503 => true,
+                504 => idempotent,
+                _ => false,
+            },
+            Fault::Connect | Fault::Broken => true,
+            Fault::Timeout => idempotent,
+        }
+    }
+
+    /// The wait the server named, if any.
+    pub fn server_wait(&self) -> Option<Duration> {
+        match self {
+            Fault::Status { server_wait, .. } => *server_wait,
+            _ => None,
+        }
+    }
+
+    /// Whether the server said "slow down" (a 429, or a 503 naming a wait): the category's gate
+    /// closes for every caller.
+    pub fn is_throttling(&self) -> bool {
+        match self {
+            Fault::Status {
+                status,
+                server_wait,
+            } => *status == 429 || (*status == 503 && server_wait.is_some()),
+            _ => false,
+        }
+    }
+
+    /// The fault of a failed `reqwest` send, or `None` for a failure that is not the network's
+    /// (building the request, decoding), which is never retried.
+    pub fn of_transport(e: &reqwest::Error) -> Option<Fault> {
+        if e.is_timeout() {
+            Some(Fault::Timeout)
+        } else if e.is_connect() {
+            Some(Fault::Connect)
+        } else if e.is_request() || e.is_body() {
+            Some(Fault::Broken)
+        } else {
+            None
+        }
+    }
+}
+
+/// One call's way through its attempts: counts its retries and the clock time it has spent, and
+/// decides (with its [`RetryPolicy`]) whether another attempt may follow and after what wait.
+///
+/// Every retried operation is the same loop: attempt; on a failure, ask
+/// [`Fault::is_retryable`]; if it is, [`Retry::wait_for`] names the wait and [`Retry::again`]
+/// spends it (sleeping on the clock) or says the budget is gone.
+#[derive(Debug)]
+pub struct Retry<'a> {
+    policy: &'a RetryPolicy,
+    clock: &'a SharedClock,
+    started: DateTime<Utc>,
+    retries: u32,
+}
+
+impl<'a> Retry<'a> {
+    /// A call starting now.
+    pub fn start(policy: &'a RetryPolicy, clock: &'a SharedClock) -> Self {
+        Self {
+            policy,
+            clock,
+            started: clock.now(),
+            retries: 0,
+        }
+    }
+
+    /// Retries made so far.
+    pub fn retries(&self) -> u32 {
+        self.retries
+    }
+
+    /// The wait before retrying after `fault`: the server's, else backoff for the next retry.
+    pub fn wait_for(&self, fault: &Fault) -> Duration {
+        fault
+            .server_wait()
+            .unwrap_or_else(|| self.policy.backoff(self.retries))
+    }
+
+    /// Whether another attempt may follow a wait of `wait` counted from `now` (the clock's time
+    /// at the answer). If so, counts the retry, waits until `now + wait` on the clock and returns
+    /// `true`; if the retries or the clock-time budget are spent, returns `false` at once.
+    pub async fn again(&mut self, now: DateTime<Utc>, wait: Duration) -> bool {
+        if !self.policy.allows(self.retries, self.started, now, wait) {
+            return false;
+        }
+        self.retries += 1;
+        sleep_until(self.clock, now, wait).await;
+        true
+    }
+}
+
+/// Waits on `clock` until `from + wait` (no wait if that has passed).
+pub(crate) async fn sleep_until(clock: &SharedClock, from: DateTime<Utc>, wait: Duration) {
+    let target = chrono::Duration::from_std(wait)
+        .ok()
+        .and_then(|d| from.checked_add_signed(d))
+        .unwrap_or(from);
+    let now = clock.now();
+    if target > now {
+        clock
+            .sleep((target - now).to_std().unwrap_or_default())
+            .await;
+    }
+}
+
+/// Retries of one token fetch after its first attempt (so 4 attempts in all).
+pub const TOKEN_RETRIES: u32 = 3;
 
 /// How many times and how long a call may retry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +184,18 @@ impl RetryPolicy {
             max_total_wait: s.max_total_wait,
             base: s.backoff_base,
             cap: s.backoff_cap,
+        }
+    }
+
+    /// The policy of token fetches: at most [`TOKEN_RETRIES`] retries, backoff from 500 ms
+    /// capped at 4 s (a refused or unreachable endpoint costs a few seconds, not minutes), an
+    /// endpoint's `Retry-After` honoured within a minute of clock time.
+    pub fn for_tokens() -> Self {
+        Self {
+            max_retries: TOKEN_RETRIES,
+            max_total_wait: Duration::from_secs(60),
+            base: Duration::from_millis(500),
+            cap: Duration::from_secs(4),
         }
     }
 
@@ -62,12 +224,6 @@ impl RetryPolicy {
         let spent = (now - started).to_std().unwrap_or_default();
         retries_done < self.max_retries && spent.saturating_add(wait) <= self.max_total_wait
     }
-}
-
-/// Whether this status is retried: 429 (throttled), 503 (unavailable, SharePoint throttling),
-/// 504 (gateway timeout).
-pub fn is_retryable_status(status: u16) -> bool {
-    matches!(status, 429 | 503 | 504)
 }
 
 /// The wait the server asks for, from `Retry-After` (seconds or HTTP-date, relative to `now`)
@@ -166,6 +322,33 @@ mod tests {
                 assert!(p.backoff(attempt) <= ceiling);
             }
         }
+    }
+
+    #[test]
+    fn one_definition_of_what_is_retried() {
+        let status = |status| Fault::Status {
+            status,
+            server_wait: None,
+        };
+        // (fault, retried when idempotent, retried when not)
+        let cases = [
+            (status(429), true, true),
+            (status(503), true, true),
+            (status(504), true, false),
+            (status(500), false, false),
+            (status(502), false, false),
+            (status(401), false, false),
+            (status(404), false, false),
+            (Fault::Connect, true, true),
+            (Fault::Broken, true, true),
+            (Fault::Timeout, true, false),
+        ];
+        for (fault, idempotent, not) in cases {
+            assert_eq!(fault.is_retryable(true), idempotent, "{fault:?} idempotent");
+            assert_eq!(fault.is_retryable(false), not, "{fault:?} not idempotent");
+        }
+        assert!(is_idempotent(&Method::GET) && is_idempotent(&Method::PATCH));
+        assert!(!is_idempotent(&Method::POST));
     }
 
     #[test]

@@ -30,6 +30,12 @@ pub struct GraphSettings {
     pub backoff_cap: Duration,
     /// How long before expiry a cached token is refreshed (`MFA_GRAPH_TOKEN_REFRESH_MARGIN_SECONDS`).
     pub token_refresh_margin: Duration,
+    /// Network timeout of one token request to the credential's endpoint, real time
+    /// (`MFA_GRAPH_TOKEN_TIMEOUT_SECONDS`).
+    pub token_timeout: Duration,
+    /// How long a failed token fetch is remembered, clock time: calls in that window fail at
+    /// once with the same error (`MFA_GRAPH_TOKEN_FAILURE_MEMORY_SECONDS`).
+    pub token_failure_memory: Duration,
     /// Concurrency ceiling for identity calls (users, groups, methods) (`MFA_GRAPH_IDENTITY_CONCURRENCY`).
     pub identity_concurrency: usize,
     /// Concurrency ceiling for reports (`MFA_GRAPH_REPORTS_CONCURRENCY`).
@@ -72,6 +78,8 @@ impl Default for GraphSettings {
             backoff_base: Duration::from_secs(3),
             backoff_cap: Duration::from_secs(180),
             token_refresh_margin: Duration::from_secs(300),
+            token_timeout: Duration::from_secs(5),
+            token_failure_memory: Duration::from_secs(60),
             identity_concurrency: 16,
             reports_concurrency: 2,
             mail_concurrency: 4,
@@ -121,6 +129,18 @@ impl GraphSettings {
             vars,
             "MFA_GRAPH_TOKEN_REFRESH_MARGIN_SECONDS",
             &mut s.token_refresh_margin,
+            0,
+        )?;
+        secs(
+            vars,
+            "MFA_GRAPH_TOKEN_TIMEOUT_SECONDS",
+            &mut s.token_timeout,
+            1,
+        )?;
+        secs(
+            vars,
+            "MFA_GRAPH_TOKEN_FAILURE_MEMORY_SECONDS",
+            &mut s.token_failure_memory,
             0,
         )?;
         count(
@@ -233,8 +253,12 @@ mod tests {
             ("MFA_GRAPH_MAX_RETRIES", "2"),
             ("MFA_GRAPH_MAIL_CONCURRENCY", "3"),
             ("MFA_GRAPH_REPORTS_PER_10_SECONDS", "0"),
+            ("MFA_GRAPH_TOKEN_TIMEOUT_SECONDS", "2"),
+            ("MFA_GRAPH_TOKEN_FAILURE_MEMORY_SECONDS", "90"),
         ])
         .unwrap();
+        assert_eq!(s.token_timeout, Duration::from_secs(2));
+        assert_eq!(s.token_failure_memory, Duration::from_secs(90));
         assert_eq!(s.base_url.as_str(), "http://127.0.0.1:8080/");
         assert_eq!(s.timeout, Duration::from_secs(5));
         assert_eq!(s.max_retries, 2);
@@ -253,6 +277,8 @@ mod tests {
             ("MFA_GRAPH_MAIL_CONCURRENCY", "0"),
             ("MFA_GRAPH_ORG", "a|b"),
             ("MFA_GRAPH_MAIL_PER_MINUTE", "many"),
+            ("MFA_GRAPH_TOKEN_TIMEOUT_SECONDS", "0"),
+            ("MFA_GRAPH_TOKEN_FAILURE_MEMORY_SECONDS", "a minute"),
         ] {
             let err = load(&[(name, value)]).unwrap_err();
             assert!(err.starts_with(name), "{name}={value} gave {err}");

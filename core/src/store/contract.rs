@@ -32,7 +32,7 @@ macro_rules! store_contract_tests {
     ($make:expr) => {
         $crate::store_contract_tests!($make;
             insert_and_lookup, duplicate_upload_changes_nothing, reupload_keeps_history,
-            reupload_requeues_errors, reupload_reset_when_asked, stale_write_is_refused,
+            reupload_requeues_errors, reupload_keeps_people_with_notes, reupload_reset_when_asked, stale_write_is_refused,
             racing_writers_one_wins, update_of_missing_record, due_returns_only_due_rows,
             due_pages_one_batch_and_lists_batches_with_due_rows,
             claim_due_respects_leases, opens_stamp_first_only, summary_counts,
@@ -234,6 +234,47 @@ pub async fn reupload_requeues_errors(store: SharedStore) {
     assert_eq!(after.status, InviteStatus::Pending);
     assert_eq!(after.error_details, None);
     assert_eq!(after.next_due_at, Some(later));
+}
+
+/// A note (a fact for the admin) is stored apart from errors and survives a round trip; a
+/// re-upload of a person with a note and no error leaves them where they are.
+pub async fn reupload_keeps_people_with_notes(store: SharedStore) {
+    let u = seed(&store, 1, "first").await.remove(0);
+    let mut rec = must_get(&store, &u).await;
+    rec.apply(StatusEvent::InvitationSent, t0()).expect("send");
+    rec.apply(
+        StatusEvent::EscalationSkipped {
+            note: "No manager in Entra ID: escalation not sent.".into(),
+        },
+        t0(),
+    )
+    .expect("skip");
+    rec.add_note("a second fact, with a comma, and \"quotes\"");
+    rec.next_due_at = Some(t0() + Duration::days(7));
+    store.update(&rec).await.expect("write");
+    let stored = must_get(&store, &u).await;
+    assert_eq!(
+        stored.notes.as_deref(),
+        Some(
+            "No manager in Entra ID: escalation not sent.\n\
+             a second fact, with a comma, and \"quotes\""
+        )
+    );
+    assert_eq!(stored.error_details, None);
+    let summary = store
+        .upsert_people(
+            &batch("again", t0() + Duration::days(1), UpsertMode::KeepHistory),
+            vec![NewPerson::new(u.clone())],
+        )
+        .await
+        .expect("re-upload");
+    assert_eq!(summary.requeued, 0, "{summary:?}");
+    let after = must_get(&store, &u).await;
+    assert_eq!(after.status, InviteStatus::Sent, "not re-queued");
+    assert_eq!(after.next_due_at, Some(t0() + Duration::days(7)));
+    assert_eq!(after.notes, stored.notes);
+    let s = store.summary(t0()).await.expect("summary");
+    assert_eq!(s.errors, 0, "a note is not counted as an error");
 }
 
 /// With `Reset`, the person starts over with a new token.
@@ -620,6 +661,23 @@ pub async fn summary_counts(store: SharedStore) {
     assert_eq!(s.by_status.get("Active"), Some(&1));
     assert_eq!(s.by_status.values().sum::<u64>(), 6);
     assert_eq!(s.queued, 2, "the two Pending people are due");
+    assert!(s.error_reasons.is_empty());
+    for (u, why) in upns[..3].iter().zip(["disabled", "unknown", "disabled"]) {
+        let mut rec = must_get(&store, u).await;
+        rec.record_error(why);
+        store.update(&rec).await.expect("write");
+    }
+    let with_errors = store.summary(t1).await.expect("summary");
+    assert_eq!(with_errors.errors, 3);
+    assert_eq!(
+        with_errors
+            .error_reasons
+            .iter()
+            .map(|r| (r.reason.as_str(), r.count))
+            .collect::<Vec<_>>(),
+        [("disabled", 2), ("unknown", 1)],
+        "grouped by reason, largest first"
+    );
     let s1 = s
         .by_batch
         .iter()

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::domain::{
     BatchId, InviteStatus, NewPerson, OnboardingRecord, PerUserMfa, PhoneOutcome, Source,
-    TrackingToken, Upn,
+    StatusEvent, TrackingToken, TransitionError, Upn,
 };
 
 #[cfg(any(test, feature = "test-support"))]
@@ -93,6 +93,54 @@ pub struct UpsertSummary {
     pub reset: u64,
     /// Known people left as they were (names may have been filled in).
     pub unchanged: u64,
+}
+
+/// What an upload does to a person already on the list ([`UpsertMode`]; the re-upload rule in
+/// one place, for every backend), counted in `summary`. Returns whether the record changed
+/// (names filled in count: the caller writes it).
+pub fn reupload(
+    rec: &mut OnboardingRecord,
+    person: &NewPerson,
+    batch: &UploadBatch,
+    summary: &mut UpsertSummary,
+) -> Result<bool, TransitionError> {
+    let names_filled = fill_missing(rec, person);
+    match batch.mode {
+        UpsertMode::Reset => {
+            rec.apply(StatusEvent::Reset, batch.now)?;
+            rec.correlation_id = batch.correlation_id;
+            summary.reset += 1;
+        }
+        // Stopped by an error (not merely noted): queued again.
+        UpsertMode::KeepHistory
+            if rec.error_details.is_some() && rec.status.allows(&StatusEvent::Requeued) =>
+        {
+            rec.apply(StatusEvent::Requeued, batch.now)?;
+            rec.correlation_id = batch.correlation_id;
+            summary.requeued += 1;
+        }
+        UpsertMode::KeepHistory => {
+            summary.unchanged += 1;
+            return Ok(names_filled);
+        }
+    }
+    Ok(true)
+}
+
+/// Copies names the record lacks from the upload. Returns whether anything changed.
+fn fill_missing(rec: &mut OnboardingRecord, person: &NewPerson) -> bool {
+    let mut changed = false;
+    for (slot, new) in [
+        (&mut rec.display_name, &person.display_name),
+        (&mut rec.department, &person.department),
+        (&mut rec.job_title, &person.job_title),
+    ] {
+        if slot.is_none() && new.is_some() {
+            slot.clone_from(new);
+            changed = true;
+        }
+    }
+    changed
 }
 
 /// Page through records with something due: statuses in `statuses` and `next_due_at <= now`,
@@ -308,6 +356,32 @@ impl DirectoryCounts {
     }
 }
 
+/// How many reasons [`Summary::error_reasons`] lists.
+pub const ERROR_REASONS: usize = 20;
+
+/// People stopped by one reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReasonCount {
+    /// The error text.
+    pub reason: String,
+    /// How many people it stopped.
+    pub count: u64,
+}
+
+impl ReasonCount {
+    /// The [`ERROR_REASONS`] largest groups of `counts`, largest first (ties by reason).
+    pub fn top(counts: impl IntoIterator<Item = (String, u64)>) -> Vec<ReasonCount> {
+        let mut all: Vec<ReasonCount> = counts
+            .into_iter()
+            .map(|(reason, count)| ReasonCount { reason, count })
+            .collect();
+        all.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.reason.cmp(&b.reason)));
+        all.truncate(ERROR_REASONS);
+        all
+    }
+}
+
 /// Aggregates for reports and the dashboard, computed by the backend.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -320,6 +394,10 @@ pub struct Summary {
     pub escalated: u64,
     /// Stopped by an error.
     pub errors: u64,
+    /// The errors grouped by reason (the `ErrorDetails` text), most frequent first, at most
+    /// [`ERROR_REASONS`] of them; the rest of [`Self::errors`] is in smaller groups.
+    #[serde(default)]
+    pub error_reasons: Vec<ReasonCount>,
     /// Due for an email now but not sent yet (waiting on sending limits).
     pub queued: u64,
     /// Per batch, by batch id.

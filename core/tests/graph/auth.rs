@@ -1,214 +1,216 @@
-//! Token protocols, the token cache and 401 handling.
+//! Credential selection from settings, the token cache (refresh, one retry loop, remembered
+//! failures) and 401 handling. The `azure_identity` credentials against real sockets are in the
+//! `credential` test binary, which sets the process environment the SDK reads.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use chrono::Duration as ChronoDuration;
-use mfa_core::clock::Clock;
-use mfa_core::graph::{CredentialKind, GraphCredential, GraphError, TokenSource};
+use mfa_core::clock::{Clock, SharedClock};
+use mfa_core::graph::{
+    AccessToken, CredentialKind, GraphCredential, GraphError, GraphResult, GraphSettings,
+    TokenCache, TokenSource, TOKEN_FAILURE_MEMORY, TOKEN_RETRIES,
+};
+use parking_lot::Mutex;
 use secrecy::ExposeSecret;
 use serde_json::json;
 
-use crate::helpers::{graph_error, reply, t0, Received, TestServer};
+use crate::helpers::{graph_error, reply, t0, TestServer};
 
-fn vars(pairs: &[(&str, String)]) -> impl Fn(&str) -> Option<String> {
+fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
     let map: HashMap<String, String> = pairs
         .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     move |k| map.get(k).cloned()
 }
 
-fn form(r: &Received) -> HashMap<String, String> {
-    url::form_urlencoded::parse(&r.body).into_owned().collect()
-}
-
-fn mi_credential(server: &TestServer) -> GraphCredential {
-    let v = vars(&[
-        ("IDENTITY_ENDPOINT", format!("{}/msi/token", server.base)),
-        ("IDENTITY_HEADER", "header-secret".into()),
-    ]);
-    GraphCredential::from_env(&v, server.shared_clock(), Duration::from_secs(300)).unwrap()
-}
+const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 
 #[tokio::test]
-async fn managed_identity_protocol() {
+async fn from_env_picks_in_sdk_order_and_names_the_variable_at_fault() {
     let server = TestServer::start().await;
-    let expires = (t0() + ChronoDuration::hours(1)).timestamp();
-    server.on(
-        "GET",
-        "/msi/token",
-        vec![reply(200).json(json!({
-            "access_token": "mi-token", "expires_on": expires.to_string(),
-            "resource": "https://graph.microsoft.com", "token_type": "Bearer"
-        }))],
-    );
-    let cred = mi_credential(&server);
-    assert_eq!(cred.kind, CredentialKind::ManagedIdentity);
-    assert!(
-        !cred.uses_azure_sdk,
-        "test variables are not the process environment"
-    );
-    let token = cred.token(false).await.unwrap();
-    assert_eq!(token.secret.expose_secret(), "mi-token");
-    assert_eq!(token.expires_on.timestamp(), expires);
-    let got = server.received_at("GET", "/msi/token");
-    assert_eq!(got.len(), 1);
-    let q: HashMap<String, String> = url::form_urlencoded::parse(got[0].query.as_bytes())
-        .into_owned()
-        .collect();
-    assert_eq!(q["resource"], "https://graph.microsoft.com");
-    assert_eq!(q["api-version"], "2019-08-01");
-    assert_eq!(got[0].header("x-identity-header").unwrap(), "header-secret");
-}
-
-#[tokio::test]
-async fn client_secret_protocol_honours_authority_host() {
-    let server = TestServer::start().await;
-    server.on(
-        "POST",
-        "/tenant-1/oauth2/v2.0/token",
-        vec![reply(200)
-            .json(json!({"token_type": "Bearer", "expires_in": 3599, "access_token": "cs-token"}))],
-    );
-    let v = vars(&[
-        ("AZURE_AUTHORITY_HOST", server.base.clone()),
-        ("AZURE_TENANT_ID", "tenant-1".into()),
-        ("AZURE_CLIENT_ID", "client-1".into()),
-        ("AZURE_CLIENT_SECRET", "s3cret".into()),
-        // Present too, but the client secret comes first.
-        ("IDENTITY_ENDPOINT", format!("{}/msi/token", server.base)),
-        ("IDENTITY_HEADER", "h".into()),
-    ]);
-    let cred =
-        GraphCredential::from_env(&v, server.shared_clock(), Duration::from_secs(300)).unwrap();
+    let settings = GraphSettings::default();
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "header.payload.signature\n").unwrap();
+    let token_file = token_file.display().to_string();
+    let pick = |pairs: &[(&str, &str)]| {
+        GraphCredential::from_env(&vars(pairs), server.shared_clock(), &settings)
+    };
+    let secret = [
+        ("AZURE_TENANT_ID", TENANT),
+        ("AZURE_CLIENT_ID", "client-1"),
+        ("AZURE_CLIENT_SECRET", "s3cret-value"),
+    ];
+    let cred = pick(&secret).unwrap();
     assert_eq!(cred.kind, CredentialKind::ClientSecret);
     assert!(
-        !cred.uses_azure_sdk,
-        "http authority host uses the built-in protocol"
+        cred.label().contains("AZURE_CLIENT_ID=client-1")
+            && cred.label().contains("https://login.microsoftonline.com"),
+        "{}",
+        cred.label()
     );
-    let token = cred.token(false).await.unwrap();
-    assert_eq!(token.secret.expose_secret(), "cs-token");
-    assert_eq!(token.expires_on, t0() + ChronoDuration::seconds(3599));
-    let got = server.received_at("POST", "/tenant-1/oauth2/v2.0/token");
-    assert_eq!(got.len(), 1);
-    let f = form(&got[0]);
-    assert_eq!(f["grant_type"], "client_credentials");
-    assert_eq!(f["client_id"], "client-1");
-    assert_eq!(f["client_secret"], "s3cret");
-    assert_eq!(f["scope"], "https://graph.microsoft.com/.default");
-    assert!(server.received_at("GET", "/msi/token").is_empty());
-}
+    assert!(!cred.label().contains("s3cret"), "never the secret");
 
-#[tokio::test]
-async fn workload_identity_protocol_sends_the_file_as_assertion() {
-    let server = TestServer::start().await;
-    server.on(
-        "POST",
-        "/tenant-1/oauth2/v2.0/token",
-        vec![reply(200).json(json!({"expires_in": "3600", "access_token": "wi-token"}))],
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("token");
-    std::fs::write(&file, "header.payload.signature\n").unwrap();
-    let v = vars(&[
-        ("AZURE_AUTHORITY_HOST", format!("{}/", server.base)),
-        ("AZURE_TENANT_ID", "tenant-1".into()),
-        ("AZURE_CLIENT_ID", "client-1".into()),
-        ("AZURE_FEDERATED_TOKEN_FILE", file.display().to_string()),
+    // The client secret comes before workload and managed identity.
+    let mut all = secret.to_vec();
+    all.extend([
+        ("AZURE_FEDERATED_TOKEN_FILE", "/var/run/token"),
+        ("IDENTITY_ENDPOINT", "http://127.0.0.1:1/msi/token"),
+        ("IDENTITY_HEADER", "h"),
     ]);
-    let cred =
-        GraphCredential::from_env(&v, server.shared_clock(), Duration::from_secs(300)).unwrap();
-    assert_eq!(cred.kind, CredentialKind::WorkloadIdentity);
-    assert_eq!(
-        cred.token(false).await.unwrap().secret.expose_secret(),
-        "wi-token"
+    assert_eq!(pick(&all).unwrap().kind, CredentialKind::ClientSecret);
+    let workload = pick(&[
+        ("AZURE_TENANT_ID", TENANT),
+        ("AZURE_CLIENT_ID", "client-1"),
+        ("AZURE_FEDERATED_TOKEN_FILE", &token_file),
+        ("AZURE_AUTHORITY_HOST", "https://login.microsoftonline.us/"),
+    ])
+    .unwrap();
+    assert_eq!(workload.kind, CredentialKind::WorkloadIdentity);
+    assert!(
+        workload
+            .label()
+            .contains("https://login.microsoftonline.us/"),
+        "{}",
+        workload.label()
     );
-    let f = form(&server.received_at("POST", "/tenant-1/oauth2/v2.0/token")[0]);
-    assert_eq!(
-        f["client_assertion_type"],
-        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-    );
-    assert_eq!(f["client_assertion"], "header.payload.signature");
-    assert!(!f.contains_key("client_secret"));
-}
 
-#[tokio::test]
-async fn from_env_explains_what_is_missing_and_uses_the_sdk_for_https() {
-    let server = TestServer::start().await;
-    let err =
-        GraphCredential::from_env(&|_| None, server.shared_clock(), Duration::ZERO).unwrap_err();
+    // Each bad setting stops start-up with a message naming its variable.
+    // (case, variables, what the message starts with)
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
+        ("nothing set", &[], "no Graph credential"),
+        (
+            "http authority (azure_identity refuses it)",
+            &[
+                ("AZURE_TENANT_ID", TENANT),
+                ("AZURE_CLIENT_ID", "client-1"),
+                ("AZURE_CLIENT_SECRET", "s"),
+                ("AZURE_AUTHORITY_HOST", "http://127.0.0.1:8080"),
+            ],
+            "AZURE_AUTHORITY_HOST",
+        ),
+        (
+            "authority not a URL",
+            &[
+                ("AZURE_TENANT_ID", TENANT),
+                ("AZURE_CLIENT_ID", "client-1"),
+                ("AZURE_FEDERATED_TOKEN_FILE", "/var/run/token"),
+                ("AZURE_AUTHORITY_HOST", "login dot microsoft"),
+            ],
+            "AZURE_AUTHORITY_HOST",
+        ),
+        (
+            "federated token file missing",
+            &[
+                ("AZURE_TENANT_ID", TENANT),
+                ("AZURE_CLIENT_ID", "client-1"),
+                ("AZURE_FEDERATED_TOKEN_FILE", "/nonexistent/token"),
+            ],
+            "AZURE_FEDERATED_TOKEN_FILE",
+        ),
+        (
+            "identity endpoint not a URL",
+            &[("IDENTITY_ENDPOINT", "not a url"), ("IDENTITY_HEADER", "h")],
+            "IDENTITY_ENDPOINT",
+        ),
+        (
+            "identity endpoint the SDK could not see (not the process environment's)",
+            &[
+                ("IDENTITY_ENDPOINT", "http://127.0.0.1:1/msi/token"),
+                ("IDENTITY_HEADER", "h"),
+            ],
+            "IDENTITY_ENDPOINT",
+        ),
+    ];
+    for (case, pairs, start) in cases {
+        let err = pick(pairs).unwrap_err();
+        assert!(err.starts_with(start), "{case}: {err}");
+    }
+    let err = pick(&[]).unwrap_err();
     assert!(
         err.contains("IDENTITY_ENDPOINT") && err.contains("AZURE_CLIENT_SECRET"),
         "{err}"
     );
-    let v = vars(&[
-        (
-            "AZURE_TENANT_ID",
-            "72f988bf-86f1-41af-91ab-2d7cd011db47".into(),
-        ),
-        ("AZURE_CLIENT_ID", "client-1".into()),
-        ("AZURE_CLIENT_SECRET", "s3cret".into()),
-    ]);
-    let cred = GraphCredential::from_env(&v, server.shared_clock(), Duration::ZERO).unwrap();
-    assert_eq!(cred.kind, CredentialKind::ClientSecret);
-    assert!(cred.uses_azure_sdk, "https authority uses azure_identity");
-    let v = vars(&[
-        ("IDENTITY_ENDPOINT", "not a url".into()),
-        ("IDENTITY_HEADER", "h".into()),
-    ]);
-    let err = GraphCredential::from_env(&v, server.shared_clock(), Duration::ZERO).unwrap_err();
-    assert!(err.starts_with("IDENTITY_ENDPOINT"), "{err}");
+}
+
+/// A token source answering from a script, counting fetches.
+#[derive(Debug, Default)]
+struct Scripted {
+    replies: Mutex<VecDeque<GraphResult<AccessToken>>>,
+    fetches: AtomicUsize,
+}
+
+impl Scripted {
+    fn new(replies: Vec<GraphResult<AccessToken>>) -> Arc<Self> {
+        Arc::new(Self {
+            replies: Mutex::new(replies.into()),
+            fetches: AtomicUsize::new(0),
+        })
+    }
+    fn fetches(&self) -> usize {
+        self.fetches.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl TokenSource for Scripted {
+    async fn token(&self, _force_refresh: bool) -> GraphResult<AccessToken> {
+        self.fetches.fetch_add(1, Ordering::SeqCst);
+        self.replies
+            .lock()
+            .pop_front()
+            .unwrap_or_else(|| Err(GraphError::Credential("script ran out".into())))
+    }
+}
+
+fn token(name: &str, valid_for: ChronoDuration) -> GraphResult<AccessToken> {
+    Ok(AccessToken::new(name, t0() + valid_for))
+}
+
+fn down() -> GraphResult<AccessToken> {
+    Err(GraphError::Transport("connection refused".into()))
+}
+
+fn cache(source: &Arc<Scripted>, clock: SharedClock) -> TokenCache {
+    TokenCache::new(
+        "test credential (IDENTITY_ENDPOINT=http://127.0.0.1:9/msi)",
+        source.clone(),
+        clock,
+        Duration::from_secs(300),
+    )
 }
 
 #[tokio::test]
 async fn cached_token_is_refreshed_five_minutes_before_expiry() {
     let server = TestServer::start().await;
-    let expires = (t0() + ChronoDuration::hours(1)).timestamp();
-    server.on(
-        "GET",
-        "/msi/token",
-        vec![
-            reply(200).json(json!({"access_token": "first", "expires_on": expires})),
-            reply(200).json(json!({"access_token": "second", "expires_on": expires + 3600})),
-        ],
-    );
-    let cred = mi_credential(&server);
-    assert_eq!(
-        cred.token(false).await.unwrap().secret.expose_secret(),
-        "first"
-    );
+    let source = Scripted::new(vec![
+        token("first", ChronoDuration::hours(1)),
+        token("second", ChronoDuration::hours(2)),
+    ]);
+    let cache = cache(&source, server.shared_clock());
+    let secret = |t: AccessToken| t.secret.expose_secret().to_string();
+    assert_eq!(secret(cache.token(false).await.unwrap()), "first");
     server.clock.advance(Duration::from_secs(3600 - 301));
-    assert_eq!(
-        cred.token(false).await.unwrap().secret.expose_secret(),
-        "first"
-    );
-    assert_eq!(
-        server.received_at("GET", "/msi/token").len(),
-        1,
-        "served from cache"
-    );
+    assert_eq!(secret(cache.token(false).await.unwrap()), "first");
+    assert_eq!(source.fetches(), 1, "served from cache");
     server.clock.advance(Duration::from_secs(2));
-    assert_eq!(
-        cred.token(false).await.unwrap().secret.expose_secret(),
-        "second"
-    );
-    assert_eq!(server.received_at("GET", "/msi/token").len(), 2);
+    assert_eq!(secret(cache.token(false).await.unwrap()), "second");
+    assert_eq!(source.fetches(), 2);
 }
 
 #[tokio::test]
 async fn a_401_refreshes_the_token_once_and_retries() {
     let server = TestServer::start().await;
-    let expires = (t0() + ChronoDuration::hours(1)).timestamp();
-    server.on(
-        "GET",
-        "/msi/token",
-        vec![
-            reply(200).json(json!({"access_token": "revoked", "expires_on": expires})),
-            reply(200).json(json!({"access_token": "fresh", "expires_on": expires})),
-        ],
-    );
+    let source = Scripted::new(vec![
+        token("revoked", ChronoDuration::hours(1)),
+        token("fresh", ChronoDuration::hours(1)),
+    ]);
     server.on_fn("GET", "/v1.0/users/a", |r| {
         if r.header("authorization").as_deref() == Some("Bearer fresh") {
             reply(200).json(json!({"id": "a"}))
@@ -220,21 +222,28 @@ async fn a_401_refreshes_the_token_once_and_retries() {
             )
         }
     });
-    let client = server.client_with_tokens(server.settings(), Arc::new(mi_credential(&server)));
+    let client = server.client_with_tokens(
+        server.settings(),
+        Arc::new(cache(&source, server.shared_clock())),
+    );
     assert_eq!(client.get_user("a").await.unwrap().unwrap().id, "a");
     let got = server.received_at("GET", "/v1.0/users/a");
     assert_eq!(got.len(), 2);
     assert_eq!(got[1].header("authorization").unwrap(), "Bearer fresh");
-    assert_eq!(server.received_at("GET", "/msi/token").len(), 2);
+    assert_eq!(source.fetches(), 2);
     // Later calls keep the fresh token.
     client.get_user("a").await.unwrap();
-    assert_eq!(server.received_at("GET", "/msi/token").len(), 2);
+    assert_eq!(source.fetches(), 2);
 
     // A token that stays refused is Unauthorized after exactly one refresh.
+    source
+        .replies
+        .lock()
+        .push_back(token("also-refused", ChronoDuration::hours(1)));
     server.on(
         "GET",
         "/v1.0/users/b",
-        vec![graph_error(401, "InvalidAuthenticationToken", "no")],
+        vec![graph_error(401, "InvalidAuthenticationToken", "no"); 2],
     );
     let err = client.get_user("b").await.unwrap_err();
     assert_eq!(
@@ -249,24 +258,18 @@ async fn a_401_refreshes_the_token_once_and_retries() {
 #[tokio::test]
 async fn token_fetch_is_retried_after_throttling_and_outages() {
     let server = TestServer::start().await;
-    let expires = (t0() + ChronoDuration::hours(1)).timestamp();
-    server.on(
-        "GET",
-        "/msi/token",
-        vec![
-            reply(429)
-                .header("Retry-After", "7")
-                .json(json!({"error": "throttled"})),
-            reply(503).json(json!({"error": "unavailable"})),
-            reply(200).json(json!({"access_token": "after-faults", "expires_on": expires})),
-        ],
-    );
-    let cred = mi_credential(&server);
+    let source = Scripted::new(vec![
+        Err(GraphError::Throttled {
+            retry_after: Some(Duration::from_secs(7)),
+        }),
+        down(),
+        token("after-faults", ChronoDuration::hours(1)),
+    ]);
+    let cache = cache(&source, server.shared_clock());
     let before = server.clock.now();
-    let token = cred.token(false).await.unwrap();
-    assert_eq!(token.secret.expose_secret(), "after-faults");
-    let got = server.received_at("GET", "/msi/token");
-    assert_eq!(got.len(), 3, "two failures, then the token");
+    let t = cache.token(false).await.unwrap();
+    assert_eq!(t.secret.expose_secret(), "after-faults");
+    assert_eq!(source.fetches(), 3, "two failures, then the token");
     assert!(
         server.clock.now() - before >= ChronoDuration::seconds(7),
         "Retry-After honoured on the clock"
@@ -276,56 +279,95 @@ async fn token_fetch_is_retried_after_throttling_and_outages() {
 #[tokio::test]
 async fn token_fetch_gives_up_after_bounded_attempts_and_never_retries_a_refusal() {
     let server = TestServer::start().await;
-    server.on(
-        "GET",
-        "/msi/token",
-        vec![reply(503).json(json!({"error": "unavailable"})); 10],
+    let source = Scripted::new((0..10).map(|_| down()).collect());
+    let err = cache(&source, server.shared_clock())
+        .token(false)
+        .await
+        .unwrap_err();
+    let GraphError::Credential(message) = &err else {
+        panic!("{err:?}");
+    };
+    assert!(
+        message.starts_with("test credential (IDENTITY_ENDPOINT=http://127.0.0.1:9/msi)")
+            && message.contains("connection refused"),
+        "names the credential and the cause: {message}"
     );
-    let cred = mi_credential(&server);
-    let err = cred.token(false).await.unwrap_err();
-    assert!(matches!(err, GraphError::Transport(_)), "{err:?}");
-    assert_eq!(
-        server.received_at("GET", "/msi/token").len(),
-        mfa_core::graph::TOKEN_ATTEMPTS as usize
-    );
+    assert_eq!(source.fetches(), 1 + TOKEN_RETRIES as usize);
 
-    let refused = TestServer::start().await;
-    refused.on(
-        "GET",
-        "/msi/token",
-        vec![
-            reply(400).json(json!({"error": "invalid_request", "error_description": "bad header"}))
-        ],
-    );
-    let err = mi_credential(&refused).token(false).await.unwrap_err();
+    let refused = Scripted::new(vec![Err(GraphError::Credential(
+        "AADSTS7000215: Invalid client secret provided.".into(),
+    ))]);
+    let err = cache(&refused, server.shared_clock())
+        .token(false)
+        .await
+        .unwrap_err();
     assert!(matches!(err, GraphError::Credential(_)), "{err:?}");
-    assert_eq!(refused.received_at("GET", "/msi/token").len(), 1);
+    assert_eq!(refused.fetches(), 1, "a refusal is not retried");
+}
+
+#[tokio::test]
+async fn a_failed_fetch_is_remembered_for_a_minute_then_tried_again() {
+    let server = TestServer::start().await;
+    let mut replies: Vec<_> = (0..=TOKEN_RETRIES).map(|_| down()).collect();
+    replies.push(token("recovered", ChronoDuration::hours(2)));
+    let source = Scripted::new(replies);
+    let cache = Arc::new(cache(&source, server.shared_clock()));
+    let first = cache.token(false).await.unwrap_err();
+    let attempts = source.fetches();
+    assert_eq!(attempts, 1 + TOKEN_RETRIES as usize);
+    assert_eq!(cache.current_failure(), Some(first.clone()));
+
+    // Within the window: every call, concurrent or forced, fails at once with the same error.
+    let calls = futures::future::join_all((0..20).map(|i| {
+        let cache = cache.clone();
+        async move { cache.token(i % 2 == 0).await }
+    }))
+    .await;
+    assert!(calls.iter().all(|r| r.as_ref().err() == Some(&first)));
+    server
+        .clock
+        .advance(TOKEN_FAILURE_MEMORY - Duration::from_secs(10));
+    assert_eq!(cache.token(false).await.unwrap_err(), first);
+    assert_eq!(source.fetches(), attempts, "no new fetch inside the window");
+
+    // Once it lapses, the next call tries again, and success clears the failure.
+    server.clock.advance(Duration::from_secs(11));
+    let t = cache.token(false).await.unwrap();
+    assert_eq!(t.secret.expose_secret(), "recovered");
+    assert_eq!(source.fetches(), attempts + 1);
+    assert_eq!(cache.current_failure(), None);
 }
 
 #[tokio::test]
 async fn a_failed_early_refresh_keeps_using_the_still_valid_token() {
     let server = TestServer::start().await;
-    let expires = (t0() + ChronoDuration::hours(1)).timestamp();
-    let mut replies =
-        vec![reply(200).json(json!({"access_token": "first", "expires_on": expires}))];
-    replies.extend(vec![reply(503).json(json!({"error": "down"})); 4]);
-    replies.push(reply(200).json(json!({"access_token": "second", "expires_on": expires + 3600})));
-    server.on("GET", "/msi/token", replies);
-    let cred = mi_credential(&server);
+    let mut replies = vec![token("first", ChronoDuration::hours(1))];
+    replies.extend((0..=TOKEN_RETRIES).map(|_| down()));
+    replies.push(token("second", ChronoDuration::hours(2)));
+    let source = Scripted::new(replies);
+    let cache = cache(&source, server.shared_clock());
     assert_eq!(
-        cred.token(false).await.unwrap().secret.expose_secret(),
+        cache.token(false).await.unwrap().secret.expose_secret(),
         "first"
     );
     // Inside the refresh margin, the endpoint down for the whole retry budget: keep "first".
     server.clock.advance(Duration::from_secs(3600 - 299));
     let t = server.clock.now();
-    let token = cred.token(false).await.unwrap();
+    let token = cache.token(false).await.unwrap();
     assert_eq!(token.secret.expose_secret(), "first");
     assert!(token.expires_on > server.clock.now(), "still valid");
     assert!(server.clock.now() > t, "the retries waited on the clock");
-    // The next call refreshes.
+    assert_eq!(cache.current_failure(), None, "calls still work");
+    // Within the failure window the valid token serves without a fetch; after it, a refresh.
+    let fetched = source.fetches();
     assert_eq!(
-        cred.token(false).await.unwrap().secret.expose_secret(),
+        cache.token(false).await.unwrap().secret.expose_secret(),
+        "first"
+    );
+    assert_eq!(source.fetches(), fetched);
+    server.clock.advance(TOKEN_FAILURE_MEMORY);
+    assert_eq!(
+        cache.token(false).await.unwrap().secret.expose_secret(),
         "second"
     );
 }

@@ -16,6 +16,15 @@ use serde_json::Value;
 use warp::http::{HeaderMap, StatusCode};
 use warp::Filter;
 
+/// Graph tokens from the tenant simulator's in-process issuer (azure_identity talks only to
+/// real authorities).
+pub fn sim_tokens(sim: &tenant_sim::Simulator) -> mfa_core::bootstrap::GraphTokens {
+    let tenant = sim.tenant();
+    mfa_core::bootstrap::GraphTokens::Supplied(Arc::new(mfa_core::graph::IssuedTokens::new(
+        move || tenant.issue_token(),
+    )))
+}
+
 /// What arrived.
 #[derive(Debug, Clone)]
 pub struct Received {

@@ -2,23 +2,23 @@
 //! typed call end to end, and the rules the simulator polices (no request sent while throttled,
 //! never the non-indexed-query header).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use futures::future::join_all;
 use futures::TryStreamExt;
+use mfa_core::bootstrap::graph_client_with;
 use mfa_core::clock::{Clock, ManualClock, SharedClock};
+use mfa_core::config::Vars;
 use mfa_core::graph::reports::FILTER_NOT_MFA_REGISTERED;
 use mfa_core::graph::{
-    AddMember, GraphClient, GraphCredential, GraphError, GraphSettings, ItemQuery, Mail,
-    PerUserMfaState, PhoneType,
+    AddMember, GraphClient, GraphError, ItemQuery, Mail, PerUserMfaState, PhoneType,
 };
 use serde_json::{json, Map, Value};
 use tenant_sim::{NewUser, SimClock, SimConfig, Simulator, ViolationKind};
 
-use crate::helpers::SteppedClock;
+use crate::helpers::{sim_tokens, SteppedClock};
 
 struct Setup {
     sim: Simulator,
@@ -34,12 +34,8 @@ async fn setup() -> Setup {
     })
     .await
     .unwrap();
-    let vars: HashMap<&str, String> = HashMap::from([
-        ("MFA_GRAPH_BASE_URL", sim.base_url()),
-        ("IDENTITY_ENDPOINT", sim.identity_endpoint()),
-        ("IDENTITY_HEADER", sim.identity_header()),
-    ]);
-    let client = GraphClient::from_vars(&|k| vars.get(k).cloned(), Arc::new(clock)).unwrap();
+    let vars = Vars::from_pairs([("MFA_GRAPH_BASE_URL", sim.base_url())]);
+    let client = graph_client_with(&vars, Arc::new(clock), &sim_tokens(&sim), |_| {}).unwrap();
     Setup { sim, client }
 }
 
@@ -295,21 +291,8 @@ async fn a_mail_burst_is_paced_under_the_mailbox_limit() {
     .await
     .unwrap();
     let shared: SharedClock = clock.clone();
-    let vars: HashMap<&str, String> = HashMap::from([
-        ("IDENTITY_ENDPOINT", sim.identity_endpoint()),
-        ("IDENTITY_HEADER", sim.identity_header()),
-    ]);
-    let credential = GraphCredential::from_env(
-        &|k| vars.get(k).cloned(),
-        shared.clone(),
-        Duration::from_secs(300),
-    )
-    .unwrap();
-    let settings = GraphSettings {
-        base_url: sim.base_url().parse().unwrap(),
-        ..GraphSettings::default()
-    };
-    let client = GraphClient::new(settings, Arc::new(credential), shared).unwrap();
+    let vars = Vars::from_pairs([("MFA_GRAPH_BASE_URL", sim.base_url())]);
+    let client = graph_client_with(&vars, shared, &sim_tokens(&sim), |_| {}).unwrap();
     let t = sim.tenant();
     t.add_mailbox("mfa@contoso.example").unwrap();
     let start = clock.now();
@@ -367,13 +350,11 @@ async fn mime_mail_carries_a_plain_text_alternative() {
     .unwrap();
     let t = sim.tenant();
     t.add_mailbox("mfa@contoso.example").unwrap();
-    let vars: HashMap<&str, String> = HashMap::from([
+    let vars = Vars::from_pairs([
         ("MFA_GRAPH_BASE_URL", sim.base_url()),
-        ("IDENTITY_ENDPOINT", sim.identity_endpoint()),
-        ("IDENTITY_HEADER", sim.identity_header()),
         ("MFA_MAIL_FORMAT", "mime".into()),
     ]);
-    let client = GraphClient::from_vars(&|k| vars.get(k).cloned(), Arc::new(clock)).unwrap();
+    let client = graph_client_with(&vars, Arc::new(clock), &sim_tokens(&sim), |_| {}).unwrap();
     let mail = Mail {
         to: vec!["ada@contoso.example".into(), "bo@contoso.example".into()],
         subject: "Sécurisez votre compte — étape 1\r\nBcc: evil@attacker.example".into(),

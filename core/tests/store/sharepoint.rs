@@ -2,7 +2,6 @@
 //! what is particular to it: provisioning, adoption of the old system's list, 412s and 429s
 //! on writes, a 50,000-item list and the cost of the due query.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
@@ -60,14 +59,18 @@ pub async fn env(limits: Limits) -> Guard {
     })
     .await
     .expect("simulator");
-    let vars: HashMap<&str, String> = HashMap::from([
+    let vars = mfa_core::config::Vars::from_pairs([
         ("MFA_GRAPH_BASE_URL", sim.base_url()),
-        ("IDENTITY_ENDPOINT", sim.identity_endpoint()),
-        ("IDENTITY_HEADER", sim.identity_header()),
         ("MFA_GRAPH_BACKOFF_BASE_MS", "10".to_string()),
     ]);
     let shared: SharedClock = Arc::new(clock.clone());
-    let client = GraphClient::from_vars(&|k| vars.get(k).cloned(), shared).expect("client");
+    // The simulator's tokens, issued in process (azure_identity talks only to real authorities).
+    let tenant = sim.tenant();
+    let tokens = mfa_core::bootstrap::GraphTokens::Supplied(Arc::new(
+        mfa_core::graph::IssuedTokens::new(move || tenant.issue_token()),
+    ));
+    let client =
+        mfa_core::bootstrap::graph_client_with(&vars, shared, &tokens, |_| {}).expect("client");
     let site = sim.tenant().add_site("mfa");
     Guard {
         sim,

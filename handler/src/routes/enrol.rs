@@ -25,7 +25,7 @@ pub async fn show(query: String, state: SharedState) -> Result<Response, warp::R
     let page = match find(&state, token(query.as_bytes())).await {
         Ok(Found::Record(rec)) => match rec.status {
             InviteStatus::Active => already_registered(),
-            _ if !rec.status.allows(StatusEvent::LinkClicked) => already_started(&state),
+            _ if !rec.status.allows(&StatusEvent::LinkClicked) => already_started(&state),
             _ => confirm(&rec.token),
         },
         Ok(Found::Invalid) => invalid(),
@@ -197,10 +197,10 @@ fn already_started(state: &SharedState) -> Page {
     let mut page = Page::new(
         StatusCode::OK,
         "already-started",
-        Tone::Success,
-        "Already Registered",
-        "You have already started your MFA setup with this link. Continue on the Microsoft setup \
-         page to finish registering your sign-in methods.",
+        Tone::Info,
+        "Continue Your Setup",
+        "You have already confirmed this link, but your multi-factor authentication is not set up \
+         yet. Continue on the Microsoft setup page to register your sign-in methods.",
     );
     page.redirect = Some((state.settings.core.campaign.setup_url.clone(), 5));
     page
@@ -217,24 +217,29 @@ fn already_registered() -> Page {
 }
 
 fn invalid() -> Page {
-    Page::new(
+    let mut page = Page::new(
         StatusCode::BAD_REQUEST,
         "invalid",
         Tone::Danger,
         "Invalid Link",
-        "This link is incomplete. Please open the link from your most recent email again.",
-    )
+        "This link is incomplete. Open the link from your most recent email again, or enter your \
+         work email address below and we will email you a new personal link.",
+    );
+    page.resend_form = true;
+    page
 }
 
 fn not_recognised() -> Page {
-    Page::new(
+    let mut page = Page::new(
         StatusCode::NOT_FOUND,
         "not-recognised",
         Tone::Warning,
         "Link Not Recognised",
         "This link is not valid any more; a newer email may have replaced it. Use the newest \
-         email, or request a new link with \"Lost your setup link?\" at the bottom of it.",
-    )
+         email, or enter your work email address below and we will email you a new personal link.",
+    );
+    page.resend_form = true;
+    page
 }
 
 fn failure(e: &StoreError) -> Page {

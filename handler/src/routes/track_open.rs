@@ -18,13 +18,17 @@ pub const PIXEL: [u8; 43] = [
     0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
 ];
 
-/// Notes the open (if the token parses) and returns the pixel.
-pub async fn track_open(query: String, state: SharedState) -> Result<Response, warp::Rejection> {
-    let params: TokenParams = super::decode(query.as_bytes()).unwrap_or_default();
-    if let Some(token) = params
-        .token
-        .and_then(|t| TrackingToken::parse(t.trim()).ok())
-    {
+/// Notes the open (if `counted` and the token parses) and returns the pixel.
+pub async fn track_open(
+    counted: bool,
+    query: String,
+    state: SharedState,
+) -> Result<Response, warp::Rejection> {
+    let token = super::decode::<TokenParams>(query.as_bytes())
+        .ok()
+        .and_then(|p| p.token)
+        .and_then(|t| TrackingToken::parse(t.trim()).ok());
+    if let (true, Some(token)) = (counted, token) {
         state.opens.record(token);
     }
     Ok(pixel())

@@ -54,17 +54,20 @@ async fn post_records_the_click_adds_to_group_and_redirects() {
     assert!(after.object_id.is_some());
     assert_eq!(app.group.calls.load(Ordering::SeqCst), 1);
 
-    // A second click changes nothing and says so, in green.
+    // A second click changes nothing and sends them on: they clicked but have not registered,
+    // so the page says to continue (not "Already Registered").
     let before = app.record("bob@contoso.com").await;
     let (status, body) = page(app.enrol_post(&rec.token.to_string()).await).await;
     assert_eq!(status, 200);
-    assert!(body.contains("Already Registered"));
-    assert!(body.contains("#4caf50"));
+    assert!(body.contains("Continue Your Setup"), "{body}");
+    assert!(!body.contains("Already Registered"));
+    assert!(body.contains("#0078D4"));
+    assert!(body.contains("https://aka.ms/mfasetup"));
     assert_eq!(app.record("bob@contoso.com").await.version, before.version);
     assert_eq!(app.group.calls.load(Ordering::SeqCst), 1);
     // And a GET now shows the same outcome rather than the button.
     let (_, body) = page(app.enrol_get(&rec.token.to_string()).await).await;
-    assert!(body.contains("Already Registered"));
+    assert!(body.contains("Continue Your Setup"));
     assert!(!body.contains("Start MFA setup"));
 }
 
@@ -82,7 +85,7 @@ async fn twenty_concurrent_clicks_add_to_the_group_once() {
         if body.contains("MFA Enrolment Started") {
             started += 1;
         } else {
-            assert!(body.contains("Already Registered"));
+            assert!(body.contains("Continue Your Setup"));
         }
     }
     assert_eq!(started, 1);
@@ -100,6 +103,10 @@ async fn branded_outcomes_have_their_status_and_colour() {
     let (s, b) = page(app.enrol_get(&unknown).await).await;
     assert_eq!(s, 404);
     assert!(b.contains("Link Not Recognised") && b.contains("#f57c00"));
+    assert!(
+        b.contains("<form method=\"post\" action=\"resend\">") && b.contains("name=\"email\""),
+        "an old link's page offers a new link: {b}"
+    );
     let (s, _) = page(app.enrol_post(&unknown).await).await;
     assert_eq!(s, 404);
     for bad in [
@@ -111,6 +118,7 @@ async fn branded_outcomes_have_their_status_and_colour() {
         let (s, b) = page(app.enrol_get(bad).await).await;
         assert_eq!(s, 400, "token {bad:?}");
         assert!(b.contains("Invalid Link") && b.contains("#d32f2f"));
+        assert!(b.contains("action=\"resend\""), "token {bad:?}");
     }
     let (s, _) = page(app.get("/api/enrol").await).await;
     assert_eq!(s, 400);
@@ -178,4 +186,43 @@ impl NowUtc for mfa_core::clock::ManualClock {
     fn now_utc(&self) -> chrono::DateTime<chrono::Utc> {
         mfa_core::clock::Clock::now(self)
     }
+}
+
+#[tokio::test]
+async fn head_answers_like_get_without_a_body_and_counts_nothing() {
+    let app = spawn_app().await;
+    let rec = &app.seed_sent(&["head@contoso.com"]).await[0];
+    let token = rec.token.to_string();
+    let unknown = TrackingToken::generate().to_string();
+    for path in [
+        format!("/api/enrol?token={token}"),
+        format!("/api/enrol?token={unknown}"),
+        "/api/enrol".to_string(),
+        "/api/resend".to_string(),
+        format!("/api/track-open?token={token}"),
+    ] {
+        let get = app.get(&path).await;
+        let head = crate::helpers::as_host(app.client.head(app.url(&path)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(head.status(), get.status(), "{path}");
+        for name in ["content-type", "cache-control", "content-security-policy"] {
+            // The script nonce is new on every response.
+            let value = |r: &reqwest::Response| {
+                r.headers().get(name).map(|v| {
+                    let v = v.to_str().unwrap_or_default();
+                    v.split("'nonce-").next().unwrap_or_default().to_string()
+                })
+            };
+            assert_eq!(value(&head), value(&get), "{path}: {name}");
+        }
+        assert!(head.bytes().await.unwrap().is_empty(), "{path}: no body");
+        assert!(!get.bytes().await.unwrap().is_empty(), "{path}");
+    }
+    // The GET of the pixel above counted one open; the HEAD none.
+    assert_eq!(app.opens.flush().await, 1);
+    let after = app.record("head@contoso.com").await;
+    assert_eq!(after.status, InviteStatus::Sent, "a HEAD clicks nothing");
+    assert!(after.email_opened_date.is_some());
 }

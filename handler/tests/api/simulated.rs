@@ -3,11 +3,13 @@
 
 use std::sync::Arc;
 
+use mfa_core::bootstrap::GraphTokens;
 use mfa_core::clock::{Clock, ManualClock, SharedClock};
 use mfa_core::config::Vars;
+use mfa_core::graph::IssuedTokens;
 use mfa_handler::settings::HandlerSettings;
 use mfa_handler::startup::Application;
-use mfa_handler::wiring::production_deps;
+use mfa_handler::wiring::production_deps_with;
 use tenant_sim::{Licence, MethodKind, NewUser, SimClock, SimConfig, Simulator};
 
 use crate::helpers::{as_host, start_time, timer_payload};
@@ -47,8 +49,6 @@ async fn upload_invite_click_register_through_the_real_wiring() {
         ),
         ("FUNCTIONS_CUSTOMHANDLER_PORT", "0".into()),
         ("MFA_GRAPH_BASE_URL", sim.base_url()),
-        ("IDENTITY_ENDPOINT", sim.identity_endpoint()),
-        ("IDENTITY_HEADER", sim.identity_header()),
         ("MFA_GROUP_ID", group.id.clone()),
         ("MFA_SENDER_MAILBOXES", mailbox.clone()),
         ("MFA_ADMIN_AUTH", "dev".into()),
@@ -56,7 +56,10 @@ async fn upload_invite_click_register_through_the_real_wiring() {
     ]);
     let settings = HandlerSettings::from_vars(&vars).expect("settings");
     let shared: SharedClock = Arc::new(clock.clone());
-    let deps = production_deps(&settings, &vars, shared)
+    // The simulator's tokens, issued in process (azure_identity talks only to real authorities).
+    let issuer = sim.tenant();
+    let tokens = GraphTokens::Supplied(Arc::new(IssuedTokens::new(move || issuer.issue_token())));
+    let deps = production_deps_with(&settings, &vars, shared, &tokens)
         .await
         .expect("wiring");
     assert!(deps.runner.is_some(), "the worker is wired in");

@@ -1,8 +1,9 @@
-//! The `/_sim/` control API: JSON mirrors of the [`Tenant`](crate::Tenant) handle plus a
-//! readable outbox page. It needs no token and is never throttled or logged.
+//! The `/_sim/` control API: JSON mirrors of the [`Tenant`](crate::Tenant) handle plus
+//! the readable outbox pages ([`outbox`]). It needs no token and is never throttled or logged.
 
 use crate::faults::FaultRule;
 use crate::http::{SimRequest, SimResponse};
+use crate::routes::outbox;
 use crate::shared::Shared;
 use crate::state::{MethodKind, NewUser};
 use crate::tenant::{SimError, Tenant};
@@ -33,7 +34,14 @@ pub(crate) async fn route(shared: &Arc<Shared>, req: &SimRequest, rest: &[&str])
     let body = req.json();
     match (req.method.as_str(), rest) {
         ("GET", ["outbox"]) => to_json(200, &tenant.outbox()),
-        ("GET", ["outbox.html"]) => SimResponse::html(outbox_page(&tenant)),
+        ("GET", ["outbox.html"]) => match serde_urlencoded::from_str(&req.query) {
+            Ok(query) => outbox::list(shared, &query),
+            Err(e) => err(400, e),
+        },
+        ("GET", ["outbox", page]) => match page.strip_suffix(".html").map(str::parse) {
+            Some(Ok(n)) => outbox::message(shared, n),
+            _ => err(404, format!("no control endpoint GET {}", req.path)),
+        },
         ("GET", ["users"]) => to_json(200, &tenant.users()),
         ("POST", ["users"]) => match body.map(serde_json::from_value::<NewUser>) {
             Ok(Ok(new)) => tenant
@@ -43,22 +51,22 @@ pub(crate) async fn route(shared: &Arc<Shared>, req: &SimRequest, rest: &[&str])
             Err(e) => err(400, e),
         },
         ("POST", ["users", upn, "register-mfa"]) => {
-            // JSON `{"method": …}`, or the outbox page's form (`?method=…&back=1`).
+            // JSON `{"method": …}`, or an outbox page's form (`?method=…&back=<page>`).
             let name = body
                 .ok()
                 .and_then(|b| b.get("method").and_then(Value::as_str).map(str::to_string))
                 .or_else(|| req.param("method"))
                 .unwrap_or_default();
-            let back = req.param("back").is_some();
+            let back = req.param("back");
             match MethodKind::parse(&name) {
-                Some(kind) => match tenant.register_mfa(upn, kind) {
-                    Ok(_) if back => SimResponse {
+                Some(kind) => match (tenant.register_mfa(upn, kind), back) {
+                    (Ok(_), Some(back)) => SimResponse {
                         status: 303,
-                        headers: vec![("Location".into(), "/_sim/outbox.html".into())],
+                        headers: vec![("Location".into(), outbox::back_target(&back).into())],
                         ..SimResponse::html(String::new())
                     },
-                    Ok(m) => to_json(201, &m),
-                    Err(e) => sim_err(e),
+                    (Ok(m), None) => to_json(201, &m),
+                    (Err(e), _) => sim_err(e),
                 },
                 None => err(400, format!("unknown method '{name}'")),
             }
@@ -116,46 +124,4 @@ pub(crate) async fn route(shared: &Arc<Shared>, req: &SimRequest, rest: &[&str])
             format!("no control endpoint {} {}", req.method, req.path),
         ),
     }
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// A page listing every sent mail, newest first, each rendered so its links can be clicked.
-fn outbox_page(tenant: &Tenant) -> String {
-    let mails = tenant.outbox();
-    let mut html = String::from("<!doctype html><html><head><meta charset=\"utf-8\"><title>tenant-sim outbox</title><style>body{font-family:sans-serif;margin:2em;background:#f4f4f4}section{background:#fff;margin:1em 0;padding:1em;border-radius:6px}dt{font-weight:bold}iframe{width:100%;height:480px;border:1px solid #ddd}</style></head><body>");
-    html.push_str(&format!("<h1>Outbox ({} messages)</h1>", mails.len()));
-    for m in mails.iter().rev() {
-        let to: Vec<String> =
-            m.to.iter()
-                .chain(&m.cc)
-                .map(|r| r.address.clone())
-                .collect();
-        let headers: Vec<String> = m.headers.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-        html.push_str(&format!(
-            "<section><dl><dt>From</dt><dd>{}</dd><dt>To</dt><dd>{}</dd><dt>Subject</dt><dd>{}</dd><dt>Sent (sim time)</dt><dd>{}</dd><dt>Headers</dt><dd>{}</dd></dl>",
-            escape(&m.sender), escape(&to.join(", ")), escape(&m.subject), m.at.to_rfc3339(), escape(&headers.join("; "))
-        ));
-        if let Some(first) = m.to.first() {
-            let addr = escape(&first.address);
-            html.push_str(&format!(
-                "<form method=\"post\" action=\"/_sim/users/{addr}/register-mfa?method=microsoftAuthenticator&amp;back=1\"><button>Simulate: {} registers Microsoft Authenticator</button></form>",
-                escape(&first.address)
-            ));
-        }
-        if m.content_type == "HTML" {
-            let doc = format!("<base target=\"_blank\">{}", m.body);
-            html.push_str(&format!("<iframe sandbox=\"allow-popups allow-popups-to-escape-sandbox\" srcdoc=\"{}\"></iframe>", escape(&doc)));
-        } else {
-            html.push_str(&format!("<pre>{}</pre>", escape(&m.body)));
-        }
-        html.push_str("</section>");
-    }
-    html.push_str("</body></html>");
-    html
 }

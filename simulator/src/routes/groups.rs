@@ -1,9 +1,9 @@
 //! Groups: get/list, membership through `members/$ref` and `members@odata.bind`, member lists.
 
-use crate::errors::{GraphError, GraphResult};
+use crate::errors::{json_body, GraphError, GraphResult};
 use crate::http::{SimRequest, SimResponse};
 use crate::odata;
-use crate::routes::users::{page_size, project};
+use crate::routes::users::{filter_param, project, Offset};
 use crate::shared::Shared;
 use crate::state::{Group, TenantState};
 use serde_json::{json, Value};
@@ -32,13 +32,7 @@ pub(crate) fn get_group(shared: &Shared, version: &str, id: &str) -> GraphResult
 
 /// `GET /groups?$filter=displayName eq '…'`.
 pub(crate) fn list_groups(shared: &Shared, req: &SimRequest, version: &str) -> GraphResult {
-    let filter = match req.param("$filter") {
-        Some(f) => Some(
-            odata::parse_filter(&f)
-                .map_err(|e| GraphError::bad_request(format!("Invalid filter clause: {e}")))?,
-        ),
-        None => None,
-    };
+    let filter = filter_param(req, GraphError::bad_request)?;
     let t = shared.tenant.lock();
     let value: Vec<Value> = t
         .group_order
@@ -76,45 +70,58 @@ fn resolve_member(t: &TenantState, url: &str) -> Result<String, GraphError> {
 
 /// `POST /groups/{g}/members/$ref` → 204; already a member → 400.
 pub(crate) fn add_ref(shared: &Shared, req: &SimRequest, gid: &str) -> GraphResult {
-    let body = req
-        .json()
-        .map_err(|e| GraphError::bad_request(format!("Invalid JSON: {e}")))?;
+    let body = json_body(req, GraphError::bad_request)?;
     let url = body
         .get("@odata.id")
         .and_then(Value::as_str)
         .ok_or_else(|| GraphError::bad_request("The @odata.id property is required."))?;
-    let mut t = shared.tenant.lock();
-    let uid = resolve_member(&t, url)?;
-    let g = t
-        .group_mut(gid)
-        .ok_or_else(|| GraphError::resource_not_found(gid))?;
-    if !g.add_member(&uid) {
-        return Err(GraphError::bad_request(ALREADY_MEMBER));
-    }
-    Ok(SimResponse::empty(204))
+    change_membership(
+        shared,
+        gid,
+        |t| resolve_member(t, url),
+        Group::add_member,
+        || GraphError::bad_request(ALREADY_MEMBER),
+    )
 }
 
 /// `DELETE /groups/{g}/members/{id}/$ref` → 204.
 pub(crate) fn remove_ref(shared: &Shared, gid: &str, member: &str) -> GraphResult {
+    change_membership(
+        shared,
+        gid,
+        |t| {
+            t.user(member)
+                .map(|u| u.id.clone())
+                .ok_or_else(|| GraphError::resource_not_found(member))
+        },
+        Group::remove_member,
+        || GraphError::resource_not_found(member),
+    )
+}
+
+/// Applies `change` to group `gid` with the user id `member` finds: 204, or the error
+/// `unchanged` makes when `change` reports that nothing changed.
+fn change_membership(
+    shared: &Shared,
+    gid: &str,
+    member: impl FnOnce(&TenantState) -> Result<String, GraphError>,
+    change: impl FnOnce(&mut Group, &str) -> bool,
+    unchanged: impl FnOnce() -> GraphError,
+) -> GraphResult {
     let mut t = shared.tenant.lock();
-    let uid = t
-        .user(member)
-        .map(|u| u.id.clone())
-        .ok_or_else(|| GraphError::resource_not_found(member))?;
+    let uid = member(&t)?;
     let g = t
         .group_mut(gid)
         .ok_or_else(|| GraphError::resource_not_found(gid))?;
-    if !g.remove_member(&uid) {
-        return Err(GraphError::resource_not_found(member));
+    if !change(g, &uid) {
+        return Err(unchanged());
     }
     Ok(SimResponse::empty(204))
 }
 
 /// `PATCH /groups/{g}` with `members@odata.bind` (≤ 20, all-or-nothing) → 204.
 pub(crate) fn patch_group(shared: &Shared, req: &SimRequest, gid: &str) -> GraphResult {
-    let body = req
-        .json()
-        .map_err(|e| GraphError::bad_request(format!("Invalid JSON: {e}")))?;
+    let body = json_body(req, GraphError::bad_request)?;
     let binds: Vec<String> = match body.get("members@odata.bind") {
         None => Vec::new(),
         Some(Value::Array(a)) => a
@@ -166,11 +173,7 @@ pub(crate) fn members(
     transitive: bool,
 ) -> GraphResult {
     let select = odata::select_list(req.param("$select"));
-    let top = page_size(req, 100, 999)?;
-    let skip: usize = req
-        .param("$skiptoken")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let page = Offset::of(req, 100, 999)?;
     let t = shared.tenant.lock();
     let g = t
         .group(gid)
@@ -182,8 +185,8 @@ pub(crate) fn members(
     };
     let value: Vec<Value> = ids
         .iter()
-        .skip(skip)
-        .take(top)
+        .skip(page.skip)
+        .take(page.top)
         .filter_map(|m| t.user(m))
         .map(|u| {
             let mut o = serde_json::Map::new();
@@ -193,14 +196,7 @@ pub(crate) fn members(
         })
         .collect();
     let mut body = json!({"@odata.context": format!("{}/$metadata#directoryObjects", shared.graph_root(version)), "value": value});
-    if skip + top < ids.len() {
-        let rel = req.path.split_once(version).map(|x| x.1).unwrap_or("");
-        body["@odata.nextLink"] = json!(odata::next_link(
-            &shared.graph_root(version),
-            rel,
-            &req.params(),
-            &(skip + top).to_string()
-        ));
-    }
+    let rel = req.path.split_once(version).map(|x| x.1).unwrap_or("");
+    page.link_next(&mut body, ids.len(), &shared.graph_root(version), rel, req);
     Ok(SimResponse::json(200, body))
 }

@@ -1,7 +1,7 @@
 //! `POST /users/{sender}/sendMail`: validates the message like Exchange does, enforces the
 //! per-mailbox message and recipient limits, and appends to the outbox.
 
-use crate::errors::{GraphError, GraphResult};
+use crate::errors::{json_body, GraphError, GraphResult};
 use crate::http::{SimRequest, SimResponse};
 use crate::limits::{Category, Charge};
 use crate::shared::{Ctx, Shared};
@@ -60,9 +60,7 @@ fn parse_message(
     sender: &str,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<SentMail, GraphError> {
-    let body = req
-        .json()
-        .map_err(|e| body_error(format!("Invalid JSON: {e}")))?;
+    let body = json_body(req, body_error)?;
     let msg = body
         .get("message")
         .filter(|m| m.is_object())

@@ -1,7 +1,7 @@
 //! Authentication methods: list, phone prepopulation, Temporary Access Pass, and the beta
 //! per-user MFA requirements.
 
-use crate::errors::{GraphError, GraphResult};
+use crate::errors::{json_body, GraphError, GraphResult};
 use crate::http::{SimRequest, SimResponse};
 use crate::shared::{Ctx, Shared};
 use crate::state::{AuthMethod, MethodKind, User, PASSWORD_METHOD_ID};
@@ -78,33 +78,51 @@ pub(crate) fn all_methods(u: &User) -> Vec<AuthMethod> {
 
 /// `GET /users/{id}/authentication/methods`.
 pub(crate) fn list(shared: &Shared, version: &str, id: &str) -> GraphResult {
-    let t = shared.tenant.lock();
-    let u = t
-        .user(id)
-        .ok_or_else(|| GraphError::resource_not_found(id))?;
-    let value: Vec<Value> = all_methods(u).iter().map(method_json).collect();
-    Ok(SimResponse::json(
-        200,
-        json!({"@odata.context": format!("{}/$metadata#users('{}')/authentication/methods", shared.graph_root(version), u.id), "value": value}),
-    ))
+    list_of(shared, version, id, "methods", |_| true)
 }
 
 /// `GET /users/{id}/authentication/phoneMethods`.
 pub(crate) fn list_phone(shared: &Shared, version: &str, id: &str) -> GraphResult {
+    list_of(shared, version, id, "phoneMethods", |m| {
+        m.kind == MethodKind::Phone
+    })
+}
+
+/// The user's methods that `keep` accepts, as the collection `authentication/{collection}`.
+fn list_of(
+    shared: &Shared,
+    version: &str,
+    id: &str,
+    collection: &str,
+    keep: impl Fn(&AuthMethod) -> bool,
+) -> GraphResult {
     let t = shared.tenant.lock();
     let u = t
         .user(id)
         .ok_or_else(|| GraphError::resource_not_found(id))?;
-    let value: Vec<Value> = u
-        .methods
+    let value: Vec<Value> = all_methods(u)
         .iter()
-        .filter(|m| m.kind == MethodKind::Phone)
+        .filter(|m| keep(m))
         .map(method_json)
         .collect();
     Ok(SimResponse::json(
         200,
-        json!({"@odata.context": format!("{}/$metadata#users('{}')/authentication/phoneMethods", shared.graph_root(version), u.id), "value": value}),
+        json!({"@odata.context": format!("{}/$metadata#users('{}')/authentication/{collection}", shared.graph_root(version), u.id), "value": value}),
     ))
+}
+
+/// A 400 as the authentication methods API words it.
+fn bad_request(message: impl Into<String>) -> GraphError {
+    GraphError::new(400, "badRequest", message)
+}
+
+/// The string `field` of `body`, which must be one of `allowed`.
+fn one_of<'a>(body: &'a Value, field: &str, allowed: &[&str]) -> Result<&'a str, GraphError> {
+    let value = body.get(field).and_then(Value::as_str).unwrap_or("");
+    if !allowed.contains(&value) {
+        return Err(bad_request(format!("Invalid value '{value}' for {field}.")));
+    }
+    Ok(value)
 }
 
 /// `POST /users/{id}/authentication/phoneMethods` → 201.
@@ -115,37 +133,14 @@ pub(crate) fn add_phone(
     version: &str,
     id: &str,
 ) -> GraphResult {
-    let body = req
-        .json()
-        .map_err(|e| GraphError::new(400, "badRequest", format!("Invalid JSON: {e}")))?;
+    let body = json_body(req, bad_request)?;
     let number = body
         .get("phoneNumber")
         .and_then(Value::as_str)
         .unwrap_or("");
-    let phone_type = body.get("phoneType").and_then(Value::as_str).unwrap_or("");
-    if !["mobile", "alternateMobile", "office"].contains(&phone_type) {
-        return Err(GraphError::new(
-            400,
-            "badRequest",
-            format!("Invalid value '{phone_type}' for phoneType."),
-        ));
-    }
+    let phone_type = one_of(&body, "phoneType", &["mobile", "alternateMobile", "office"])?;
     if !valid_phone(number) {
-        return Err(GraphError::new(400, "badRequest", format!("Invalid phone number '{number}'. Expected format: +{{country code}} {{number}}x{{extension}}.")));
-    }
-    let mut t = shared.tenant.lock();
-    let u = t
-        .user_mut(id)
-        .ok_or_else(|| GraphError::resource_not_found(id))?;
-    if u.methods
-        .iter()
-        .any(|m| m.phone_type.as_deref() == Some(phone_type))
-    {
-        return Err(GraphError::new(
-            400,
-            "badRequest",
-            format!("A phone method of type '{phone_type}' already exists for this user."),
-        ));
+        return Err(bad_request(format!("Invalid phone number '{number}'. Expected format: +{{country code}} {{number}}x{{extension}}.")));
     }
     let m = AuthMethod {
         id: phone_method_id(phone_type).to_string(),
@@ -154,21 +149,51 @@ pub(crate) fn add_phone(
         phone_number: Some(number.to_string()),
         phone_type: Some(phone_type.to_string()),
     };
-    u.methods.push(m.clone());
-    let mut v = method_json(&m);
-    v["@odata.context"] = json!(format!(
-        "{}/$metadata#phoneAuthenticationMethod",
-        shared.graph_root(version)
-    ));
+    let (v, user_id) = add_method(
+        shared,
+        version,
+        id,
+        "phoneAuthenticationMethod",
+        &m,
+        |has| {
+            has.iter().any(|h| h.phone_type == m.phone_type).then(|| {
+                bad_request(format!(
+                    "A phone method of type '{phone_type}' already exists for this user."
+                ))
+            })
+        },
+    )?;
     Ok(SimResponse::json(201, v).with_header(
         "Location",
         format!(
-            "{}/users/{}/authentication/phoneMethods/{}",
+            "{}/users/{user_id}/authentication/phoneMethods/{}",
             shared.graph_root(version),
-            u.id,
             m.id
         ),
     ))
+}
+
+/// Stores `m` as a method of user `id` unless `conflict` objects to the methods the user has.
+/// Returns `m`'s JSON with the `@odata.context` of `entity`, and the user's object id.
+fn add_method(
+    shared: &Shared,
+    version: &str,
+    id: &str,
+    entity: &str,
+    m: &AuthMethod,
+    conflict: impl FnOnce(&[AuthMethod]) -> Option<GraphError>,
+) -> Result<(Value, String), GraphError> {
+    let mut t = shared.tenant.lock();
+    let u = t
+        .user_mut(id)
+        .ok_or_else(|| GraphError::resource_not_found(id))?;
+    if let Some(e) = conflict(&u.methods) {
+        return Err(e);
+    }
+    u.methods.push(m.clone());
+    let mut v = method_json(m);
+    v["@odata.context"] = json!(format!("{}/$metadata#{entity}", shared.graph_root(version)));
+    Ok((v, u.id.clone()))
 }
 
 /// `POST /users/{id}/authentication/temporaryAccessPassMethods` → 201 with the pass.
@@ -188,10 +213,6 @@ pub(crate) fn add_tap(
         .get("isUsableOnce")
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    let mut t = shared.tenant.lock();
-    let u = t
-        .user_mut(id)
-        .ok_or_else(|| GraphError::resource_not_found(id))?;
     let m = AuthMethod {
         id: uuid::Uuid::new_v4().to_string(),
         kind: MethodKind::TemporaryAccessPass,
@@ -199,15 +220,11 @@ pub(crate) fn add_tap(
         phone_number: None,
         phone_type: None,
     };
-    u.methods.push(m.clone());
-    let mut v = method_json(&m);
+    let entity = "temporaryAccessPassAuthenticationMethod";
+    let (mut v, _) = add_method(shared, version, id, entity, &m, |_| None)?;
     v["lifetimeInMinutes"] = json!(lifetime);
     v["isUsableOnce"] = json!(once);
     v["temporaryAccessPass"] = json!(format!("TAP{}", &m.id[..8]));
-    v["@odata.context"] = json!(format!(
-        "{}/$metadata#temporaryAccessPassAuthenticationMethod",
-        shared.graph_root(version)
-    ));
     Ok(SimResponse::json(201, v))
 }
 
@@ -228,20 +245,12 @@ pub(crate) fn requirements(
             json!({"perUserMfaState": u.per_user_mfa_state}),
         ));
     }
-    let body = req
-        .json()
-        .map_err(|e| GraphError::new(400, "badRequest", format!("Invalid JSON: {e}")))?;
-    let state = body
-        .get("perUserMfaState")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    if !["disabled", "enabled", "enforced"].contains(&state) {
-        return Err(GraphError::new(
-            400,
-            "badRequest",
-            format!("Invalid value '{state}' for perUserMfaState."),
-        ));
-    }
+    let body = json_body(req, bad_request)?;
+    let state = one_of(
+        &body,
+        "perUserMfaState",
+        &["disabled", "enabled", "enforced"],
+    )?;
     // Graph: "When you update a user's MFA state to enabled and the user has already registered
     // an MFA method, their state changes automatically to enforced."
     let registered = u.methods.iter().any(|m| m.kind.is_mfa_capable());

@@ -8,6 +8,7 @@ mod cost;
 pub(crate) mod groups;
 pub(crate) mod mail;
 pub(crate) mod methods;
+pub(crate) mod outbox;
 pub(crate) mod reports;
 pub(crate) mod sharepoint;
 pub(crate) mod users;
@@ -170,9 +171,9 @@ impl Route {
         version: &str,
     ) -> GraphResult {
         match self {
-            Route::User(u) => users::get_user(shared, ctx, req, version, u),
+            Route::User(u) => users::get_user(shared, req, version, u, false),
             Route::Users => users::list_users(shared, req, version),
-            Route::Manager(u) => users::get_manager(shared, req, version, u),
+            Route::Manager(u) => users::get_user(shared, req, version, u, true),
             Route::Group(g) => groups::get_group(shared, version, g),
             Route::Groups => groups::list_groups(shared, req, version),
             Route::GroupPatch(g) => groups::patch_group(shared, req, g),

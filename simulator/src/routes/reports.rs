@@ -5,7 +5,7 @@ use crate::config::Licence;
 use crate::errors::{GraphError, GraphResult};
 use crate::http::{SimRequest, SimResponse};
 use crate::odata::{self, Expr, Lit, Op};
-use crate::routes::users::page_size;
+use crate::routes::users::{filter_param, Offset};
 use crate::shared::{Ctx, Shared};
 use crate::state::{MethodKind, User};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -111,17 +111,8 @@ pub(crate) fn registration_details(
         ));
     }
     let select = odata::select_list(req.param("$select"));
-    let filter = match req.param("$filter") {
-        Some(f) => Some(odata::parse_filter(&f).map_err(|e| {
-            GraphError::new(400, "BadRequest", format!("Invalid filter clause: {e}"))
-        })?),
-        None => None,
-    };
-    let top = page_size(req, 999, 999)?;
-    let start: usize = req
-        .param("$skiptoken")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let filter = filter_param(req, |m| GraphError::new(400, "BadRequest", m))?;
+    let Offset { skip: start, top } = Offset::of(req, 999, 999)?;
     let visible_before =
         ctx.now - chrono::Duration::from_std(shared.config.report_lag).unwrap_or_default();
     let t = shared.tenant.lock();
@@ -168,14 +159,7 @@ pub(crate) fn registration_details(
             continue;
         }
         let r = row(u, visible_before);
-        let keep = filter.as_ref().is_none_or(|f| {
-            odata::eval(f, &|name| {
-                r.iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                    .map(|(_, v)| v.clone())
-            })
-        });
-        if keep {
+        if keep(&r) {
             value.push(Value::Object(odata::apply_select(r, &select)));
         }
     }

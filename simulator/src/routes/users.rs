@@ -2,8 +2,8 @@
 
 use crate::errors::{GraphError, GraphResult};
 use crate::http::{SimRequest, SimResponse};
-use crate::odata;
-use crate::shared::{Ctx, Shared};
+use crate::odata::{self, Expr};
+use crate::shared::Shared;
 use crate::state::User;
 use serde_json::{json, Map, Value};
 
@@ -75,24 +75,40 @@ fn context(shared: &Shared, version: &str, select: &[String], entity: bool) -> S
     )
 }
 
-/// `GET /users/{id|upn}`.
+/// `GET /users/{id|upn}`, or with `manager` `GET /users/{id}/manager` (404 when there is none).
 pub(crate) fn get_user(
     shared: &Shared,
-    _ctx: &Ctx,
     req: &SimRequest,
     version: &str,
     id: &str,
+    manager: bool,
 ) -> GraphResult {
     let select = odata::select_list(req.param("$select"));
     let t = shared.tenant.lock();
-    let u = t
+    let mut u = t
         .user(id)
         .ok_or_else(|| GraphError::resource_not_found(id))?;
     let mut body = Map::new();
-    body.insert(
-        "@odata.context".into(),
-        json!(context(shared, version, &select, true)),
-    );
+    if manager {
+        u = u
+            .manager_id
+            .as_deref()
+            .and_then(|m| t.user(m))
+            .ok_or_else(|| GraphError::resource_not_found("manager"))?;
+        body.insert(
+            "@odata.context".into(),
+            json!(format!(
+                "{}/$metadata#directoryObjects/$entity",
+                shared.graph_root(version)
+            )),
+        );
+        body.insert("@odata.type".into(), json!("#microsoft.graph.user"));
+    } else {
+        body.insert(
+            "@odata.context".into(),
+            json!(context(shared, version, &select, true)),
+        );
+    }
     body.extend(project(u, &select));
     Ok(SimResponse::json(200, Value::Object(body)))
 }
@@ -100,18 +116,8 @@ pub(crate) fn get_user(
 /// `GET /users` with `$filter`, `$select`, `$top` (≤ 999, default 100) and `$skiptoken`.
 pub(crate) fn list_users(shared: &Shared, req: &SimRequest, version: &str) -> GraphResult {
     let select = odata::select_list(req.param("$select"));
-    let filter = match req.param("$filter") {
-        Some(f) => Some(
-            odata::parse_filter(&f)
-                .map_err(|e| GraphError::bad_request(format!("Invalid filter clause: {e}")))?,
-        ),
-        None => None,
-    };
-    let top = page_size(req, 100, 999)?;
-    let skip: usize = req
-        .param("$skiptoken")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let filter = filter_param(req, GraphError::bad_request)?;
+    let page = Offset::of(req, 100, 999)?;
     let t = shared.tenant.lock();
     let matching: Vec<&User> = t
         .users_in_order()
@@ -126,53 +132,75 @@ pub(crate) fn list_users(shared: &Shared, req: &SimRequest, version: &str) -> Gr
             })
         })
         .collect();
-    let page: Vec<Value> = matching
+    let value: Vec<Value> = matching
         .iter()
-        .skip(skip)
-        .take(top)
+        .skip(page.skip)
+        .take(page.top)
         .map(|u| Value::Object(project(u, &select)))
         .collect();
     let mut body =
-        json!({"@odata.context": context(shared, version, &select, false), "value": page});
-    if skip + top < matching.len() {
-        body["@odata.nextLink"] = json!(odata::next_link(
-            &shared.graph_root(version),
-            "/users",
-            &req.params(),
-            &(skip + top).to_string()
-        ));
-    }
+        json!({"@odata.context": context(shared, version, &select, false), "value": value});
+    page.link_next(
+        &mut body,
+        matching.len(),
+        &shared.graph_root(version),
+        "/users",
+        req,
+    );
     Ok(SimResponse::json(200, body))
 }
 
-/// `GET /users/{id}/manager` (404 when there is none).
-pub(crate) fn get_manager(
-    shared: &Shared,
+/// `$filter` parsed; a malformed one is the 400 `invalid` makes of "Invalid filter clause: …".
+pub(crate) fn filter_param(
     req: &SimRequest,
-    version: &str,
-    id: &str,
-) -> GraphResult {
-    let select = odata::select_list(req.param("$select"));
-    let t = shared.tenant.lock();
-    let u = t
-        .user(id)
-        .ok_or_else(|| GraphError::resource_not_found(id))?;
-    let m = u
-        .manager_id
-        .as_deref()
-        .and_then(|m| t.user(m))
-        .ok_or_else(|| GraphError::resource_not_found("manager"))?;
-    let mut body = Map::new();
-    body.insert(
-        "@odata.context".into(),
-        json!(format!(
-            "{}/$metadata#directoryObjects/$entity",
-            shared.graph_root(version)
-        )),
-    );
-    body.insert("@odata.type".into(), json!("#microsoft.graph.user"));
-    body.extend(project(m, &select));
-    Ok(SimResponse::json(200, Value::Object(body)))
+    invalid: impl FnOnce(String) -> GraphError,
+) -> Result<Option<Expr>, GraphError> {
+    req.param("$filter")
+        .map(|f| {
+            odata::parse_filter(&f).map_err(|e| invalid(format!("Invalid filter clause: {e}")))
+        })
+        .transpose()
+}
+
+/// One page of a directory collection: `top` rows from position `skip` (the `$skiptoken`).
+pub(crate) struct Offset {
+    /// Rows before this page.
+    pub(crate) skip: usize,
+    /// Rows on this page at most.
+    pub(crate) top: usize,
+}
+
+impl Offset {
+    /// `$top` (`default`, at most `max`) and `$skiptoken` (0 when absent or not a number).
+    pub(crate) fn of(req: &SimRequest, default: usize, max: usize) -> Result<Self, GraphError> {
+        let top = page_size(req, default, max)?;
+        let skip = req
+            .param("$skiptoken")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        Ok(Self { skip, top })
+    }
+
+    /// Adds `@odata.nextLink` (`{root}{rel}` with this request's query) to `body` when rows of
+    /// `total` remain after this page.
+    pub(crate) fn link_next(
+        &self,
+        body: &mut Value,
+        total: usize,
+        root: &str,
+        rel: &str,
+        req: &SimRequest,
+    ) {
+        let next = self.skip + self.top;
+        if next < total {
+            body["@odata.nextLink"] = json!(odata::next_link(
+                root,
+                rel,
+                &req.params(),
+                &next.to_string()
+            ));
+        }
+    }
 }
 
 /// `$top` with a default and a maximum (400 above it, like Graph).

@@ -63,6 +63,16 @@ impl Item {
     pub fn etag(&self) -> String {
         format!("\"{{{}}},{}\"", self.unique_id.to_uppercase(), self.version)
     }
+
+    /// This item's key in the index of column `col` (a lower-case column name).
+    fn index_key(&self, col: &str) -> Key {
+        Key::of(
+            self.fields
+                .iter()
+                .find(|(k, _)| k.to_ascii_lowercase() == col)
+                .map(|(_, v)| v),
+        )
+    }
 }
 
 /// An entry in the change log.
@@ -200,13 +210,12 @@ impl List {
     }
 
     fn build_index(&mut self, name: &str) {
+        let col = name.to_ascii_lowercase();
         let mut idx: BTreeMap<Key, BTreeSet<u64>> = BTreeMap::new();
         for item in self.items.values() {
-            idx.entry(Key::of(item.fields.get(name)))
-                .or_default()
-                .insert(item.id);
+            idx.entry(item.index_key(&col)).or_default().insert(item.id);
         }
-        self.indexes.insert(name.to_ascii_lowercase(), idx);
+        self.indexes.insert(col, idx);
     }
 
     /// The index of a column, if it is indexed.
@@ -234,12 +243,7 @@ impl List {
     fn unindex(&mut self, id: u64) {
         if let Some(item) = self.items.get(&id) {
             for (col, idx) in &mut self.indexes {
-                let value = item
-                    .fields
-                    .iter()
-                    .find(|(k, _)| k.to_ascii_lowercase() == *col)
-                    .map(|(_, v)| v);
-                let key = Key::of(value);
+                let key = item.index_key(col);
                 if let Some(set) = idx.get_mut(&key) {
                     set.remove(&id);
                     if set.is_empty() {
@@ -253,12 +257,7 @@ impl List {
     fn reindex(&mut self, id: u64) {
         if let Some(item) = self.items.get(&id) {
             for (col, idx) in &mut self.indexes {
-                let value = item
-                    .fields
-                    .iter()
-                    .find(|(k, _)| k.to_ascii_lowercase() == *col)
-                    .map(|(_, v)| v);
-                idx.entry(Key::of(value)).or_default().insert(id);
+                idx.entry(item.index_key(col)).or_default().insert(id);
             }
         }
     }

@@ -58,17 +58,14 @@ async fn control_api_mirrors_the_handle() {
     );
     let r = t.send(t.http.get(format!("{base}/_sim/outbox"))).await;
     assert_eq!(r.body[0]["subject"], "Hi <there>");
-    let page = t
-        .http
-        .get(format!("{base}/_sim/outbox.html"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, page) = t.html("/_sim/outbox.html").await;
     assert!(page.contains("Hi &lt;there&gt;"));
-    assert!(page.contains("enrol?token=abc"));
+    assert!(
+        !page.contains("enrol?token=abc"),
+        "the list shows no bodies"
+    );
+    let (_, one) = t.html("/_sim/outbox/1.html").await;
+    assert!(one.contains("enrol?token=abc"), "the message page does");
     let r = t.send(t.http.get(format!("{base}/_sim/requests"))).await;
     assert!(r
         .body

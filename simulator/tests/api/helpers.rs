@@ -108,6 +108,18 @@ impl TestSim {
         }
     }
 
+    /// A page of the control API as a browser gets it: status and text.
+    pub async fn html(&self, path_and_query: &str) -> (u16, String) {
+        let r = self
+            .http
+            .get(self.url(path_and_query))
+            .send()
+            .await
+            .expect("request");
+        let status = r.status().as_u16();
+        (status, r.text().await.expect("text"))
+    }
+
     pub async fn get(&self, path: &str) -> Resp {
         self.send(self.http.get(self.url(path)).bearer_auth(&self.token))
             .await

@@ -7,5 +7,6 @@ mod control;
 mod directory;
 mod helpers;
 mod mail;
+mod outbox;
 mod reports;
 mod sharepoint;

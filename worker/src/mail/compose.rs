@@ -38,7 +38,8 @@ pub fn resend_link(settings: &Settings) -> String {
 fn org(settings: &Settings) -> Value {
     let b = &settings.branding;
     json!({
-        "name": b.org_name,
+        "name": b.org_display(),
+        "named": b.org_name.is_some(),
         "logoUrl": b.logo_url.as_ref().map(|u| u.as_str()),
         "color": b.primary_color,
         "support": b.support_contact,
@@ -86,15 +87,29 @@ pub fn reminder(settings: &Settings, rec: &OnboardingRecord, number: u32) -> Val
     })
 }
 
-/// Data for the note to `manager_name` about `rec`.
-pub fn escalation(settings: &Settings, rec: &OnboardingRecord, manager_name: &str) -> Value {
+/// Data for the note to `manager_name` about `people` (their reports whose escalation is owed;
+/// `employee` is the first of them, for templates written for one person).
+pub fn escalation(settings: &Settings, people: &[OnboardingRecord], manager_name: &str) -> Value {
+    let employees: Vec<Value> = people
+        .iter()
+        .map(|r| {
+            let mut p = person(r);
+            p["reminderCount"] = json!(r.reminder_count);
+            p
+        })
+        .collect();
+    let first = people.first();
+    let reminders = first.map_or(0, |r| r.reminder_count);
     json!({
         "org": org(settings),
         "headerColor": "#d32f2f",
         "manager": { "name": manager_name },
-        "employee": person(rec),
-        "reminderCount": rec.reminder_count,
-        "oneReminder": rec.reminder_count == 1,
+        "employee": employees.first(),
+        "employees": employees,
+        "several": people.len() > 1,
+        "count": people.len(),
+        "reminderCount": reminders,
+        "oneReminder": reminders == 1,
         "links": { "resend": Value::Null, "pixel": Value::Null, "resendPage": resend_link(settings) },
     })
 }
@@ -107,4 +122,64 @@ pub fn report(settings: &Settings, mut body: Value) -> Value {
         map.insert("links".into(), json!({}));
     }
     body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mail::{Template, Templates};
+    use mfa_core::config::Vars;
+    use mfa_core::domain::{BatchId, NewPerson, Source, Upn};
+
+    fn rendered(org: Option<&str>) -> Vec<String> {
+        let mut vars = vec![("MFA_PUBLIC_BASE_URL", "https://mfa.contoso.test")];
+        if let Some(name) = org {
+            vars.push(("MFA_ORG_NAME", name));
+        }
+        let settings = Settings::from_vars(&Vars::from_pairs(vars)).expect("settings");
+        let now = chrono::Utc::now();
+        let rec = OnboardingRecord::new_pending(
+            NewPerson::new(Upn::parse("ada@contoso.com").expect("upn")),
+            BatchId::default_for(now),
+            Source::Manual,
+            uuid::Uuid::new_v4(),
+            now,
+        );
+        let templates = Templates::load(None).expect("templates");
+        [
+            templates.render(Template::Invitation, &invitation(&settings, &rec)),
+            templates.render(Template::Reminder, &reminder(&settings, &rec, 1)),
+            templates.render(
+                Template::Escalation,
+                &escalation(&settings, std::slice::from_ref(&rec), "Bo"),
+            ),
+        ]
+        .into_iter()
+        .flat_map(|r| {
+            let r = r.expect("renders");
+            [r.subject, r.html, r.text]
+        })
+        .collect()
+    }
+
+    #[test]
+    fn texts_read_well_without_an_organisation_name() {
+        for text in rendered(None) {
+            for bad in [
+                "your Your",
+                "Your organisation IT",
+                "you and Your",
+                "their Your",
+            ] {
+                assert!(!text.contains(bad), "{bad:?} in {text}");
+            }
+        }
+        let all = rendered(None).join("\n");
+        assert!(all.contains("your work account"), "{all}");
+        assert!(all.contains("your IT department"), "{all}");
+        let named = rendered(Some("Contoso")).join("\n");
+        assert!(named.contains("your Contoso account"), "{named}");
+        assert!(named.contains("Contoso IT"), "{named}");
+        assert!(named.contains("their Contoso account"), "{named}");
+    }
 }

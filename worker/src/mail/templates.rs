@@ -118,6 +118,27 @@ handlebars_helper!(concat: |*args| args.iter().map(|a| match a.as_str() {
     None => a.to_string(),
 }).collect::<String>());
 
+handlebars_helper!(num: |v: Json| match v.as_u64() {
+    Some(n) => thousands(n),
+    None => match v.as_str() {
+        Some(s) => s.to_string(),
+        None => v.to_string(),
+    },
+});
+
+/// `n` with a thousands separator: `100,000`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Escapes what HTML needs escaped in text and in quoted attributes, and nothing else, so links
 /// keep their literal `=` and `&` … as mail clients and link scanners expect (handlebars' default
 /// also escapes `=` and backticks, which turns `?token=` into `?token&#x3D;`).
@@ -140,6 +161,7 @@ fn registry(escape: bool) -> Handlebars<'static> {
     let mut hb = Handlebars::new();
     hb.set_strict_mode(false);
     hb.register_helper("concat", Box::new(concat));
+    hb.register_helper("num", Box::new(num));
     if escape {
         hb.register_escape_fn(escape_html);
     } else {

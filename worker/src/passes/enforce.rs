@@ -12,16 +12,13 @@
 //! Conditional Access is the better tool where it is licensed; see `docs/directory-passes.md`.
 
 use futures::future::join_all;
-use mfa_core::domain::{InviteStatus, OnboardingRecord, PerUserMfa, Upn};
+use mfa_core::domain::{InviteStatus, OnboardingRecord, PerUserMfa};
 use mfa_core::graph::{GraphClient, GraphError, PerUserMfaState};
 use mfa_core::passes::{PassKind, PassOutcome};
 
-use super::who;
+use super::{who, StatusWalk, GRAPH_GROUP};
 use crate::context::{tally, RunCtx};
 use crate::directory::EnforceWhen;
-
-const STORE_PAGE: usize = 200;
-const GRAPH_GROUP: usize = 20;
 
 const ALL: [InviteStatus; 5] = [
     InviteStatus::Pending,
@@ -98,17 +95,12 @@ pub async fn run(ctx: &mut RunCtx) -> anyhow::Result<PassOutcome> {
     out.notes.push(format!(
         "Graph beta: setting the legacy per-user MFA state to {target}"
     ));
-    let mut after: Option<Upn> = None;
+    let mut walk = StatusWalk::new(&ALL);
     'pages: while ctx.has_time() {
-        let page = ctx
-            .store
-            .page_by_status(&ALL, after.as_ref(), STORE_PAGE)
-            .await?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.upn.clone());
-        let full = page.len() == STORE_PAGE;
-        let todo: Vec<OnboardingRecord> = ctx
-            .keep_in_scope(page)
+        let Some(page) = walk.next(ctx).await? else {
+            break;
+        };
+        let todo: Vec<OnboardingRecord> = page
             .into_iter()
             .filter(|r| r.object_id.is_some() && wanted(ctx, r, target))
             .collect();
@@ -160,9 +152,6 @@ pub async fn run(ctx: &mut RunCtx) -> anyhow::Result<PassOutcome> {
                     }
                 }
             }
-        }
-        if !full {
-            break;
         }
     }
     Ok(out)

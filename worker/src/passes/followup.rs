@@ -6,13 +6,15 @@
 //! queued they may use at most `100 - MFA_INVITE_SHARE_PERCENT` % of the run's sending capacity,
 //! so neither starves.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use mfa_core::domain::{InviteStatus, MailKind, ObjectId, OnboardingRecord, StatusEvent, Upn};
 use mfa_core::passes::{PassKind, PassOutcome};
 use mfa_core::store::DueQuery;
 
 use super::who;
-use crate::context::{tally, RunCtx, SendOutcome};
+use crate::context::{tally, Email, Emailed, RunCtx};
 use crate::mail::{compose, Template};
 
 /// Which follow-up actions this run performs.
@@ -25,6 +27,9 @@ pub struct Actions {
     /// Apply the deadline rule.
     pub deadline: bool,
 }
+
+/// A manager gets at most one escalation digest in this time.
+const DIGEST_EVERY: chrono::Duration = chrono::Duration::days(1);
 
 const INVITED: [InviteStatus; 3] = [
     InviteStatus::Sent,
@@ -47,6 +52,7 @@ pub async fn run(ctx: &mut RunCtx, actions: Actions) -> anyhow::Result<Vec<PassO
         ..Default::default()
     };
     let mut email_budget = email_budget(ctx).await?;
+    let mut digests = Digests::default();
     let mut after = None;
     'pages: while ctx.has_time() {
         let query = DueQuery {
@@ -76,55 +82,224 @@ pub async fn run(ctx: &mut RunCtx, actions: Actions) -> anyhow::Result<Vec<PassO
                 .max(rec.invite_sent_date)
                 .unwrap_or(now);
             let wants_reminder = now >= last_email + ctx.settings.campaign.reminder_interval;
-            let mut stop = false;
             // A reminder first (when due), then the escalation it may make owed, in one visit.
-            if actions.reminder && wants_reminder && !owes_escalation(ctx, &rec) {
-                if email_budget == Some(0) {
-                    stop = true;
-                } else if remind(ctx, &mut rec, &mut reminders).await?.is_some() {
-                    changed = true;
-                    email_budget = email_budget.map(|b| b.saturating_sub(1));
+            let mut visit = Visit::Continue;
+            if actions.reminder && wants_reminder && !ctx.owes_escalation(&rec) {
+                visit = if email_budget == Some(0) {
+                    Visit::Stop
                 } else {
-                    stop = true;
+                    let email = reminder(ctx, &rec)?;
+                    let emailed = ctx.email(&mut rec, email, &mut reminders).await?;
+                    follow(
+                        &rec,
+                        emailed,
+                        &mut reminders,
+                        &mut email_budget,
+                        &mut changed,
+                    )
+                };
+            }
+            // The escalation it owes goes into its manager's digest, sent after the walk.
+            let mut manager = None;
+            if visit == Visit::Continue && actions.escalation && ctx.owes_escalation(&rec) {
+                match escalation_target(ctx, &mut rec, &mut escalations).await? {
+                    Some(target) => manager = Some(target),
+                    // Skipped, with a note: saved below.
+                    None if rec.escalation_date.is_some() => changed = true,
+                    // The manager could not be looked up now.
+                    None => visit = Visit::Stop,
                 }
             }
-            if !stop && actions.escalation && owes_escalation(ctx, &rec) {
-                if email_budget == Some(0) {
-                    stop = true;
-                } else {
-                    match escalate(ctx, &mut rec, &mut escalations).await? {
-                        Some(true) => {
-                            changed = true;
-                            email_budget = email_budget.map(|b| b.saturating_sub(1));
-                        }
-                        Some(false) => changed = true,
-                        None => stop = true,
-                    }
-                }
+            if visit == Visit::Leave {
+                continue;
             }
-            if changed {
-                reschedule(ctx, &mut rec, actions);
+            if let Some(manager) = manager {
+                // Held under the run's lease, due time untouched (so the walk does not meet them
+                // again), until their manager's digest goes out.
+                let saved = if changed {
+                    ctx.save(&rec).await?
+                } else {
+                    Some(rec.clone())
+                };
+                match saved {
+                    Some(saved) => digests.add(manager, saved),
+                    None => reminders
+                        .notes
+                        .push(format!("{}: changed meanwhile; next run", who(&rec))),
+                }
+            } else if changed {
+                rec.next_due_at = Some(ctx.next_due(&rec));
                 RunCtx::release(&mut rec);
-                let saved = ctx.save(&rec).await?;
-                if saved.is_none() {
+                if ctx.save(&rec).await?.is_none() {
                     reminders
                         .notes
                         .push(format!("{}: changed meanwhile; next run", who(&rec)));
                 }
             }
-            if stop {
+            if visit == Visit::Stop {
                 reminders.deferred += 1;
                 break 'pages;
             }
         }
     }
+    send_digests(ctx, digests, &mut escalations, &mut email_budget).await?;
     Ok(vec![escalations, reminders, deadline])
 }
 
-/// True when the person has had enough reminders and no escalation yet.
-fn owes_escalation(ctx: &RunCtx, rec: &OnboardingRecord) -> bool {
-    rec.reminder_count >= ctx.settings.campaign.escalate_after_reminders
-        && rec.escalation_date.is_none()
+/// Whom an escalation goes to: the manager (or the fallback address) and their name.
+type Target = (Upn, Option<String>);
+
+/// The escalations owed in this pass, one digest per manager.
+#[derive(Debug, Default)]
+struct Digests(BTreeMap<Upn, (Option<String>, Vec<OnboardingRecord>)>);
+
+impl Digests {
+    fn add(&mut self, (manager, name): Target, rec: OnboardingRecord) {
+        let entry = self.0.entry(manager).or_insert_with(|| (name, Vec::new()));
+        entry.1.push(rec);
+    }
+}
+
+/// Lets go of people held for a digest that is not sent now: due at `at` (or as they were).
+async fn release_all(
+    ctx: &RunCtx,
+    people: Vec<OnboardingRecord>,
+    at: Option<DateTime<Utc>>,
+) -> anyhow::Result<()> {
+    for mut rec in people {
+        if at.is_some() {
+            rec.next_due_at = at;
+        }
+        RunCtx::release(&mut rec);
+        ctx.save(&rec).await?;
+    }
+    Ok(())
+}
+
+/// Meta key of the last digest to `manager`.
+fn digest_key(manager: &Upn) -> String {
+    format!("escalation.digest:{manager}")
+}
+
+/// Sends each manager one email about every report whose escalation is owed, at most one per
+/// manager per day: reports of a manager told less than a day ago wait for the next digest.
+async fn send_digests(
+    ctx: &mut RunCtx,
+    digests: Digests,
+    out: &mut PassOutcome,
+    email_budget: &mut Option<u64>,
+) -> anyhow::Result<()> {
+    let mut stop = false;
+    for (manager, (name, people)) in digests.0 {
+        if stop {
+            out.deferred += people.len() as u64;
+            release_all(ctx, people, None).await?;
+            continue;
+        }
+        let now = ctx.now();
+        let key = digest_key(&manager);
+        let last = ctx
+            .store
+            .get_meta(&key)
+            .await?
+            .and_then(|v| DateTime::parse_from_rfc3339(&v).ok())
+            .map(|d| d.to_utc());
+        if let Some(next) = last.map(|l| l + DIGEST_EVERY).filter(|n| *n > now) {
+            out.examined += people.len() as u64;
+            release_all(ctx, people, Some(next)).await?;
+            continue;
+        }
+        if *email_budget == Some(0) || !ctx.has_time() {
+            out.deferred += people.len() as u64;
+            release_all(ctx, people, None).await?;
+            continue;
+        }
+        let name = name.unwrap_or_else(|| manager.to_string());
+        let rendered = ctx.templates.render(
+            Template::Escalation,
+            &compose::escalation(&ctx.settings, &people, &name),
+        )?;
+        let email = Email {
+            kind: MailKind::Escalation,
+            to: manager.clone(),
+            rendered,
+            event: StatusEvent::Escalated {
+                manager: manager.clone(),
+            },
+        };
+        let (emailed, people) = ctx.email_about(people, email, out).await?;
+        match emailed {
+            Emailed::Sent => {
+                *email_budget = email_budget.map(|b| b.saturating_sub(1));
+                out.emails_sent += 1;
+                ctx.store.set_meta(&key, &now.to_rfc3339()).await?;
+                for mut rec in people {
+                    RunCtx::release(&mut rec);
+                    let saved = ctx.save(&rec).await?;
+                    out.examined += 1;
+                    out.changed += u64::from(saved.is_some());
+                }
+            }
+            Emailed::DryRun => out.examined += people.len() as u64,
+            Emailed::Conflict => {}
+            Emailed::Deferred => {
+                out.deferred += people.len() as u64;
+                release_all(ctx, people, None).await?;
+                stop = true;
+            }
+            Emailed::Failed(e) => {
+                tracing::error!(manager = %manager, error = %e, "escalation digest not sent");
+                out.errors += 1;
+                release_all(ctx, people, None).await?;
+                stop = true;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// How the rest of a person's visit goes after an email.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Visit {
+    /// Go on (and save what changed).
+    Continue,
+    /// Someone else changed the person: leave them to the next run.
+    Leave,
+    /// No capacity, or the mail service refused: save what changed and stop the pass.
+    Stop,
+}
+
+/// Counts an email's outcome in `out` and says how the visit goes on.
+fn follow(
+    rec: &OnboardingRecord,
+    emailed: Emailed,
+    out: &mut PassOutcome,
+    email_budget: &mut Option<u64>,
+    changed: &mut bool,
+) -> Visit {
+    match emailed {
+        Emailed::Sent => {
+            *changed = true;
+            *email_budget = email_budget.map(|b| b.saturating_sub(1));
+            tally(out, true, true);
+            Visit::Continue
+        }
+        Emailed::DryRun => {
+            out.examined += 1;
+            Visit::Continue
+        }
+        Emailed::Conflict => {
+            out.notes
+                .push(format!("{}: changed meanwhile; next run", who(rec)));
+            Visit::Leave
+        }
+        Emailed::Deferred => Visit::Stop,
+        Emailed::Failed(e) => {
+            tracing::error!(upn = who(rec), error = %e, "follow-up email not sent");
+            out.errors += 1;
+            Visit::Stop
+        }
+    }
 }
 
 /// While invitations are waiting, follow-ups may use only part of the run's capacity.
@@ -155,25 +330,6 @@ fn past_deadline(ctx: &RunCtx, rec: &OnboardingRecord, now: DateTime<Utc>) -> bo
     ctx.extra
         .deadline_for(rec.invite_sent_date)
         .is_some_and(|d| d <= now)
-}
-
-/// When this person next needs attention, from their last email (or now, if an escalation is
-/// owed right away).
-fn reschedule(ctx: &RunCtx, rec: &mut OnboardingRecord, actions: Actions) {
-    let now = ctx.now();
-    let owed_escalation = actions.escalation && owes_escalation(ctx, rec);
-    let last_email = rec
-        .last_reminder_date
-        .max(rec.invite_sent_date)
-        .unwrap_or(now);
-    rec.next_due_at = Some(if owed_escalation {
-        now
-    } else {
-        ctx.next_followup(rec, last_email)
-    });
-    if rec.next_due_at.is_some_and(|d| d <= now) && !owed_escalation {
-        rec.next_due_at = Some(now + ctx.settings.campaign.reminder_interval);
-    }
 }
 
 async fn add_to_group(
@@ -216,71 +372,33 @@ async fn object_id(ctx: &RunCtx, rec: &mut OnboardingRecord) -> anyhow::Result<O
     Ok(id)
 }
 
-/// Sends reminder number `reminder_count + 1`. `None`: no capacity, stop for this run.
-async fn remind(
-    ctx: &mut RunCtx,
-    rec: &mut OnboardingRecord,
-    out: &mut PassOutcome,
-) -> anyhow::Result<Option<()>> {
+/// Reminder number `reminder_count + 1`, rendered.
+fn reminder(ctx: &RunCtx, rec: &OnboardingRecord) -> anyhow::Result<Email> {
     let number = rec.reminder_count + 1;
     let rendered = ctx.templates.render(
         Template::Reminder,
         &compose::reminder(&ctx.settings, rec, number),
     )?;
-    if ctx.dry_run {
-        out.notes
-            .push(format!("{}: would send reminder #{number}", who(rec)));
-        out.examined += 1;
-        return Ok(Some(()));
-    }
-    if !record_intent(ctx, rec, MailKind::Reminder).await? {
-        return Ok(Some(()));
-    }
-    let correlation = rec.correlation_id.to_string();
-    match ctx
-        .send(
-            vec![rec.upn.to_string()],
-            rendered,
-            "reminder",
-            &correlation,
-        )
-        .await?
-    {
-        SendOutcome::Sent { .. } => {
-            rec.reminder_count = number;
-            rec.last_reminder_date = Some(ctx.now());
-            clear_intent(rec);
-            tally(out, true, true);
-            Ok(Some(()))
-        }
-        SendOutcome::Deferred => {
-            clear_intent(rec);
-            ctx.save(rec).await?;
-            Ok(None)
-        }
-        SendOutcome::Failed(e) => {
-            clear_intent(rec);
-            tracing::error!(upn = who(rec), error = %e, "reminder not sent");
-            out.errors += 1;
-            ctx.save(rec).await?;
-            Ok(None)
-        }
-    }
+    Ok(Email {
+        kind: MailKind::Reminder,
+        to: rec.upn.clone(),
+        rendered,
+        event: StatusEvent::ReminderSent,
+    })
 }
 
-/// Escalates once. `Some(true)`: email sent; `Some(false)`: recorded without an email (no
-/// manager); `None`: no capacity, stop for this run.
-async fn escalate(
-    ctx: &mut RunCtx,
+/// Whom the person's escalation goes to: their manager (or the fallback address). `None`:
+/// nobody — either the escalation was skipped with a note for the admin (no manager, not in the
+/// directory; `escalation_date` is then set), or the manager could not be looked up now (the
+/// next run retries).
+async fn escalation_target(
+    ctx: &RunCtx,
     rec: &mut OnboardingRecord,
     out: &mut PassOutcome,
-) -> anyhow::Result<Option<bool>> {
+) -> anyhow::Result<Option<Target>> {
     let Some(id) = object_id(ctx, rec).await? else {
-        rec.escalation_date = Some(ctx.now());
-        rec.error_details =
-            Some("Escalation not sent: the person was not found in Entra ID.".into());
-        out.errors += 1;
-        return Ok(Some(false));
+        skip_escalation(ctx, rec, out, NOT_IN_DIRECTORY)?;
+        return Ok(None);
     };
     let manager = match ctx.graph.get_manager(id.as_str()).await {
         Ok(m) => m,
@@ -301,80 +419,27 @@ async fn escalate(
                 .clone()
                 .map(|f| (f, None))
         });
-    let Some((to, name)) = target else {
-        rec.escalation_date = Some(ctx.now());
-        rec.error_details = Some("No manager in Entra ID: escalation not sent.".into());
-        out.errors += 1;
-        out.notes
-            .push(format!("{}: no manager to escalate to", who(rec)));
-        return Ok(Some(false));
-    };
-    let name = name.unwrap_or_else(|| to.to_string());
-    let rendered = ctx.templates.render(
-        Template::Escalation,
-        &compose::escalation(&ctx.settings, rec, &name),
-    )?;
-    if ctx.dry_run {
-        out.notes
-            .push(format!("{}: would escalate to {to}", who(rec)));
-        out.examined += 1;
-        return Ok(Some(false));
+    if target.is_none() {
+        skip_escalation(ctx, rec, out, NO_MANAGER)?;
     }
-    if !record_intent(ctx, rec, MailKind::Escalation).await? {
-        return Ok(Some(false));
-    }
-    let correlation = rec.correlation_id.to_string();
-    match ctx
-        .send(vec![to.to_string()], rendered, "escalation", &correlation)
-        .await?
-    {
-        SendOutcome::Sent { .. } => {
-            rec.escalated_to_manager = true;
-            rec.escalation_date = Some(ctx.now());
-            rec.manager_upn = Some(to);
-            clear_intent(rec);
-            tally(out, true, true);
-            Ok(Some(true))
-        }
-        SendOutcome::Deferred => {
-            clear_intent(rec);
-            ctx.save(rec).await?;
-            Ok(None)
-        }
-        SendOutcome::Failed(e) => {
-            clear_intent(rec);
-            tracing::error!(upn = who(rec), error = %e, "escalation not sent");
-            out.errors += 1;
-            ctx.save(rec).await?;
-            Ok(None)
-        }
-    }
+    Ok(target)
 }
 
-/// Writes the intent to email before sending. False when the record changed meanwhile.
-async fn record_intent(
+/// The note kept when a person has no manager (and no fallback is set).
+pub const NO_MANAGER: &str = "No manager in Entra ID: escalation not sent.";
+/// The note kept when the person is no longer in the directory at escalation time.
+pub const NOT_IN_DIRECTORY: &str = "Escalation not sent: the person was not found in Entra ID.";
+
+/// Records that the escalation cannot be sent: a note for the admin, not an error (the person's
+/// other follow-ups and every other pass go on).
+fn skip_escalation(
     ctx: &RunCtx,
     rec: &mut OnboardingRecord,
-    kind: MailKind,
-) -> anyhow::Result<bool> {
-    if rec.send_intent.is_some() {
-        tracing::warn!(
-            upn = who(rec),
-            "an earlier run stopped while emailing this person; sending again"
-        );
-    }
-    rec.send_intent = Some(kind);
-    rec.send_intent_at = Some(ctx.now());
-    match ctx.save(rec).await? {
-        Some(saved) => {
-            *rec = saved;
-            Ok(true)
-        }
-        None => Ok(false),
-    }
-}
-
-fn clear_intent(rec: &mut OnboardingRecord) {
-    rec.send_intent = None;
-    rec.send_intent_at = None;
+    out: &mut PassOutcome,
+    note: &str,
+) -> anyhow::Result<()> {
+    out.notes.push(format!("{}: {note}", who(rec)));
+    let note = note.to_string();
+    rec.apply(StatusEvent::EscalationSkipped { note }, ctx.now())?;
+    Ok(())
 }

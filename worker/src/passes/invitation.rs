@@ -12,8 +12,8 @@ use mfa_core::graph::{GraphError, User};
 use mfa_core::passes::{PassKind, PassOutcome};
 use mfa_core::store::DueQuery;
 
-use super::{has_mfa, who};
-use crate::context::{tally, RunCtx, SendOutcome};
+use super::{directory_key, has_mfa, who};
+use crate::context::{tally, Email, Emailed, RunCtx};
 use crate::mail::{compose, Template};
 
 /// Invitations claimed from one batch before the next batch's turn while several batches wait:
@@ -68,12 +68,6 @@ pub async fn run(ctx: &mut RunCtx) -> anyhow::Result<PassOutcome> {
                 out.deferred += 1;
                 continue;
             }
-            if rec.send_intent.is_some() {
-                tracing::warn!(
-                    upn = who(&rec),
-                    "an earlier run stopped while emailing this person; sending again"
-                );
-            }
             match invite(ctx, &mut rec, &mut out).await? {
                 Step::Done => {}
                 Step::StopPass => {
@@ -107,14 +101,7 @@ async fn resolve(
     page: Vec<OnboardingRecord>,
     out: &mut PassOutcome,
 ) -> anyhow::Result<Vec<OnboardingRecord>> {
-    let keys: Vec<String> = page
-        .iter()
-        .map(|r| {
-            r.object_id
-                .as_ref()
-                .map_or_else(|| r.upn.to_string(), |o| o.to_string())
-        })
-        .collect();
+    let keys: Vec<String> = page.iter().map(directory_key).collect();
     let users = ctx.graph.get_users(&keys).await;
     let mut ready = Vec::with_capacity(page.len());
     let mut ids = Vec::new();
@@ -242,48 +229,26 @@ async fn invite(
         Template::Invitation,
         &compose::invitation(&ctx.settings, rec),
     )?;
-    if ctx.dry_run {
-        out.notes.push(format!(
-            "{}: would send the invitation \"{}\"",
-            who(rec),
-            rendered.subject
-        ));
-        tally(out, false, false);
-        return Ok(Step::Done);
-    }
-    // Record the intent first: if we die after sending, the next run knows an email may be out.
-    rec.send_intent = Some(MailKind::Invitation);
-    rec.send_intent_at = Some(ctx.now());
-    let Some(saved) = ctx.save(rec).await? else {
-        return Ok(Step::Done);
+    let email = Email {
+        kind: MailKind::Invitation,
+        to: rec.upn.clone(),
+        rendered,
+        event: StatusEvent::InvitationSent,
     };
-    *rec = saved;
-    let correlation = rec.correlation_id.to_string();
-    let outcome = ctx
-        .send(
-            vec![rec.upn.to_string()],
-            rendered,
-            "invitation",
-            &correlation,
-        )
-        .await?;
-    rec.send_intent = None;
-    rec.send_intent_at = None;
-    let now = ctx.now();
-    let step = match outcome {
-        SendOutcome::Sent { .. } => {
-            rec.apply(StatusEvent::InvitationSent, now)?;
-            rec.next_due_at = Some(ctx.next_followup(rec, now));
+    let step = match ctx.email(rec, email, out).await? {
+        Emailed::Sent => {
             RunCtx::release(rec);
             let saved = ctx.save(rec).await?;
             tally(out, saved.is_some(), true);
             Step::Done
         }
-        SendOutcome::Deferred => {
-            ctx.save(rec).await?;
-            Step::StopPass
+        Emailed::DryRun => {
+            tally(out, false, false);
+            Step::Done
         }
-        SendOutcome::Failed(GraphError::BadRequest { message, .. }) => {
+        Emailed::Conflict => Step::Done,
+        Emailed::Deferred => Step::StopPass,
+        Emailed::Failed(GraphError::BadRequest { message, .. }) => {
             rec.record_error(format!("The invitation could not be sent: {message}"));
             RunCtx::release(rec);
             out.errors += 1;
@@ -291,10 +256,9 @@ async fn invite(
             tally(out, saved.is_some(), false);
             Step::Done
         }
-        SendOutcome::Failed(e) => {
+        Emailed::Failed(e) => {
             tracing::error!(error = %e, "sending failed; stopping invitations for this run");
             out.notes.push(format!("sending failed: {e}"));
-            ctx.save(rec).await?;
             Step::StopPass
         }
     };

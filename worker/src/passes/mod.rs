@@ -21,8 +21,63 @@ pub mod phone;
 pub mod pilot;
 pub mod report;
 
-use mfa_core::domain::OnboardingRecord;
+use mfa_core::domain::{InviteStatus, OnboardingRecord, Upn};
 use mfa_core::graph::{AuthMethod, GraphError};
+
+use crate::context::RunCtx;
+
+/// People read per store page by the passes that walk everyone in some statuses.
+const STORE_PAGE: usize = 200;
+/// People per `$batch` of Graph requests.
+pub const GRAPH_GROUP: usize = 20;
+
+/// A walk over everyone in some statuses, in UPN order, a store page at a time, for the passes
+/// that look at people regardless of due times (phone prepopulation, per-user enforcement).
+#[derive(Debug)]
+pub struct StatusWalk {
+    statuses: &'static [InviteStatus],
+    after: Option<Upn>,
+    done: bool,
+}
+
+impl StatusWalk {
+    /// A walk from the start.
+    pub fn new(statuses: &'static [InviteStatus]) -> Self {
+        Self {
+            statuses,
+            after: None,
+            done: false,
+        }
+    }
+
+    /// The next page, without the people outside the pilot scope (so possibly empty); `None`
+    /// at the end.
+    pub async fn next(
+        &mut self,
+        ctx: &mut RunCtx,
+    ) -> anyhow::Result<Option<Vec<OnboardingRecord>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let page = ctx
+            .store
+            .page_by_status(self.statuses, self.after.as_ref(), STORE_PAGE)
+            .await?;
+        let Some(last) = page.last() else {
+            return Ok(None);
+        };
+        self.after = Some(last.upn.clone());
+        self.done = page.len() < STORE_PAGE;
+        Ok(Some(ctx.keep_in_scope(page)))
+    }
+}
+
+/// How people are looked up in Entra ID: by object id once known, else by UPN.
+pub fn directory_key(rec: &OnboardingRecord) -> String {
+    rec.object_id
+        .as_ref()
+        .map_or_else(|| rec.upn.to_string(), |o| o.to_string())
+}
 
 /// True when any of `methods` satisfies MFA.
 pub fn has_mfa(methods: &[AuthMethod]) -> bool {

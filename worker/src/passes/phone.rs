@@ -13,11 +13,11 @@
 //!
 //! The check pass later sees the new phone method and marks the person Active.
 
-use mfa_core::domain::{InviteStatus, ObjectId, OnboardingRecord, PhoneOutcome, Upn};
+use mfa_core::domain::{InviteStatus, ObjectId, OnboardingRecord, PhoneOutcome};
 use mfa_core::graph::{AuthMethod, GraphError, MethodKind, PhoneType, User};
 use mfa_core::passes::{PassKind, PassOutcome};
 
-use super::{has_mfa, who};
+use super::{directory_key, has_mfa, who, StatusWalk, GRAPH_GROUP};
 use crate::context::{tally, RunCtx};
 use crate::directory::phone::normalise;
 
@@ -27,10 +27,6 @@ const UNFINISHED: [InviteStatus; 4] = [
     InviteStatus::Clicked,
     InviteStatus::AddedToGroup,
 ];
-
-/// People per store page and per Graph `$batch` group.
-const STORE_PAGE: usize = 200;
-const GRAPH_GROUP: usize = 20;
 
 /// The seed runbook's counts for one run.
 #[derive(Debug, Default)]
@@ -102,20 +98,12 @@ pub async fn run(ctx: &mut RunCtx) -> anyhow::Result<PassOutcome> {
         return Ok(out);
     }
     let mut counts = Counts::default();
-    let mut after: Option<Upn> = None;
+    let mut walk = StatusWalk::new(&UNFINISHED);
     'pages: while ctx.has_time() {
-        let page = ctx
-            .store
-            .page_by_status(&UNFINISHED, after.as_ref(), STORE_PAGE)
-            .await?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.upn.clone());
-        let full = page.len() == STORE_PAGE;
-        let todo: Vec<OnboardingRecord> = ctx
-            .keep_in_scope(page)
-            .into_iter()
-            .filter(|r| wanted(ctx, r))
-            .collect();
+        let Some(page) = walk.next(ctx).await? else {
+            break;
+        };
+        let todo: Vec<OnboardingRecord> = page.into_iter().filter(|r| wanted(ctx, r)).collect();
         for group in todo.chunks(GRAPH_GROUP) {
             if !ctx.has_time() {
                 out.deferred += group.len() as u64;
@@ -124,9 +112,6 @@ pub async fn run(ctx: &mut RunCtx) -> anyhow::Result<PassOutcome> {
             if let Step::Stop = provision(ctx, group.to_vec(), &mut out, &mut counts).await? {
                 break 'pages;
             }
-        }
-        if !full {
-            break;
         }
     }
     out.notes.insert(0, counts.line(ctx.dry_run));
@@ -144,14 +129,7 @@ async fn provision(
     out: &mut PassOutcome,
     counts: &mut Counts,
 ) -> anyhow::Result<Step> {
-    let keys: Vec<String> = group
-        .iter()
-        .map(|r| {
-            r.object_id
-                .as_ref()
-                .map_or_else(|| r.upn.to_string(), |o| o.to_string())
-        })
-        .collect();
+    let keys: Vec<String> = group.iter().map(directory_key).collect();
     let users = ctx.graph.get_users(&keys).await;
     let mut found: Vec<(OnboardingRecord, User)> = Vec::new();
     for (rec, user) in group.into_iter().zip(users) {

@@ -2,6 +2,7 @@
 //! batch, and the people needing attention, to `MFA_REPORT_RECIPIENTS`.
 
 use chrono::{DateTime, Datelike, Duration, Utc};
+use mfa_core::domain::MailKind;
 use mfa_core::passes::{PassKind, PassOutcome};
 use mfa_core::store::{Attention, Funnel, PeopleFilter, Summary};
 use serde::{Deserialize, Serialize};
@@ -81,7 +82,10 @@ pub async fn run(ctx: &mut RunCtx, force: bool) -> anyhow::Result<PassOutcome> {
         ));
         return Ok(out);
     }
-    match ctx.send(recipients, rendered, "report", "report").await? {
+    match ctx
+        .send(recipients, rendered, MailKind::Report, "report")
+        .await?
+    {
         SendOutcome::Sent { .. } => {
             out.emails_sent = 1;
             let snap = Snapshot {
@@ -99,6 +103,21 @@ pub async fn run(ctx: &mut RunCtx, force: bool) -> anyhow::Result<PassOutcome> {
         }
     }
     Ok(out)
+}
+
+/// Where the dashboard is: `MFA_PORTAL_URL`, else the portal origin (`MFA_PORTAL_ORIGIN`), else
+/// the portal the handler itself serves (local mode).
+fn dashboard_url(ctx: &RunCtx) -> String {
+    if let Some(url) = &ctx.extra.portal_url {
+        return url.to_string();
+    }
+    match &ctx.settings.portal_origin {
+        Some(origin) => format!("{}/", origin.trim_end_matches('/')),
+        None => format!(
+            "{}/portal/",
+            ctx.settings.public_base_url.as_str().trim_end_matches('/')
+        ),
+    }
 }
 
 async fn body(
@@ -157,6 +176,18 @@ async fn body(
     ];
     let mut attention = Vec::new();
     for (title, a) in groups {
+        if a == Attention::Errors {
+            // Grouped by reason: thousands of lines say less than a count per reason.
+            if s.errors > 0 {
+                let grouped: u64 = s.error_reasons.iter().map(|r| r.count).sum();
+                attention.push(json!({
+                    "title": title, "total": s.errors, "people": [],
+                    "reasons": s.error_reasons,
+                    "more": s.errors.saturating_sub(grouped),
+                }));
+            }
+            continue;
+        }
         let page = ctx
             .store
             .list(
@@ -194,7 +225,7 @@ async fn body(
         "queued": s.queued,
         "batches": batches,
         "attention": attention,
-        "portalUrl": ctx.extra.portal_url.as_ref().map(|u| u.as_str()),
+        "portalUrl": dashboard_url(ctx),
         "detection": super::events::detection_text(ctx).await?,
     }))
 }

@@ -3,9 +3,11 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
+use mfa_core::bootstrap::GraphTokens;
 use mfa_core::clock::{Clock, ManualClock, SharedClock};
 use mfa_core::config::{Settings, Vars};
 use mfa_core::domain::{BatchId, NewPerson, OnboardingRecord, Source, Upn};
+use mfa_core::graph::IssuedTokens;
 use mfa_core::passes::{PassKind, RunReport, RunRequest};
 use mfa_core::store::{SharedStore, UploadBatch, UpsertMode};
 use mfa_worker::settings::WorkerSettings;
@@ -76,15 +78,14 @@ pub async fn spawn(opts: Options) -> TestEnv {
         tenant.add_mailbox(m).expect("mailbox");
     }
     let dir = tempfile::tempdir().expect("temp dir");
+    // The simulator's tokens, issued in process (azure_identity talks only to real authorities).
+    let issuer = tenant.clone();
+    let tokens = GraphTokens::Supplied(Arc::new(IssuedTokens::new(move || issuer.issue_token())));
     let store_location = if opts.sharepoint {
         let site = tenant.add_site("mfa");
         let shared: SharedClock = Arc::new(clock.clone());
-        let base = Vars::from_pairs(vec![
-            ("MFA_GRAPH_BASE_URL", sim.base_url()),
-            ("IDENTITY_ENDPOINT", sim.identity_endpoint()),
-            ("IDENTITY_HEADER", sim.identity_header()),
-        ]);
-        let graph = mfa_worker::graph_client(&base, shared).expect("graph client");
+        let base = Vars::from_pairs(vec![("MFA_GRAPH_BASE_URL", sim.base_url())]);
+        let graph = mfa_worker::graph_client_with(&base, shared, &tokens).expect("graph client");
         let report = mfa_worker::cli::provision_list(graph, &site, "MFA Onboarding")
             .await
             .expect("provision-list");
@@ -99,8 +100,6 @@ pub async fn spawn(opts: Options) -> TestEnv {
     let mut pairs: Vec<(&str, String)> = vec![
         ("MFA_STORE", store_location),
         ("MFA_GRAPH_BASE_URL", sim.base_url()),
-        ("IDENTITY_ENDPOINT", sim.identity_endpoint()),
-        ("IDENTITY_HEADER", sim.identity_header()),
         ("MFA_PUBLIC_BASE_URL", "https://mfa.contoso.test".into()),
         ("MFA_GROUP_ID", group.id.clone()),
         ("MFA_SENDER_MAILBOXES", mailboxes.join(",")),
@@ -112,7 +111,8 @@ pub async fn spawn(opts: Options) -> TestEnv {
     let settings = Arc::new(Settings::from_vars(&vars).expect("settings"));
     let extra = Arc::new(WorkerSettings::from_vars(&vars).expect("worker settings"));
     let shared: SharedClock = Arc::new(clock.clone());
-    let graph = mfa_worker::graph_client(&vars, shared.clone()).expect("graph client");
+    let graph =
+        mfa_worker::graph_client_with(&vars, shared.clone(), &tokens).expect("graph client");
     let store: SharedStore = mfa_core::bootstrap::open_store(&settings, Some(graph.clone()))
         .await
         .expect("store");

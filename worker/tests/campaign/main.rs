@@ -1,10 +1,13 @@
 //! Campaign tests: the worker against a real SQLite store and the tenant simulator, with a
 //! moved clock.
 
+mod digest;
 mod directory;
 mod events;
 mod faults;
 mod helpers;
+mod notes;
+mod report;
 mod sharepoint;
 
 use helpers::{spawn, Options};
@@ -108,7 +111,8 @@ pub async fn whole_campaign(opts: Options) {
     assert_eq!(f.status, InviteStatus::Active);
     assert!(f.mfa_registration_date.is_some());
 
-    // Day 7: reminder #1 for Alice. Day 14: reminder #2 and the escalation to her manager.
+    // Day 7: reminder #1 for Alice. Day 14: reminder #2; day 17 (the escalation grace period
+    // after it): the escalation to her manager.
     env.advance_days(4);
     env.orchestrate().await;
     assert_eq!(env.mail_to(&alice).len(), 2);
@@ -126,6 +130,15 @@ pub async fn whole_campaign(opts: Options) {
         "{}",
         to_alice[2].subject
     );
+    assert!(
+        env.mail_to(&boss).is_empty(),
+        "a grace period after the reminder"
+    );
+    env.advance_days(2);
+    env.orchestrate().await;
+    assert!(env.mail_to(&boss).is_empty(), "still in the grace period");
+    env.advance_days(1);
+    env.orchestrate().await;
     let to_boss = env.mail_to(&boss);
     assert_eq!(to_boss.len(), 1, "one escalation to the manager");
     assert!(to_boss[0].body.contains("Manager Action Required"));
@@ -138,7 +151,7 @@ pub async fn whole_campaign(opts: Options) {
     );
 
     // Day 21: another reminder, never a second escalation. Nothing for Frank or Carol.
-    env.advance_days(7);
+    env.advance_days(4);
     env.orchestrate().await;
     assert_eq!(env.mail_to(&boss).len(), 1);
     assert_eq!(env.mail_to(&alice).len(), 4);

@@ -99,6 +99,9 @@ pub mod f {
     pub const PHONE_DETAIL: &str = "PhoneDetail";
     pub const PHONE_CHECKED_AT: &str = "PhoneCheckedAt";
     pub const PER_USER_MFA: &str = "PerUserMfaState";
+    /// Our notes for the admin (the old list's own `Notes` column is the admins' and is never
+    /// written).
+    pub const PROCESSING_NOTES: &str = "ProcessingNotes";
     /// SharePoint's own creation time (read-only), used for rows without `CreatedAt`.
     pub const SP_CREATED: &str = "Created";
 }
@@ -154,6 +157,7 @@ pub const PEOPLE: &[Spec] = &[
     spec(f::PHONE_DETAIL, Kind::Note, false, false),
     spec(f::PHONE_CHECKED_AT, Kind::DateTime, false, false),
     spec(f::PER_USER_MFA, Kind::Text, false, false),
+    spec(f::PROCESSING_NOTES, Kind::Note, false, false),
 ];
 
 /// Columns of the companion list holding meta values and the mail log.

@@ -151,6 +151,7 @@ pub fn read_row(item: &ListItem, now: DateTime<Utc>) -> Option<Row> {
         phone_detail: text(fields, f::PHONE_DETAIL),
         phone_checked_at: date(fields, f::PHONE_CHECKED_AT),
         per_user_mfa: text(fields, f::PER_USER_MFA).and_then(|s| s.parse().ok()),
+        notes: text(fields, f::PROCESSING_NOTES),
     };
     Some(Row {
         record,
@@ -243,6 +244,10 @@ pub fn write_fields(rec: &OnboardingRecord) -> Map<String, Value> {
         f::PER_USER_MFA,
         opt_text(rec.per_user_mfa.map(PerUserMfa::as_str)),
     );
+    put(
+        f::PROCESSING_NOTES,
+        rec.notes.as_deref().map_or(Value::Null, |n| json!(n)),
+    );
     m
 }
 
@@ -287,6 +292,7 @@ mod tests {
         rec.phone_detail = Some("12 34".into());
         rec.phone_checked_at = Some(now);
         rec.per_user_mfa = Some(PerUserMfa::Enforced);
+        rec.add_note("No manager in Entra ID: escalation not sent.");
         let back = read_row(&item(Value::Object(write_fields(&rec))), now).expect("row");
         assert_eq!(back.record, rec);
         assert!(back.has_token);

@@ -13,7 +13,8 @@ use super::{backend, oldest, SharePointStore};
 use crate::domain::{BatchId, InviteStatus, OnboardingRecord, Upn};
 use crate::graph::RangeFilter;
 use crate::store::{
-    Attention, BatchCounts, DayCounts, DueQuery, Funnel, PeopleFilter, StoreResult, Summary,
+    Attention, BatchCounts, DayCounts, DueQuery, Funnel, PeopleFilter, ReasonCount, StoreResult,
+    Summary,
 };
 
 /// The row whose `column` equals `value` (the oldest item if there are several).
@@ -326,6 +327,7 @@ pub async fn summary(store: &SharePointStore, now: DateTime<Utc>) -> StoreResult
     }
     let mut batches: BTreeMap<String, Funnel> = BTreeMap::new();
     let mut days: BTreeMap<NaiveDate, DayCounts> = BTreeMap::new();
+    let mut reasons: HashMap<String, u64> = HashMap::new();
     let read_at = store.now();
     for item in &items {
         let Some(row) = super::mapping::read_row(item, read_at) else {
@@ -341,7 +343,10 @@ pub async fn summary(store: &SharePointStore, now: DateTime<Utc>) -> StoreResult
             &r,
         );
         s.escalated += u64::from(r.escalated_to_manager);
-        s.errors += u64::from(r.error_details.is_some());
+        if let Some(reason) = &r.error_details {
+            s.errors += 1;
+            *reasons.entry(reason.clone()).or_default() += 1;
+        }
         s.queued += u64::from(is_queued(&r, now));
         s.directory.add(&r);
         let dates = [
@@ -363,5 +368,6 @@ pub async fn summary(store: &SharePointStore, now: DateTime<Utc>) -> StoreResult
         .map(|(batch_id, funnel)| BatchCounts { batch_id, funnel })
         .collect();
     s.by_day = days.into_values().collect();
+    s.error_reasons = ReasonCount::top(reasons);
     Ok(s)
 }

@@ -2,6 +2,7 @@
 //! bumps `RowVersion`; a 412 means someone else wrote first: the item is re-read and the
 //! decision taken again, and a record is never overwritten blindly.
 
+use crate::store::reupload;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
@@ -11,11 +12,9 @@ use super::columns::f;
 use super::list::{batch_items, RU_WRITE};
 use super::mapping::{self, ts, Row};
 use super::{backend, queries, Known, SharePointStore};
-use crate::domain::{NewPerson, OnboardingRecord, StatusEvent, TrackingToken};
+use crate::domain::{NewPerson, OnboardingRecord, TrackingToken};
 use crate::graph::{BatchResponse, GraphError, GraphResult};
-use crate::store::{
-    DueQuery, Lease, StoreError, StoreResult, UploadBatch, UpsertMode, UpsertSummary,
-};
+use crate::store::{DueQuery, Lease, StoreError, StoreResult, UploadBatch, UpsertSummary};
 
 /// Attempts at a write whose `If-Match` failed while the record itself was unchanged.
 const ATTEMPTS: usize = 3;
@@ -107,22 +106,6 @@ pub async fn update(
     Err(conflict())
 }
 
-/// Copies names the record lacks from the upload. Returns whether anything changed.
-fn fill_missing(rec: &mut OnboardingRecord, person: &NewPerson) -> bool {
-    let mut changed = false;
-    for (slot, new) in [
-        (&mut rec.display_name, &person.display_name),
-        (&mut rec.department, &person.department),
-        (&mut rec.job_title, &person.job_title),
-    ] {
-        if slot.is_none() && new.is_some() {
-            slot.clone_from(new);
-            changed = true;
-        }
-    }
-    changed
-}
-
 /// What an upload does to one known row, or `None` to leave it alone.
 fn decide(
     row: &Row,
@@ -131,28 +114,11 @@ fn decide(
     summary: &mut UpsertSummary,
 ) -> StoreResult<Option<OnboardingRecord>> {
     let mut rec = row.record.clone();
-    let names_filled = fill_missing(&mut rec, person);
-    let invalid = |e: crate::domain::TransitionError| StoreError::Invalid(e.to_string());
-    match batch.mode {
-        UpsertMode::Reset => {
-            rec.apply(StatusEvent::Reset, batch.now).map_err(invalid)?;
-            rec.correlation_id = batch.correlation_id;
-            summary.reset += 1;
-        }
-        UpsertMode::KeepHistory
-            if rec.error_details.is_some() && rec.status.allows(StatusEvent::Requeued) =>
-        {
-            rec.apply(StatusEvent::Requeued, batch.now)
-                .map_err(invalid)?;
-            rec.correlation_id = batch.correlation_id;
-            summary.requeued += 1;
-        }
-        UpsertMode::KeepHistory => {
-            summary.unchanged += 1;
-            if !names_filled && row.has_token {
-                return Ok(None);
-            }
-        }
+    let changed = reupload(&mut rec, person, batch, summary)
+        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+    // A row without a token (adopted, never written by us) is written to get one.
+    if !changed && row.has_token {
+        return Ok(None);
     }
     rec.updated_at = batch.now;
     rec.version += 1;

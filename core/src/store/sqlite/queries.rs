@@ -8,10 +8,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, TransactionBehavior};
 
 use super::rows::{read_record, ts, write_record, COLUMNS, INSERT, UPDATE};
-use crate::domain::{BatchId, InviteStatus, NewPerson, OnboardingRecord, StatusEvent};
+use crate::domain::{BatchId, InviteStatus, NewPerson, OnboardingRecord};
 use crate::store::{
-    Attention, BatchCounts, DayCounts, DueQuery, Funnel, Lease, Page, PeopleFilter, SendLogEntry,
-    StoreError, Summary, UploadBatch, UpsertMode, UpsertSummary,
+    reupload, Attention, BatchCounts, DayCounts, DueQuery, Funnel, Lease, Page, PeopleFilter,
+    ReasonCount, SendLogEntry, StoreError, Summary, UploadBatch, UpsertSummary,
 };
 
 pub fn get_one(
@@ -67,26 +67,8 @@ pub fn upsert_people(
                 continue;
             };
             let expected = rec.version;
-            let names_filled = fill_missing(&mut rec, &person);
-            match batch.mode {
-                UpsertMode::Reset => {
-                    rec.apply(StatusEvent::Reset, batch.now)?;
-                    rec.correlation_id = batch.correlation_id;
-                    summary.reset += 1;
-                }
-                UpsertMode::KeepHistory
-                    if rec.error_details.is_some() && rec.status.allows(StatusEvent::Requeued) =>
-                {
-                    rec.apply(StatusEvent::Requeued, batch.now)?;
-                    rec.correlation_id = batch.correlation_id;
-                    summary.requeued += 1;
-                }
-                UpsertMode::KeepHistory => {
-                    summary.unchanged += 1;
-                    if !names_filled {
-                        continue;
-                    }
-                }
+            if !reupload(&mut rec, &person, batch, &mut summary)? {
+                continue;
             }
             rec.updated_at = batch.now;
             rec.version = expected + 1;
@@ -95,22 +77,6 @@ pub fn upsert_people(
     }
     tx.commit().context("committing the upload")?;
     Ok(summary)
-}
-
-/// Copies names the record lacks from the upload. Returns whether anything changed.
-fn fill_missing(rec: &mut OnboardingRecord, person: &NewPerson) -> bool {
-    let mut changed = false;
-    for (slot, new) in [
-        (&mut rec.display_name, &person.display_name),
-        (&mut rec.department, &person.department),
-        (&mut rec.job_title, &person.job_title),
-    ] {
-        if slot.is_none() && new.is_some() {
-            slot.clone_from(new);
-            changed = true;
-        }
-    }
-    changed
 }
 
 fn status_list(statuses: &[InviteStatus]) -> String {
@@ -374,6 +340,16 @@ pub fn summary(c: &Connection, now: DateTime<Utc>) -> anyhow::Result<Summary> {
         s.by_batch.push(row?);
     }
     s.by_day = by_day(c)?;
+    let mut stmt = c.prepare_cached(
+        "SELECT error_details, COUNT(*) FROM people WHERE error_details IS NOT NULL \
+         GROUP BY error_details",
+    )?;
+    let reasons = stmt
+        .query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    s.error_reasons = ReasonCount::top(reasons);
     let mut stmt = c.prepare_cached(
         "SELECT 'phone', phone_outcome, COUNT(*) FROM people WHERE phone_outcome IS NOT NULL \
          GROUP BY phone_outcome UNION ALL SELECT 'mfa', per_user_mfa, COUNT(*) FROM people \

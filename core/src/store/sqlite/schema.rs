@@ -82,6 +82,10 @@ const MIGRATIONS: &[&str] = &[
     DROP INDEX people_due;
     DROP INDEX people_batch_due;
     "#,
+    // 6: notes for the admin, apart from the errors that stop processing.
+    r#"
+    ALTER TABLE people ADD COLUMN notes TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

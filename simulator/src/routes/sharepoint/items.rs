@@ -4,7 +4,7 @@
 use super::{
     fields_expand, fields_json, item_json, with_list, DEFAULT_PAGE, MAX_PAGE, PREFER_UNINDEXED,
 };
-use crate::errors::{GraphError, GraphResult};
+use crate::errors::{json_body, GraphError, GraphResult};
 use crate::http::{SimRequest, SimResponse};
 use crate::limits::Category;
 use crate::log::ViolationKind;
@@ -168,9 +168,7 @@ pub(crate) fn items(
     let lvt = shared.limits.lock().list_view_threshold;
     with_list(shared, l, |site, list| {
         if create {
-            let body = req
-                .json()
-                .map_err(|e| GraphError::invalid_request(format!("Invalid JSON: {e}")))?;
+            let body = json_body(req, GraphError::invalid_request)?;
             let fields = body
                 .get("fields")
                 .and_then(Value::as_object)
@@ -241,6 +239,10 @@ pub(crate) fn items(
     })
 }
 
+fn item_not_found() -> GraphError {
+    GraphError::item_not_found("Item not found")
+}
+
 fn parse_id(id: &str) -> Result<u64, GraphError> {
     id.parse()
         .map_err(|_| GraphError::invalid_request(format!("Invalid item id '{id}'.")))
@@ -282,11 +284,7 @@ pub(crate) fn item(
     let n = parse_id(id)?;
     let root = shared.graph_root(version);
     with_list(shared, l, |site, list| {
-        let it = list
-            .items
-            .get(&n)
-            .cloned()
-            .ok_or_else(|| GraphError::item_not_found("Item not found"))?;
+        let it = list.items.get(&n).cloned().ok_or_else(item_not_found)?;
         if delete {
             check_if_match(req, &it)?;
             list.delete(n);
@@ -311,26 +309,18 @@ pub(crate) fn patch_fields(
     id: &str,
 ) -> GraphResult {
     let n = parse_id(id)?;
-    let body = req
-        .json()
-        .map_err(|e| GraphError::invalid_request(format!("Invalid JSON: {e}")))?;
+    let body = json_body(req, GraphError::invalid_request)?;
     let fields = body.as_object().cloned().ok_or_else(|| {
         GraphError::invalid_request("The body must be a JSON object of field values.")
     })?;
     let root = shared.graph_root(version);
     with_list(shared, l, |site, list| {
-        let it = list
-            .items
-            .get(&n)
-            .cloned()
-            .ok_or_else(|| GraphError::item_not_found("Item not found"))?;
+        let it = list.items.get(&n).cloned().ok_or_else(item_not_found)?;
         check_if_match(req, &it)?;
         let values = list
             .validate(&fields)
             .map_err(GraphError::invalid_request)?;
-        let updated = list
-            .update(n, values, ctx.now)
-            .ok_or_else(|| GraphError::item_not_found("Item not found"))?;
+        let updated = list.update(n, values, ctx.now).ok_or_else(item_not_found)?;
         let mut v = fields_json(list, &updated, &[]);
         v["@odata.context"] = json!(format!(
             "{root}/$metadata#sites('{}')/lists('{}')/items('{n}')/fields/$entity",

@@ -2,7 +2,7 @@
 #![allow(clippy::too_many_arguments)]
 
 use super::{column_json, list_json, site_json, site_not_found, with_list};
-use crate::errors::{GraphError, GraphResult};
+use crate::errors::{json_body, GraphError, GraphResult};
 use crate::http::{SimRequest, SimResponse};
 use crate::routes::ListRef;
 use crate::shared::{Ctx, Shared};
@@ -100,9 +100,7 @@ pub(crate) fn lists(
             json!({"@odata.context": format!("{}/$metadata#sites('{}')/lists", shared.graph_root(version), site.id), "value": value}),
         ));
     }
-    let body = req
-        .json()
-        .map_err(|e| GraphError::invalid_request(format!("Invalid JSON: {e}")))?;
+    let body = json_body(req, GraphError::invalid_request)?;
     let name = body
         .get("displayName")
         .and_then(Value::as_str)
@@ -167,9 +165,7 @@ pub(crate) fn columns(
     let root = shared.graph_root(version);
     with_list(shared, l, |_, list| {
         if create {
-            let body = req
-                .json()
-                .map_err(|e| GraphError::invalid_request(format!("Invalid JSON: {e}")))?;
+            let body = json_body(req, GraphError::invalid_request)?;
             let col = list
                 .add_column(parse_column(&body)?)
                 .map_err(GraphError::invalid_request)?;
@@ -191,9 +187,7 @@ pub(crate) fn patch_column(
     l: &ListRef,
     col: &str,
 ) -> GraphResult {
-    let body = req
-        .json()
-        .map_err(|e| GraphError::invalid_request(format!("Invalid JSON: {e}")))?;
+    let body = json_body(req, GraphError::invalid_request)?;
     with_list(shared, l, |_, list| {
         let current = list
             .columns

@@ -82,12 +82,24 @@ const LEFT_TO_DEFAULT_IN_AZURE: &[(&str, &str)] = &[
     ),
     ("MFA_OPEN_BUFFER", "handler tuning knob"),
     ("MFA_GRAPH_TIMEOUT_SECONDS", "Graph client tuning knob"),
+    (
+        "MFA_ESCALATION_GRACE_DAYS",
+        "campaign rule; the default (3 days) suits most tenants",
+    ),
     ("MFA_GRAPH_MAX_RETRIES", "Graph client tuning knob"),
     ("MFA_GRAPH_MAX_WAIT_SECONDS", "Graph client tuning knob"),
     ("MFA_GRAPH_BACKOFF_BASE_MS", "Graph client tuning knob"),
     ("MFA_GRAPH_BACKOFF_CAP_SECONDS", "Graph client tuning knob"),
     (
         "MFA_GRAPH_TOKEN_REFRESH_MARGIN_SECONDS",
+        "Graph client tuning knob",
+    ),
+    (
+        "MFA_GRAPH_TOKEN_TIMEOUT_SECONDS",
+        "Graph client tuning knob",
+    ),
+    (
+        "MFA_GRAPH_TOKEN_FAILURE_MEMORY_SECONDS",
         "Graph client tuning knob",
     ),
     ("MFA_GRAPH_IDENTITY_CONCURRENCY", "Graph client tuning knob"),
