@@ -142,11 +142,31 @@ pub struct RunReport {
     pub budget_exhausted: bool,
 }
 
+/// What the passes last recorded that admins see on the dashboard and in the admin report. The
+/// worker keeps it in its own bookkeeping; triggers read it through [`PassRunner::state`] and
+/// show the JSON parts as the worker wrote them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PassState {
+    /// The registration detection the last check pass used (`events`, `report`, `per-user`);
+    /// `None` before the first check.
+    pub detection_mode: Option<String>,
+    /// With audit events: what the last full reconciliation found that the events had missed
+    /// (`{"lastAt","source","lastFound","runningFound","totalFound","inProgress","baseline"}`).
+    pub reconciliation: Option<serde_json::Value>,
+    /// With a pilot group: its scope as last counted
+    /// (`{"groupId","groupName","members","inScope","outOfScope","at"}`).
+    pub pilot: Option<serde_json::Value>,
+}
+
 /// Runs passes. Implemented by the worker; called by the handler's timers and admin API.
 #[async_trait]
 pub trait PassRunner: Send + Sync {
     /// Runs the requested passes and reports what they did.
     async fn run(&self, request: RunRequest) -> anyhow::Result<RunReport>;
+
+    /// What the passes last recorded for admins to see (detection mode, reconciliation, pilot).
+    async fn state(&self) -> anyhow::Result<PassState>;
 }
 
 #[cfg(test)]

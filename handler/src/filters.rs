@@ -69,11 +69,7 @@ pub fn readiness() -> impl Filter<Extract = (Response,), Error = Rejection> + Cl
 pub fn portal_files(
     state: SharedState,
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
-    warp::path("portal")
-        .and(warp::get())
-        .and(warp::path::full())
-        .and(with_state(state))
-        .and_then(portal::serve)
+    portal::files(state.settings.portal_dir.clone())
 }
 
 /// `GET` (and `HEAD`) `/api/track-open`.

@@ -14,15 +14,18 @@
 //! - [`opens`]: the buffered, coalescing email-open tracker; [`resend`]: the off-path resend
 //!   queue and [`ratelimit`]; [`group`]: the Conditional Access group seam (Graph in production).
 //! - [`wiring`]: production dependencies (store, Graph, group, the worker) from the environment.
-//! - [`local`]: `handler local`, the whole system on one machine with the tenant simulator.
+//! - [`cli`]: the command line (clap); `local`: `handler local`, the whole system on one
+//!   machine with the tenant simulator (feature `local`, on by default, off in the Azure package).
 //! - [`error`], [`respond`], [`body`]: one error type, response helpers with security headers,
 //!   and capped body reading.
 pub mod auth;
 pub mod body;
+pub mod cli;
 pub mod cors;
 pub mod error;
 pub mod filters;
 pub mod group;
+#[cfg(feature = "local")]
 pub mod local;
 pub mod models;
 pub mod opens;

@@ -23,84 +23,42 @@ use crate::settings::HandlerSettings;
 use crate::startup::Application;
 use crate::wiring::production_deps_with;
 
-/// Options of `handler local`.
-#[derive(Debug, Clone)]
+/// Options of `handler local` (its command line; see [`crate::cli`]).
+#[derive(Debug, Clone, clap::Args)]
 pub struct LocalOptions {
     /// Handler port.
+    #[arg(long, value_name = "N", default_value_t = 7071)]
     pub port: u16,
     /// People in the demo organisation.
+    #[arg(long, value_name = "N", default_value_t = 300)]
     pub people: usize,
-    /// How much faster than real time the clock runs.
+    /// How much faster than real time the clock runs (2016: a week every five minutes).
+    #[arg(long, value_name = "N", default_value_t = 2016.0)]
     pub speed: f64,
     /// Real seconds between worker runs.
+    #[arg(
+        long = "interval-seconds",
+        value_name = "N",
+        default_value = "5",
+        value_parser = seconds
+    )]
     pub interval: Duration,
-    /// Upload the demo people at start.
+    /// Do not upload the demo people at start (`upload` false).
+    #[arg(long = "no-upload", action = clap::ArgAction::SetFalse)]
     pub upload: bool,
-    /// Use the real tenant from the environment instead of the simulator.
+    /// Use the real tenant from the environment instead of the simulator
+    /// (docs/deployment.md, "Running against a real tenant from a laptop").
+    #[arg(long)]
     pub real_tenant: bool,
     /// Where the SQLite database lives.
+    #[arg(long, value_name = "DIR", default_value = ".mfa-local")]
     pub data_dir: PathBuf,
 }
 
-impl Default for LocalOptions {
-    fn default() -> Self {
-        Self {
-            port: 7071,
-            people: 300,
-            speed: 2016.0,
-            interval: Duration::from_secs(5),
-            upload: true,
-            real_tenant: false,
-            data_dir: PathBuf::from(".mfa-local"),
-        }
-    }
-}
-
-const USAGE: &str = "handler local [--port N] [--people N] [--speed N] [--interval-seconds N] [--no-upload] [--real-tenant] [--data-dir DIR]";
-
-impl LocalOptions {
-    /// Parses `args` (after `local`).
-    pub fn parse(args: &[String]) -> anyhow::Result<Self> {
-        let mut o = Self::default();
-        let mut it = args.iter();
-        while let Some(a) = it.next() {
-            let mut value = |name: &str| {
-                it.next()
-                    .cloned()
-                    .with_context(|| format!("{name} needs a value; usage: {USAGE}"))
-            };
-            match a.as_str() {
-                "--port" => {
-                    o.port = value("--port")?
-                        .parse()
-                        .context("--port must be a port number")?
-                }
-                "--people" => {
-                    o.people = value("--people")?
-                        .parse()
-                        .context("--people must be a number")?
-                }
-                "--speed" => {
-                    o.speed = value("--speed")?
-                        .parse()
-                        .context("--speed must be a number")?
-                }
-                "--interval-seconds" => {
-                    o.interval = Duration::from_secs(
-                        value("--interval-seconds")?
-                            .parse()
-                            .context("--interval-seconds must be a number")?,
-                    )
-                }
-                "--data-dir" => o.data_dir = PathBuf::from(value("--data-dir")?),
-                "--no-upload" => o.upload = false,
-                "--real-tenant" => o.real_tenant = true,
-                "-h" | "--help" => anyhow::bail!("usage: {USAGE}"),
-                other => anyhow::bail!("unknown argument {other:?}; usage: {USAGE}"),
-            }
-        }
-        Ok(o)
-    }
+fn seconds(s: &str) -> Result<Duration, String> {
+    s.parse::<u64>()
+        .map(Duration::from_secs)
+        .map_err(|_| "must be a whole number of seconds".to_string())
 }
 
 /// Runs local mode until Ctrl-C.

@@ -1,19 +1,33 @@
-//! The `handler` binary: reads settings, opens the store, serves until stopped.
+//! The `handler` binary: parses the command line ([`mfa_handler::cli`]), then either serves as
+//! the Functions custom handler (settings, store, serve until stopped) or runs local mode.
 
 use std::sync::Arc;
 
+use clap::Parser;
 use mfa_core::clock::{SharedClock, SystemClock};
 use mfa_core::config::Vars;
+use mfa_handler::cli::{Cli, Command};
 use mfa_handler::settings::HandlerSettings;
 use mfa_handler::startup::Application;
 use mfa_handler::wiring::production_deps;
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("local") {
-        std::process::exit(local(&args[1..]).await);
+    let cli = Cli::parse();
+    match cli.command {
+        None => custom_handler().await,
+        #[cfg(feature = "local")]
+        Some(Command::Local(opts)) => std::process::exit(local(opts).await),
+        #[cfg(not(feature = "local"))]
+        Some(Command::Local { .. }) => {
+            eprintln!("{}", mfa_handler::cli::NO_LOCAL_MODE);
+            std::process::exit(2);
+        }
     }
+}
+
+/// The Azure Functions custom handler, configured by the environment.
+async fn custom_handler() {
     let settings = match HandlerSettings::from_env() {
         Ok(s) => s,
         Err(e) => {
@@ -44,15 +58,9 @@ async fn run(settings: HandlerSettings) -> anyhow::Result<()> {
     app.run_until_stopped().await
 }
 
-/// `handler local …`: see [`mfa_handler::local`].
-async fn local(args: &[String]) -> i32 {
-    let opts = match mfa_handler::local::LocalOptions::parse(args) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("{e}");
-            return 2;
-        }
-    };
+/// `handler local …`: see [`mfa_handler::local`]. Returns the exit code.
+#[cfg(feature = "local")]
+async fn local(opts: mfa_handler::local::LocalOptions) -> i32 {
     mfa_core::telemetry::init(mfa_core::config::LogFormat::Pretty, false);
     match mfa_handler::local::run(opts).await {
         Ok(()) => 0,

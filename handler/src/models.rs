@@ -1,43 +1,187 @@
-//! Wire shapes of the admin API: a record as camelCase JSON, and as a CSV row with the old
-//! SharePoint list's column names.
+//! Wire shapes: query strings and form bodies as typed structs (read with
+//! [`crate::routes::decode`]), a record as camelCase JSON ([`RecordView`]), and as a CSV row with
+//! the old SharePoint list's column names ([`ExportRow`]).
+//!
+//! Query and form fields stay text: each endpoint parses them into domain types with its own
+//! message (an invalid token is a page, not a 400). Unknown keys are ignored.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use mfa_core::domain::OnboardingRecord;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-/// The export's columns: the old list's internal names first (sheets built on the old export keep
-/// working), then ours.
-pub const EXPORT_COLUMNS: [&str; 29] = [
-    "Title",
-    "DisplayName",
-    "InviteStatus",
-    "InGroup",
-    "MFARegistrationState",
-    "MFARegistrationDate",
-    "TrackingToken",
-    "ClickedLinkDate",
-    "AddedToGroupDate",
-    "InviteSentDate",
-    "LastReminderDate",
-    "ReminderCount",
-    "LastChecked",
-    "EmailOpenedDate",
-    "EscalatedToManager",
-    "EscalationDate",
-    "ManagerUPN",
-    "Source",
-    "SourceBatchId",
-    "ErrorDetails",
-    "CorrelationId",
-    "ObjectId",
-    "Department",
-    "JobTitle",
-    "ResendCount",
-    "LastResendAt",
-    "NextDueAt",
-    "CreatedAt",
-    "UpdatedAt",
-];
+/// `?token=…` of the public links, and the enrol form's `token` field.
+#[derive(Debug, Default, Deserialize)]
+pub struct TokenParams {
+    /// The tracking token as sent.
+    pub token: Option<String>,
+}
+
+/// The resend form: `email=…`.
+#[derive(Debug, Default, Deserialize)]
+pub struct ResendForm {
+    /// The address as typed.
+    pub email: Option<String>,
+}
+
+/// The admin API's query: the people filter of `users` and `export`, paging, and `staleDays`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminQuery {
+    /// Days since the invitation after which a non-clicker needs attention (1–365).
+    pub stale_days: Option<String>,
+    /// Text to find in address or name.
+    pub search: Option<String>,
+    /// An `InviteStatus`.
+    pub status: Option<String>,
+    /// An upload batch id.
+    pub batch_id: Option<String>,
+    /// `notClicked`, `clickedNotRegistered`, `escalated`, `errors` or `queued`.
+    pub attention: Option<String>,
+    /// Zero-based page.
+    pub page: Option<String>,
+    /// Page size (1–1000).
+    pub page_size: Option<String>,
+}
+
+/// The upload's query: `batchId`, `sendNow`, `mode` (snake_case spellings accepted).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadQuery {
+    /// The batch id.
+    #[serde(alias = "batch_id")]
+    pub batch_id: Option<String>,
+    /// `true`, `1`, `yes` or `on` to run the invitation pass now.
+    #[serde(alias = "send_now")]
+    pub send_now: Option<String>,
+    /// `keepHistory` (default) or `reset`.
+    pub mode: Option<String>,
+}
+
+/// One row of the export, a record as text. The fields are the columns, in order, and their
+/// serde names are the header: the old list's internal names first (sheets built on the old export
+/// keep working), then ours. A new column is a field here and its value in the `From` below.
+#[derive(Debug, Default, Serialize)]
+pub struct ExportRow {
+    #[serde(rename = "Title")]
+    pub title: Cell,
+    #[serde(rename = "DisplayName")]
+    pub display_name: Cell,
+    #[serde(rename = "InviteStatus")]
+    pub invite_status: Cell,
+    #[serde(rename = "InGroup")]
+    pub in_group: Cell,
+    #[serde(rename = "MFARegistrationState")]
+    pub mfa_registration_state: Cell,
+    #[serde(rename = "MFARegistrationDate")]
+    pub mfa_registration_date: Cell,
+    #[serde(rename = "TrackingToken")]
+    pub tracking_token: Cell,
+    #[serde(rename = "ClickedLinkDate")]
+    pub clicked_link_date: Cell,
+    #[serde(rename = "AddedToGroupDate")]
+    pub added_to_group_date: Cell,
+    #[serde(rename = "InviteSentDate")]
+    pub invite_sent_date: Cell,
+    #[serde(rename = "LastReminderDate")]
+    pub last_reminder_date: Cell,
+    #[serde(rename = "ReminderCount")]
+    pub reminder_count: Cell,
+    #[serde(rename = "LastChecked")]
+    pub last_checked: Cell,
+    #[serde(rename = "EmailOpenedDate")]
+    pub email_opened_date: Cell,
+    #[serde(rename = "EscalatedToManager")]
+    pub escalated_to_manager: Cell,
+    #[serde(rename = "EscalationDate")]
+    pub escalation_date: Cell,
+    #[serde(rename = "ManagerUPN")]
+    pub manager_upn: Cell,
+    #[serde(rename = "Source")]
+    pub source: Cell,
+    #[serde(rename = "SourceBatchId")]
+    pub source_batch_id: Cell,
+    #[serde(rename = "ErrorDetails")]
+    pub error_details: Cell,
+    #[serde(rename = "CorrelationId")]
+    pub correlation_id: Cell,
+    #[serde(rename = "ObjectId")]
+    pub object_id: Cell,
+    #[serde(rename = "Department")]
+    pub department: Cell,
+    #[serde(rename = "JobTitle")]
+    pub job_title: Cell,
+    #[serde(rename = "ResendCount")]
+    pub resend_count: Cell,
+    #[serde(rename = "LastResendAt")]
+    pub last_resend_at: Cell,
+    #[serde(rename = "NextDueAt")]
+    pub next_due_at: Cell,
+    #[serde(rename = "CreatedAt")]
+    pub created_at: Cell,
+    #[serde(rename = "UpdatedAt")]
+    pub updated_at: Cell,
+}
+
+impl From<&OnboardingRecord> for ExportRow {
+    fn from(r: &OnboardingRecord) -> Self {
+        Self {
+            title: Cell::new(r.upn.to_string()),
+            display_name: Cell::new(text(&r.display_name)),
+            invite_status: Cell::new(r.status.to_string()),
+            in_group: Cell::new(flag(r.in_group)),
+            mfa_registration_state: Cell::new(r.mfa_state.as_str().to_string()),
+            mfa_registration_date: Cell::new(date(r.mfa_registration_date)),
+            tracking_token: Cell::new(r.token.to_string()),
+            clicked_link_date: Cell::new(date(r.clicked_link_date)),
+            added_to_group_date: Cell::new(date(r.added_to_group_date)),
+            invite_sent_date: Cell::new(date(r.invite_sent_date)),
+            last_reminder_date: Cell::new(date(r.last_reminder_date)),
+            reminder_count: Cell::new(r.reminder_count.to_string()),
+            last_checked: Cell::new(date(r.last_checked)),
+            email_opened_date: Cell::new(date(r.email_opened_date)),
+            escalated_to_manager: Cell::new(flag(r.escalated_to_manager)),
+            escalation_date: Cell::new(date(r.escalation_date)),
+            manager_upn: Cell::new(shown(&r.manager_upn)),
+            source: Cell::new(r.source.to_string()),
+            source_batch_id: Cell::new(r.batch_id.to_string()),
+            error_details: Cell::new(text(&r.error_details)),
+            correlation_id: Cell::new(r.correlation_id.to_string()),
+            object_id: Cell::new(shown(&r.object_id)),
+            department: Cell::new(text(&r.department)),
+            job_title: Cell::new(text(&r.job_title)),
+            resend_count: Cell::new(r.resend_count.to_string()),
+            last_resend_at: Cell::new(date(r.last_resend_at)),
+            next_due_at: Cell::new(date(r.next_due_at)),
+            created_at: Cell::new(date(Some(r.created_at))),
+            updated_at: Cell::new(date(Some(r.updated_at))),
+        }
+    }
+}
+
+impl ExportRow {
+    /// The header row: the field names, as [`csv::Writer::serialize`] writes them before the first
+    /// row. For an export with no rows, which still starts with the header.
+    pub fn header() -> csv::Result<csv::StringRecord> {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        writer.serialize(ExportRow::default())?;
+        let text = writer
+            .into_inner()
+            .map_err(|e| csv::Error::from(e.into_error()))?;
+        csv::Reader::from_reader(text.as_slice()).headers().cloned()
+    }
+}
+
+/// One export cell: text that is safe to open in a spreadsheet (see [`neutralise`]).
+#[derive(Debug, Default, Serialize)]
+#[serde(transparent)]
+pub struct Cell(String);
+
+impl Cell {
+    /// The cell for `text`, neutralised.
+    pub fn new(text: String) -> Self {
+        Self(neutralise(text))
+    }
+}
 
 fn date(d: Option<DateTime<Utc>>) -> String {
     d.map(|d| d.to_rfc3339_opts(SecondsFormat::Secs, true))
@@ -48,6 +192,14 @@ fn flag(b: bool) -> String {
     if b { "TRUE" } else { "FALSE" }.to_string()
 }
 
+fn text(s: &Option<String>) -> String {
+    s.clone().unwrap_or_default()
+}
+
+fn shown(v: &Option<impl ToString>) -> String {
+    v.as_ref().map(ToString::to_string).unwrap_or_default()
+}
+
 /// Makes a cell safe to open in a spreadsheet: a value starting with `=`, `+`, `-`, `@`, tab or
 /// carriage return is prefixed with `'` so it is shown as text, not run as a formula.
 pub fn neutralise(cell: String) -> String {
@@ -56,51 +208,6 @@ pub fn neutralise(cell: String) -> String {
     } else {
         cell
     }
-}
-
-/// A record as one export row, in [`EXPORT_COLUMNS`] order, every cell neutralised.
-pub fn export_row(r: &OnboardingRecord) -> Vec<String> {
-    let text = |s: &Option<String>| s.clone().unwrap_or_default();
-    [
-        r.upn.to_string(),
-        text(&r.display_name),
-        r.status.to_string(),
-        flag(r.in_group),
-        r.mfa_state.as_str().to_string(),
-        date(r.mfa_registration_date),
-        r.token.to_string(),
-        date(r.clicked_link_date),
-        date(r.added_to_group_date),
-        date(r.invite_sent_date),
-        date(r.last_reminder_date),
-        r.reminder_count.to_string(),
-        date(r.last_checked),
-        date(r.email_opened_date),
-        flag(r.escalated_to_manager),
-        date(r.escalation_date),
-        r.manager_upn
-            .as_ref()
-            .map(ToString::to_string)
-            .unwrap_or_default(),
-        r.source.to_string(),
-        r.batch_id.to_string(),
-        text(&r.error_details),
-        r.correlation_id.to_string(),
-        r.object_id
-            .as_ref()
-            .map(ToString::to_string)
-            .unwrap_or_default(),
-        text(&r.department),
-        text(&r.job_title),
-        r.resend_count.to_string(),
-        date(r.last_resend_at),
-        date(r.next_due_at),
-        date(Some(r.created_at)),
-        date(Some(r.updated_at)),
-    ]
-    .into_iter()
-    .map(neutralise)
-    .collect()
 }
 
 /// A record in the admin API's JSON (camelCase, every column).
@@ -213,5 +320,49 @@ mod tests {
             assert!(neutralise(bad.to_string()).starts_with('\''), "{bad:?}");
         }
         assert_eq!(neutralise("Ann".into()), "Ann");
+    }
+
+    #[test]
+    fn queries_and_forms_decode_into_their_types() {
+        let decode = |s: &str| crate::routes::decode::<AdminQuery>(s.as_bytes());
+        let q = decode("staleDays=5&pageSize=10&search=ann%20lee+x&batchId=wave-1&_=17")
+            .expect("decodes");
+        assert_eq!(q.stale_days.as_deref(), Some("5"));
+        assert_eq!(q.page_size.as_deref(), Some("10"));
+        assert_eq!(q.search.as_deref(), Some("ann lee x"));
+        assert_eq!(q.batch_id.as_deref(), Some("wave-1"));
+        assert!(q.page.is_none() && q.status.is_none());
+        assert!(decode("").expect("empty").search.is_none());
+        assert!(decode("page=1&page=2").is_err(), "a key twice is refused");
+
+        let up: UploadQuery =
+            crate::routes::decode(b"batch_id=b1&send_now=yes&mode=reset").expect("snake_case");
+        assert_eq!(
+            (
+                up.batch_id.as_deref(),
+                up.send_now.as_deref(),
+                up.mode.as_deref()
+            ),
+            (Some("b1"), Some("yes"), Some("reset"))
+        );
+        let t: TokenParams =
+            crate::routes::decode(b"token=4f9c%2Dab&utm_source=mail").expect("token");
+        assert_eq!(t.token.as_deref(), Some("4f9c-ab"));
+        let f: ResendForm = crate::routes::decode(b"email=ann%40contoso.com").expect("form");
+        assert_eq!(f.email.as_deref(), Some("ann@contoso.com"));
+    }
+
+    /// The export's header is exactly the old list's columns, in order, then ours.
+    #[test]
+    fn export_header_keeps_the_columns_and_their_order() {
+        let header = ExportRow::header().expect("header");
+        assert_eq!(
+            header.iter().collect::<Vec<_>>().join(","),
+            "Title,DisplayName,InviteStatus,InGroup,MFARegistrationState,MFARegistrationDate,\
+             TrackingToken,ClickedLinkDate,AddedToGroupDate,InviteSentDate,LastReminderDate,\
+             ReminderCount,LastChecked,EmailOpenedDate,EscalatedToManager,EscalationDate,ManagerUPN,\
+             Source,SourceBatchId,ErrorDetails,CorrelationId,ObjectId,Department,JobTitle,\
+             ResendCount,LastResendAt,NextDueAt,CreatedAt,UpdatedAt"
+        );
     }
 }

@@ -6,6 +6,9 @@
 //! - `worker provision-list --site <site-id> [--list <title>]`: create or complete the SharePoint
 //!   list (columns, choices, indexes) and its meta list, adopt legacy rows, and print what was
 //!   found and done as JSON.
+//!
+//! A command's result (JSON) is the only thing on stdout; every log line goes to stderr, so
+//! `worker provision-list … | jq` works.
 
 use std::sync::Arc;
 
@@ -72,11 +75,11 @@ fn parse_now(s: &str) -> Result<DateTime<Utc>, String> {
         .map_err(|e| format!("expected an RFC 3339 instant like 2026-11-22T09:00:00Z: {e}"))
 }
 
-/// Builds the worker from the environment.
+/// Builds the worker from the environment (logging to stderr).
 pub async fn build(clock: SharedClock) -> anyhow::Result<Worker> {
     let vars = Vars::from_env();
     let settings = Arc::new(Settings::from_vars(&vars)?);
-    mfa_core::telemetry::init(settings.log_format, settings.in_azure);
+    mfa_core::telemetry::init_stderr(settings.log_format, settings.in_azure);
     for off in settings.disabled_features() {
         tracing::warn!("{off}");
     }
@@ -114,7 +117,7 @@ pub async fn main(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::ProvisionList { site, list } => {
             let vars = Vars::from_env();
-            mfa_core::telemetry::init(mfa_core::config::LogFormat::Auto, false);
+            mfa_core::telemetry::init_stderr(mfa_core::config::LogFormat::Auto, false);
             let graph = crate::graph_client(&vars, clock)?;
             let report = provision_list(graph, &site, &list).await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
@@ -135,9 +138,11 @@ pub async fn provision_list(
     list: &str,
 ) -> anyhow::Result<serde_json::Value> {
     use mfa_core::store::sharepoint::{Options, SharePointStore};
+    tracing::info!(site, list, "provisioning the SharePoint list");
     let provision = SharePointStore::provision(&graph, site, list, Options::default()).await?;
     let store = SharePointStore::open(graph, site, &provision.list.id, Options::default()).await?;
     let adoption = store.adopt().await?;
+    tracing::info!(list = %provision.list.id, "list provisioned");
     Ok(serde_json::json!({
         "site": provision.site,
         "list": provision.list,

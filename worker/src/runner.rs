@@ -10,13 +10,13 @@ use mfa_core::clock::{Clock, SharedClock};
 use mfa_core::config::Settings;
 use mfa_core::domain::InviteStatus;
 use mfa_core::graph::GraphClient;
-use mfa_core::passes::{PassKind, PassOutcome, PassRunner, RunReport, RunRequest};
-use mfa_core::store::{Lease, SharedStore};
+use mfa_core::passes::{PassKind, PassOutcome, PassRunner, PassState, RunReport, RunRequest};
+use mfa_core::store::{Lease, SharedStore, Store};
 use serde::{Deserialize, Serialize};
 
 use crate::context::RunCtx;
 use crate::mail::{SendLimiter, Templates};
-use crate::passes::{check, enforce, followup, invitation, phone, pilot, report};
+use crate::passes::{check, enforce, events, followup, invitation, phone, pilot, report};
 use crate::settings::WorkerSettings;
 
 /// Meta key of the run lease: one run at a time across processes.
@@ -353,6 +353,33 @@ impl PassRunner for Worker {
     async fn run(&self, request: RunRequest) -> anyhow::Result<RunReport> {
         self.run_passes(request).await
     }
+
+    async fn state(&self) -> anyhow::Result<PassState> {
+        pass_state(self.store.as_ref()).await
+    }
+}
+
+/// What the passes last recorded for admins, read from their bookkeeping in `store`. A value
+/// that no longer reads as its type (an older or damaged entry) is left out rather than shown.
+pub async fn pass_state(store: &dyn Store) -> anyhow::Result<PassState> {
+    let detection_mode = store.get_meta(check::MODE_KEY).await?;
+    let reconciliation = store
+        .get_meta(events::RECONCILE_KEY)
+        .await?
+        .and_then(|s| serde_json::from_str::<events::Reconciliation>(&s).ok())
+        .map(serde_json::to_value)
+        .transpose()?;
+    let pilot = store
+        .get_meta(pilot::META_KEY)
+        .await?
+        .and_then(|s| serde_json::from_str::<pilot::PilotSnapshot>(&s).ok())
+        .map(serde_json::to_value)
+        .transpose()?;
+    Ok(PassState {
+        detection_mode,
+        reconciliation,
+        pilot,
+    })
 }
 
 /// Whether this run has mail to send: someone waiting for an invitation, or (when the run
@@ -380,4 +407,64 @@ async fn mail_due(ctx: &RunCtx, request: &RunRequest) -> anyhow::Result<bool> {
         batch: None,
     };
     Ok(!ctx.store.due(&query).await?.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use mfa_core::store::sqlite::SqliteStore;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn pass_state_reads_what_the_passes_recorded() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(dir.path().join("s.db"))
+            .await
+            .expect("store");
+        assert_eq!(
+            pass_state(&store).await.expect("state"),
+            PassState::default()
+        );
+
+        store
+            .set_meta(check::MODE_KEY, "events")
+            .await
+            .expect("meta");
+        store
+            .set_meta(
+                events::RECONCILE_KEY,
+                r#"{"lastAt":"2026-03-03T09:00:00Z","source":"report","lastFound":2,"runningFound":0,"totalFound":5}"#,
+            )
+            .await
+            .expect("meta");
+        store
+            .set_meta(
+                pilot::META_KEY,
+                r#"{"groupId":"g1","groupName":"MFA Pilot","members":3,"inScope":3,"outOfScope":7,"at":"2026-03-02T09:00:00Z"}"#,
+            )
+            .await
+            .expect("meta");
+        let state = pass_state(&store).await.expect("state");
+        assert_eq!(state.detection_mode.as_deref(), Some("events"));
+        let rec = state.reconciliation.expect("reconciliation");
+        assert_eq!(
+            (rec["lastFound"].as_u64(), rec["totalFound"].as_u64()),
+            (Some(2), Some(5))
+        );
+        assert_eq!(rec["inProgress"], false, "{rec}");
+        let pilot = state.pilot.expect("pilot");
+        assert_eq!(pilot["outOfScope"], 7);
+        assert_eq!(pilot["groupName"], "MFA Pilot");
+
+        store
+            .set_meta(events::RECONCILE_KEY, "not json")
+            .await
+            .expect("meta");
+        store
+            .set_meta(pilot::META_KEY, r#"{"groupId":1}"#)
+            .await
+            .expect("meta");
+        let state = pass_state(&store).await.expect("state");
+        assert_eq!((state.reconciliation, state.pilot), (None, None));
+    }
 }

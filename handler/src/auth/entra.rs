@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use jsonwebtoken::jwk::{AlgorithmParameters, Jwk};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use mfa_core::config::EntraAuth;
 use parking_lot::RwLock;
@@ -23,17 +24,11 @@ pub const REFRESH_GAP: Duration = Duration::from_secs(30);
 /// Clock skew tolerated on `exp` and `nbf`.
 const LEEWAY_SECONDS: u64 = 60;
 
+/// The JWKS document. Each key is read as a [`Jwk`] on its own, so a key this crate cannot read
+/// (another key type, missing parameters) is skipped instead of hiding the others.
 #[derive(Debug, Deserialize)]
-struct Jwks {
-    keys: Vec<Jwk>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Jwk {
-    kty: String,
-    kid: Option<String>,
-    n: Option<String>,
-    e: Option<String>,
+struct KeySet {
+    keys: Vec<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -140,7 +135,7 @@ impl EntraValidator {
     }
 
     async fn fetch(&self) -> Result<HashMap<String, DecodingKey>, String> {
-        let jwks: Jwks = self
+        let set: KeySet = self
             .http
             .get(&self.jwks_url)
             .send()
@@ -151,14 +146,17 @@ impl EntraValidator {
             .await
             .map_err(|e| format!("signing keys are not a JWKS: {e}"))?;
         let mut out = HashMap::new();
-        for jwk in jwks.keys {
-            let (Some(kid), Some(n), Some(e)) = (jwk.kid, jwk.n, jwk.e) else {
+        for value in set.keys {
+            let Ok(jwk) = serde_json::from_value::<Jwk>(value) else {
                 continue;
             };
-            if jwk.kty != "RSA" {
+            let Some(kid) = jwk.common.key_id.clone() else {
+                continue;
+            };
+            if !matches!(jwk.algorithm, AlgorithmParameters::RSA(_)) {
                 continue;
             }
-            match DecodingKey::from_rsa_components(&n, &e) {
+            match DecodingKey::from_jwk(&jwk) {
                 Ok(key) => {
                     out.insert(kid, key);
                 }

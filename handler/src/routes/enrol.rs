@@ -13,6 +13,7 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 
 use crate::group::GroupError;
+use crate::models::TokenParams;
 use crate::pages::{Page, Tone};
 use crate::state::SharedState;
 
@@ -21,7 +22,7 @@ const CAS_ATTEMPTS: usize = 8;
 
 /// `GET`: shows the confirmation page (or the outcome, when there is nothing left to confirm).
 pub async fn show(query: String, state: SharedState) -> Result<Response, warp::Rejection> {
-    let page = match find(&state, super::param(&query, "token")).await {
+    let page = match find(&state, token(query.as_bytes())).await {
         Ok(Found::Record(rec)) => match rec.status {
             InviteStatus::Active => already_registered(),
             _ if !rec.status.allows(&StatusEvent::LinkClicked) => already_started(&state),
@@ -45,13 +46,18 @@ pub async fn click(
         tracing::warn!("enrol post from another site refused");
         return Ok(state.pages.render(&invalid()));
     }
-    let form = String::from_utf8_lossy(&body);
-    let token = super::param(&form, "token").or_else(|| super::param(&query, "token"));
+    let token = token(&body).or_else(|| token(query.as_bytes()));
     let page = match record_click(&state, token).await {
         Ok(page) => page,
         Err(e) => failure(&e),
     };
     Ok(state.pages.render(&page))
+}
+
+/// The `token` of a query string or form body; none when it is missing or the text is not a
+/// query (which shows as an invalid link).
+fn token(encoded: &[u8]) -> Option<String> {
+    super::decode::<TokenParams>(encoded).ok()?.token
 }
 
 enum Found {

@@ -18,9 +18,10 @@ pub mod timers;
 pub mod track_open;
 pub mod upload;
 
-/// The first value of `name` in a URL-encoded query or form body.
-pub fn param(encoded: &str, name: &str) -> Option<String> {
-    url::form_urlencoded::parse(encoded.as_bytes())
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
+/// Reads a URL-encoded query string or form body into its typed shape ([`crate::models`]) with
+/// `serde_urlencoded`. Unknown keys are ignored; a key given twice is an error.
+pub fn decode<T: serde::de::DeserializeOwned>(
+    encoded: &[u8],
+) -> Result<T, serde_urlencoded::de::Error> {
+    serde_urlencoded::from_bytes(encoded)
 }

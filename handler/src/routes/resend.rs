@@ -10,6 +10,7 @@ use bytes::Bytes;
 use warp::http::{HeaderMap, StatusCode};
 use warp::reply::Response;
 
+use crate::models::ResendForm;
 use crate::pages::{Page, Tone};
 use crate::resend::ResendRequest;
 use crate::state::SharedState;
@@ -35,8 +36,10 @@ pub async fn submit(
     headers: HeaderMap,
     state: SharedState,
 ) -> Result<Response, warp::Rejection> {
-    let form = String::from_utf8_lossy(&body);
-    let email = super::param(&form, "email").unwrap_or_default();
+    let email = super::decode::<ResendForm>(&body)
+        .ok()
+        .and_then(|f| f.email)
+        .unwrap_or_default();
     state.resends.submit(ResendRequest {
         email,
         client_ip: client_ip(remote, &headers),

@@ -8,6 +8,7 @@ use mfa_core::domain::TrackingToken;
 use warp::http::header::{self, HeaderValue};
 use warp::reply::Response;
 
+use crate::models::TokenParams;
 use crate::state::SharedState;
 
 /// A 43-byte transparent 1×1 GIF.
@@ -23,7 +24,10 @@ pub async fn track_open(
     query: String,
     state: SharedState,
 ) -> Result<Response, warp::Rejection> {
-    let token = super::param(&query, "token").and_then(|t| TrackingToken::parse(t.trim()).ok());
+    let token = super::decode::<TokenParams>(query.as_bytes())
+        .ok()
+        .and_then(|p| p.token)
+        .and_then(|t| TrackingToken::parse(t.trim()).ok());
     if let (true, Some(token)) = (counted, token) {
         state.opens.record(token);
     }

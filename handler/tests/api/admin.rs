@@ -1,5 +1,6 @@
 //! Admin API: report, users, export, run, CORS.
 
+use mfa_core::passes::PassState;
 use serde_json::{json, Value};
 
 use crate::helpers::{as_host, spawn_app, spawn_with, PORTAL};
@@ -29,7 +30,6 @@ async fn report_summarises_and_counts_attention() {
 #[tokio::test]
 async fn report_carries_directory_counts_and_the_pilot_scope() {
     use mfa_core::domain::{PerUserMfa, PhoneOutcome};
-    use mfa_core::store::Store;
     let app = spawn_app().await;
     let body: Value = app.admin_get("report").await.json().await.unwrap();
     assert_eq!(body["summary"]["directory"]["phone"]["Provisioned"], 0);
@@ -47,15 +47,8 @@ async fn report_carries_directory_counts_and_the_pilot_scope() {
         rec.per_user_mfa = m;
         app.save(&rec).await;
     }
-    app.store
-        .set_meta(
-            mfa_worker::passes::pilot::META_KEY,
-            &json!({"groupId": "g1", "groupName": "MFA Pilot", "members": 3, "inScope": 3,
-                    "outOfScope": 7, "at": "2026-03-02T09:00:00Z"})
-            .to_string(),
-        )
-        .await
-        .unwrap();
+    app.runner.state.lock().pilot = Some(json!({"groupId": "g1", "groupName": "MFA Pilot",
+        "members": 3, "inScope": 3, "outOfScope": 7, "at": "2026-03-02T09:00:00Z"}));
     let body: Value = app.admin_get("report").await.json().await.unwrap();
     let d = &body["summary"]["directory"];
     assert_eq!(d["phone"]["Provisioned"], 2);
@@ -123,12 +116,59 @@ async fn export_is_csv_with_the_old_header_and_a_dated_name() {
     assert!(header.starts_with("Title,DisplayName,InviteStatus,InGroup,MFARegistrationState,MFARegistrationDate,TrackingToken,ClickedLinkDate,AddedToGroupDate,InviteSentDate,LastReminderDate,ReminderCount,LastChecked,EmailOpenedDate,EscalatedToManager,EscalationDate,ManagerUPN,Source,SourceBatchId,ErrorDetails,CorrelationId,ObjectId,Department,JobTitle"));
     let row = lines.next().unwrap();
     assert!(row.starts_with("e1@contoso.com,,Sent,FALSE,"), "{row}");
+    assert_eq!(
+        row.split(',').count(),
+        header.split(',').count(),
+        "a cell per column"
+    );
     assert!(lines.next().is_none());
     let resp = app.admin_get("export").await;
     assert_eq!(
         resp.headers()["content-disposition"],
         "attachment; filename=\"mfa-report-2026-03-02.csv\""
     );
+    // Nobody matches: the header alone.
+    let text = app
+        .admin_get("export?search=nobody")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(text.lines().collect::<Vec<_>>(), vec![header]);
+}
+
+/// An export larger than one streamed chunk (64 KiB) has one header and every person once.
+#[tokio::test]
+async fn a_large_export_has_one_header_and_every_row() {
+    use mfa_core::domain::{BatchId, NewPerson, Source, Upn};
+    use mfa_core::store::{Store, UploadBatch, UpsertMode};
+    let app = spawn_app().await;
+    let people: Vec<NewPerson> = (0..1500)
+        .map(|i| NewPerson::new(Upn::parse(&format!("person{i:04}@contoso.com")).unwrap()))
+        .collect();
+    let batch = UploadBatch {
+        batch_id: BatchId::parse("big").unwrap(),
+        source: Source::Manual,
+        correlation_id: uuid::Uuid::new_v4(),
+        now: crate::helpers::start_time(),
+        mode: UpsertMode::KeepHistory,
+    };
+    app.store.upsert_people(&batch, people).await.unwrap();
+    let text = app.admin_get("export").await.text().await.unwrap();
+    assert!(
+        text.len() > 2 * 64 * 1024,
+        "several chunks: {} bytes",
+        text.len()
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1501);
+    assert_eq!(lines.iter().filter(|l| l.starts_with("Title,")).count(), 1);
+    let mut upns: Vec<&str> = lines[1..]
+        .iter()
+        .filter_map(|l| l.split(',').next())
+        .collect();
+    upns.dedup();
+    assert_eq!(upns.len(), 1500);
 }
 
 #[tokio::test]
@@ -260,20 +300,29 @@ async fn worker_absent_means_503_for_run() {
 
 #[tokio::test]
 async fn report_shows_how_registrations_are_detected() {
-    use mfa_core::store::Store;
     let app = spawn_app().await;
     let body: Value = app.admin_get("report").await.json().await.unwrap();
     assert_eq!(body["detection"]["mode"], Value::Null, "no check yet");
-    app.store.set_meta("check.mode", "events").await.unwrap();
-    app.store
-        .set_meta(
-            "check.reconcile",
-            r#"{"lastAt":"2026-03-03T09:00:00Z","source":"report","lastFound":2,"runningFound":0,"totalFound":5}"#,
-        )
-        .await
-        .unwrap();
+    assert_eq!(body["detection"]["reconciliation"], Value::Null);
+    *app.runner.state.lock() = PassState {
+        detection_mode: Some("events".into()),
+        reconciliation: Some(json!({"lastAt": "2026-03-03T09:00:00Z", "source": "report",
+            "lastFound": 2, "runningFound": 0, "totalFound": 5})),
+        pilot: None,
+    };
     let body: Value = app.admin_get("report").await.json().await.unwrap();
     assert_eq!(body["detection"]["mode"], "events");
     assert_eq!(body["detection"]["reconciliation"]["lastFound"], 2);
     assert_eq!(body["detection"]["reconciliation"]["totalFound"], 5);
+}
+
+#[tokio::test]
+async fn report_fails_generically_when_the_worker_cannot_tell_its_state() {
+    let app = spawn_app().await;
+    app.runner
+        .fail
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let resp = app.admin_get("report").await;
+    assert_eq!(resp.status(), 500);
+    assert!(!resp.text().await.unwrap().contains("/secret/path"));
 }

@@ -102,8 +102,13 @@ async fn easyauth_needs_the_platform_headers_and_the_role() {
 /// Serves a JWKS with key k1 on a local port; returns the authority host.
 async fn jwks_server() -> String {
     let jwks = json!({"keys": [
-        {"kty": "RSA", "use": "sig", "kid": "k1", "n": keys::K1_N, "e": keys::E},
-        {"kty": "EC", "kid": "ec", "crv": "P-256"}
+        // As Entra serves them: x5t, x5c and issuer besides the RSA parameters.
+        {"kty": "RSA", "use": "sig", "kid": "k1", "x5t": "k1", "n": keys::K1_N, "e": keys::E,
+         "x5c": ["MIIDBTCCAe2gAwIBAgIQ"], "issuer": "https://login.microsoftonline.com/{tenantid}/v2.0"},
+        // Unreadable or not RSA: skipped without hiding k1.
+        {"kty": "EC", "kid": "ec", "crv": "P-256"},
+        {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"},
+        {"kty": "RSA", "use": "sig", "n": keys::K1_N, "e": keys::E}
     ]});
     let route = warp::path!(String / "discovery" / "v2.0" / "keys")
         .map(move |_tenant: String| warp::reply::json(&jwks));

@@ -10,7 +10,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use mfa_core::clock::{Clock, ManualClock};
 use mfa_core::config::Vars;
 use mfa_core::domain::{BatchId, NewPerson, ObjectId, OnboardingRecord, Source, StatusEvent, Upn};
-use mfa_core::passes::{PassRunner, RunReport, RunRequest};
+use mfa_core::passes::{PassRunner, PassState, RunReport, RunRequest};
 use mfa_core::store::sqlite::SqliteStore;
 use mfa_core::store::{Store, UploadBatch, UpsertMode};
 use mfa_handler::group::{GroupError, GroupMembership};
@@ -24,11 +24,12 @@ pub const GROUP_ID: &str = "7f0c1e2a-3b4c-4d5e-8f90-a1b2c3d4e5f6";
 /// The portal origin configured in tests.
 pub const PORTAL: &str = "https://portal.contoso.com";
 
-/// Records every run request; can be told to fail.
+/// Records every run request; can be told to fail; reports the pass state it is given.
 #[derive(Default)]
 pub struct RecordingRunner {
     pub requests: Mutex<Vec<RunRequest>>,
     pub fail: AtomicBool,
+    pub state: Mutex<PassState>,
 }
 
 #[async_trait]
@@ -42,6 +43,13 @@ impl PassRunner for RecordingRunner {
             run_id: "run-1".into(),
             ..RunReport::default()
         })
+    }
+
+    async fn state(&self) -> anyhow::Result<PassState> {
+        if self.fail.load(Ordering::SeqCst) {
+            anyhow::bail!("simulated worker failure: database is locked at /secret/path");
+        }
+        Ok(self.state.lock().clone())
     }
 }
 

@@ -3,11 +3,13 @@
 
 mod admin;
 mod auth;
+mod cli;
 mod enrol;
 mod functions;
 mod helpers;
 mod host;
 mod keys;
+#[cfg(feature = "local")]
 mod local_mode;
 mod portal;
 mod resend;

@@ -72,6 +72,17 @@ async fn serves_the_portal_with_types_and_security_headers() {
     );
     assert_eq!(headers["x-content-type-options"], "nosniff");
     assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["cache-control"], "no-cache");
+    // Revalidation is cheap: an unchanged file answers 304 without a body.
+    let modified = headers["last-modified"].to_str().unwrap().to_string();
+    let again = app
+        .client
+        .get(app.url("/portal/"))
+        .header("If-Modified-Since", &modified)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
     assert!(index
         .text()
         .await
@@ -96,7 +107,9 @@ async fn serves_the_portal_with_types_and_security_headers() {
         text.to_ascii_lowercase().contains("location: /portal/"),
         "{text}"
     );
-    assert_eq!(app.get("/portal/missing.js").await.status(), 404);
+    let missing = app.get("/portal/missing.js").await;
+    assert_eq!(missing.status(), 404);
+    assert_eq!(missing.text().await.unwrap(), "not found");
 }
 
 #[tokio::test]

@@ -138,5 +138,11 @@ async fn upload_invite_click_register_through_the_real_wiring() {
         .expect("json");
     assert_eq!(report["summary"]["byStatus"]["Active"], 1, "{report}");
     assert_eq!(report["summary"]["funnel"]["inGroup"], 1, "{report}");
+    // The worker tells the report how it detected the registration.
+    assert!(
+        ["events", "report", "per-user"]
+            .contains(&report["detection"]["mode"].as_str().unwrap_or("")),
+        "{report}"
+    );
     assert!(tenant.violations().is_empty(), "{:?}", tenant.violations());
 }

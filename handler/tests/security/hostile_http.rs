@@ -230,7 +230,7 @@ async fn path_traversal_attempts_are_404() {
 
 /// Markup in names is never rendered as markup; formula-like cells are neutralised in exports.
 /// Broken by: `{{{message}}}` (triple braces) for a name in the page template, or removing
-/// `neutralise` from `export_row` → a raw `<script>` on a page, or a cell starting with `=` in
+/// `neutralise` from `ExportRow` → a raw `<script>` on a page, or a cell starting with `=` in
 /// the CSV → the assertions below fail.
 #[tokio::test]
 async fn markup_and_formulas_in_names_are_inert() {

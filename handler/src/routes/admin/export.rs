@@ -2,8 +2,9 @@
 //!
 //! Streamed: a task reads the store in chunks ([`Store::export`](mfa_core::store::Store::export))
 //! and writes CSV into a small bounded channel that the response body drains, so memory stays
-//! flat for any number of people. The header row uses the old list's column names; formula-like
-//! cells are neutralised ([`crate::models::neutralise`]).
+//! flat for any number of people. Each record is serialised as one [`ExportRow`], whose fields
+//! are the columns (the old list's names); formula-like cells are neutralised
+//! ([`crate::models::neutralise`]).
 
 use bytes::Bytes;
 use futures::StreamExt;
@@ -13,7 +14,7 @@ use warp::http::header::{self, HeaderValue};
 use warp::reply::Response;
 
 use crate::auth::Principal;
-use crate::models::{export_row, EXPORT_COLUMNS};
+use crate::models::ExportRow;
 use crate::state::SharedState;
 
 /// Bytes buffered before a chunk is sent.
@@ -46,7 +47,7 @@ pub async fn export(
     state: SharedState,
 ) -> Result<Response, warp::Rejection> {
     let now = state.clock.now();
-    let filter = super::filter(&query, now)?;
+    let filter = super::filter(&super::query(&query)?, now)?;
     let name = file_name(
         filter.batch_id.as_ref().map(|b| b.as_str()),
         now.date_naive(),
@@ -55,8 +56,10 @@ pub async fn export(
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(8);
     let store = state.store.clone();
     tokio::spawn(async move {
-        let mut writer = csv::Writer::from_writer(Vec::with_capacity(CHUNK * 2));
-        if let Err(e) = writer.write_record(EXPORT_COLUMNS) {
+        // The header first (also when no one matches), then one serialised `ExportRow` per
+        // record.
+        let mut writer = chunk_writer();
+        if let Err(e) = ExportRow::header().and_then(|h| writer.write_record(&h)) {
             tracing::error!(error = %e, "export header failed");
             return;
         }
@@ -65,7 +68,7 @@ pub async fn export(
         while let Some(item) = rows.next().await {
             let written = match item {
                 Ok(rec) => writer
-                    .write_record(export_row(&rec))
+                    .serialize(ExportRow::from(&rec))
                     .map_err(std::io::Error::other),
                 Err(e) => Err(std::io::Error::other(e)),
             };
@@ -96,15 +99,20 @@ pub async fn export(
     Ok(resp)
 }
 
-/// Sends what the writer holds; false when the client went away.
+/// A writer for one chunk. It writes no header of its own: the export writes the header once,
+/// and every chunk after the first would otherwise start with another.
+fn chunk_writer() -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::with_capacity(CHUNK * 2))
+}
+
+/// Sends what the writer holds and starts a new chunk; false when the client went away.
 async fn send(
     writer: &mut csv::Writer<Vec<u8>>,
     tx: &mpsc::Sender<Result<Bytes, std::io::Error>>,
 ) -> bool {
-    let full = std::mem::replace(
-        writer,
-        csv::Writer::from_writer(Vec::with_capacity(CHUNK * 2)),
-    );
+    let full = std::mem::replace(writer, chunk_writer());
     let Ok(chunk) = full.into_inner() else {
         return false;
     };

@@ -11,13 +11,19 @@ use mfa_core::domain::{BatchId, InviteStatus};
 use mfa_core::store::{Attention, PeopleFilter};
 
 use crate::error::ApiError;
+use crate::models::AdminQuery;
 
 /// Default of `staleDays`: invited this many days ago without a click needs attention.
 pub const DEFAULT_STALE_DAYS: i64 = 3;
 
+/// The admin query string, typed; a query that does not decode (a key given twice) is a 400.
+pub fn query(raw: &str) -> Result<AdminQuery, ApiError> {
+    super::decode(raw.as_bytes()).map_err(|e| ApiError::BadRequest(format!("invalid query: {e}")))
+}
+
 /// `staleDays` from the query (1–365, default 3).
-pub fn stale_days(query: &str) -> Result<i64, ApiError> {
-    match super::param(query, "staleDays") {
+pub fn stale_days(query: &AdminQuery) -> Result<i64, ApiError> {
+    match &query.stale_days {
         None => Ok(DEFAULT_STALE_DAYS),
         Some(s) => s
             .trim()
@@ -28,18 +34,22 @@ pub fn stale_days(query: &str) -> Result<i64, ApiError> {
     }
 }
 
-/// The people filter from `search`, `status`, `batchId`, `attention` (and `staleDays`).
-pub fn filter(query: &str, now: DateTime<Utc>) -> Result<PeopleFilter, ApiError> {
-    let get = |k: &str| super::param(query, k).filter(|v| !v.trim().is_empty());
-    let status = get("status")
+/// The people filter from `search`, `status`, `batchId`, `attention` (and `staleDays`); empty
+/// values count as absent.
+pub fn filter(query: &AdminQuery, now: DateTime<Utc>) -> Result<PeopleFilter, ApiError> {
+    let given = |v: &Option<String>| v.clone().filter(|v| !v.trim().is_empty());
+    let status = given(&query.status)
         .map(|s| s.parse::<InviteStatus>())
         .transpose()
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let batch_id = get("batchId")
+    let batch_id = given(&query.batch_id)
         .map(|b| BatchId::parse(&b))
         .transpose()
         .map_err(|e| ApiError::BadRequest(format!("batchId: {e}")))?;
-    let attention = match get("attention").map(|a| a.to_ascii_lowercase()).as_deref() {
+    let attention = match given(&query.attention)
+        .map(|a| a.to_ascii_lowercase())
+        .as_deref()
+    {
         None => None,
         Some("notclicked") => Some(Attention::NotClicked {
             before: now - Duration::days(stale_days(query)?),
@@ -55,7 +65,7 @@ pub fn filter(query: &str, now: DateTime<Utc>) -> Result<PeopleFilter, ApiError>
         }
     };
     Ok(PeopleFilter {
-        search: get("search").map(|s| s.chars().take(200).collect()),
+        search: given(&query.search).map(|s| s.chars().take(200).collect()),
         status,
         batch_id,
         attention,

@@ -1,7 +1,9 @@
 //! `GET /api/admin/report[?staleDays=3]`: the campaign summary (including the directory
 //! passes' counts), the pilot scope, who needs attention, and how registrations are detected
-//! (the check pass's last mode and what reconciliation found).
+//! (the check pass's last mode and what reconciliation found, through
+//! [`PassRunner::state`](mfa_core::passes::PassRunner::state)).
 
+use mfa_core::passes::PassState;
 use mfa_core::store::{Attention, PeopleFilter};
 use serde_json::json;
 use warp::http::StatusCode;
@@ -19,7 +21,7 @@ pub async fn report(
     state: SharedState,
 ) -> Result<Response, warp::Rejection> {
     let now = state.clock.now();
-    let days = super::stale_days(&query)?;
+    let days = super::stale_days(&super::query(&query)?)?;
     let summary = state.store.summary(now).await.map_err(ApiError::from)?;
     let count = |attention: Attention| {
         let store = state.store.clone();
@@ -44,24 +46,12 @@ pub async fn report(
     let queued = count(Attention::Queued { now })
         .await
         .map_err(ApiError::from)?;
-    let mode = state
-        .store
-        .get_meta(mfa_worker::passes::check::MODE_KEY)
-        .await
-        .map_err(ApiError::from)?;
-    let reconciliation: Option<serde_json::Value> = state
-        .store
-        .get_meta(mfa_worker::passes::events::RECONCILE_KEY)
-        .await
-        .map_err(ApiError::from)?
-        .and_then(|s| serde_json::from_str(&s).ok());
-    // The pilot scope as the worker last counted it (`MFA_PILOT_GROUP`), if any.
-    let pilot: Option<serde_json::Value> = state
-        .store
-        .get_meta(mfa_worker::passes::pilot::META_KEY)
-        .await
-        .map_err(ApiError::from)?
-        .and_then(|v| serde_json::from_str(&v).ok());
+    // How registrations are detected and the pilot scope, as the worker last recorded them;
+    // nothing to show without a worker.
+    let passes = match &state.runner {
+        Some(runner) => runner.state().await.map_err(ApiError::Unexpected)?,
+        None => PassState::default(),
+    };
     let uploaded = summary.funnel.uploaded;
     let active = summary.funnel.active;
     let percent_complete = if uploaded == 0 {
@@ -75,7 +65,7 @@ pub async fn report(
             "generatedAt": now,
             "percentComplete": percent_complete,
             "summary": summary,
-            "pilot": pilot,
+            "pilot": passes.pilot,
             "needingAttention": {
                 "staleDays": days,
                 "notClicked": not_clicked,
@@ -85,8 +75,8 @@ pub async fn report(
                 "queued": queued,
             },
             "detection": {
-                "mode": mode,
-                "reconciliation": reconciliation,
+                "mode": passes.detection_mode,
+                "reconciliation": passes.reconciliation,
             },
         }),
     ))

@@ -21,9 +21,10 @@ pub async fn users(
     state: SharedState,
 ) -> Result<Response, warp::Rejection> {
     let now = state.clock.now();
+    let query = super::query(&query)?;
     let filter = super::filter(&query, now)?;
-    let number = |k: &str, default: u64| -> Result<u64, ApiError> {
-        match crate::routes::param(&query, k) {
+    let number = |k: &str, v: &Option<String>, default: u64| -> Result<u64, ApiError> {
+        match v {
             None => Ok(default),
             Some(s) => s
                 .trim()
@@ -31,8 +32,8 @@ pub async fn users(
                 .map_err(|_| ApiError::BadRequest(format!("{k} must be a whole number"))),
         }
     };
-    let page = number("page", 0)?;
-    let page_size = number("pageSize", 50)?;
+    let page = number("page", &query.page, 0)?;
+    let page_size = number("pageSize", &query.page_size, 50)?;
     if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
         return Err(ApiError::BadRequest(format!("pageSize must be 1 to {MAX_PAGE_SIZE}")).into());
     }

@@ -19,6 +19,7 @@ use warp::reply::Response;
 
 use crate::auth::Principal;
 use crate::error::ApiError;
+use crate::models::UploadQuery;
 use crate::respond;
 use crate::state::SharedState;
 use parse::{Parsed, Rejected};
@@ -39,15 +40,14 @@ fn truthy(s: &str) -> bool {
 }
 
 impl Options {
-    fn from_query(query: &str) -> Self {
-        let get = |k: &str| super::param(query, k);
-        Self {
-            batch_id: get("batchId").or_else(|| get("batch_id")),
-            send_now: get("sendNow")
-                .or_else(|| get("send_now"))
-                .map(|s| truthy(&s)),
-            mode: get("mode"),
-        }
+    fn from_query(query: &str) -> Result<Self, ApiError> {
+        let q: UploadQuery = super::decode(query.as_bytes())
+            .map_err(|e| ApiError::BadRequest(format!("invalid query: {e}")))?;
+        Ok(Self {
+            batch_id: q.batch_id,
+            send_now: q.send_now.map(|s| truthy(&s)),
+            mode: q.mode,
+        })
     }
 
     fn fill_from(&mut self, obj: &serde_json::Map<String, Value>) {
@@ -80,7 +80,7 @@ pub async fn upload(
 ) -> Result<Response, warp::Rejection> {
     let started = Instant::now();
     let max_rows = state.settings.core.upload_max_rows;
-    let mut options = Options::from_query(&query);
+    let mut options = Options::from_query(&query)?;
     let ct = content_type.unwrap_or_default().to_ascii_lowercase();
     let looks_json = body
         .iter()
