@@ -41,6 +41,9 @@ pub struct AdminQuery {
     pub page: Option<String>,
     /// Page size (1–1000).
     pub page_size: Option<String>,
+    /// Export only: `true` to include the personal link tokens (`TrackingToken`), for a
+    /// migration; left out otherwise.
+    pub include_tokens: Option<String>,
 }
 
 /// The upload's query: `batchId`, `sendNow`, `mode` (snake_case spellings accepted).
@@ -120,6 +123,8 @@ pub struct ExportRow {
     pub created_at: Cell,
     #[serde(rename = "UpdatedAt")]
     pub updated_at: Cell,
+    #[serde(rename = "Notes")]
+    pub notes: Cell,
 }
 
 impl From<&OnboardingRecord> for ExportRow {
@@ -154,6 +159,7 @@ impl From<&OnboardingRecord> for ExportRow {
             next_due_at: Cell::new(date(r.next_due_at)),
             created_at: Cell::new(date(Some(r.created_at))),
             updated_at: Cell::new(date(Some(r.updated_at))),
+            notes: Cell::new(text(&r.notes)),
         }
     }
 }
@@ -256,8 +262,10 @@ pub struct RecordView {
     pub source: String,
     /// `SourceBatchId`.
     pub source_batch_id: String,
-    /// `ErrorDetails`.
+    /// `ErrorDetails`: why processing stopped.
     pub error_details: Option<String>,
+    /// Facts for the admin that stopped nothing (`Notes` in the export).
+    pub notes: Option<String>,
     /// `CorrelationId`.
     pub correlation_id: String,
     /// `ObjectId`.
@@ -299,6 +307,7 @@ impl From<&OnboardingRecord> for RecordView {
             source: r.source.to_string(),
             source_batch_id: r.batch_id.to_string(),
             error_details: r.error_details.clone(),
+            notes: r.notes.clone(),
             correlation_id: r.correlation_id.to_string(),
             object_id: r.object_id.as_ref().map(ToString::to_string),
             next_due_at: r.next_due_at,
@@ -362,7 +371,7 @@ mod tests {
              TrackingToken,ClickedLinkDate,AddedToGroupDate,InviteSentDate,LastReminderDate,\
              ReminderCount,LastChecked,EmailOpenedDate,EscalatedToManager,EscalationDate,ManagerUPN,\
              Source,SourceBatchId,ErrorDetails,CorrelationId,ObjectId,Department,JobTitle,\
-             ResendCount,LastResendAt,NextDueAt,CreatedAt,UpdatedAt"
+             ResendCount,LastResendAt,NextDueAt,CreatedAt,UpdatedAt,Notes"
         );
     }
 }

@@ -137,6 +137,60 @@ async fn export_is_csv_with_the_old_header_and_a_dated_name() {
     assert_eq!(text.lines().collect::<Vec<_>>(), vec![header]);
 }
 
+/// The export leaves the personal link tokens out unless asked (`includeTokens=true`), and
+/// carries notes apart from errors in the last column.
+#[tokio::test]
+async fn export_leaves_tokens_out_by_default_and_ends_with_notes() {
+    let app = spawn_app().await;
+    let mut rec = app.seed_sent(&["t1@contoso.com"]).await.remove(0);
+    rec.add_note("No manager in Entra ID: escalation not sent.");
+    let rec = app.save(&rec).await;
+    let token = rec.token.to_string();
+    let rows = |text: String| -> Vec<Vec<String>> {
+        csv::Reader::from_reader(text.as_bytes())
+            .records()
+            .map(|r| r.expect("row").iter().map(str::to_string).collect())
+            .collect()
+    };
+    let header: Vec<String> = {
+        let text = app.admin_get("export").await.text().await.unwrap();
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        reader
+            .headers()
+            .unwrap()
+            .iter()
+            .map(str::to_string)
+            .collect()
+    };
+    let token_col = header.iter().position(|h| h == "TrackingToken").unwrap();
+    assert_eq!(header.last().map(String::as_str), Some("Notes"));
+    assert_eq!(header[header.len() - 2], "UpdatedAt");
+
+    let plain = rows(app.admin_get("export").await.text().await.unwrap());
+    assert_eq!(plain[0][token_col], "", "no token by default");
+    assert!(!plain[0].iter().any(|c| c.contains(&token)));
+    assert_eq!(
+        plain[0].last().map(String::as_str),
+        Some("No manager in Entra ID: escalation not sent.")
+    );
+    let error_col = header.iter().position(|h| h == "ErrorDetails").unwrap();
+    assert_eq!(plain[0][error_col], "", "a note is not an error");
+
+    let with = rows(
+        app.admin_get("export?includeTokens=true")
+            .await
+            .text()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(with[0][token_col], token);
+    for bad in ["maybe", "1", "yes"] {
+        let resp = app.admin_get(&format!("export?includeTokens={bad}")).await;
+        assert_eq!(resp.status(), 400, "{bad}");
+        assert!(resp.text().await.unwrap().contains("includeTokens"));
+    }
+}
+
 /// An export larger than one streamed chunk (64 KiB) has one header and every person once.
 #[tokio::test]
 async fn a_large_export_has_one_header_and_every_row() {

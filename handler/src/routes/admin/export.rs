@@ -5,6 +5,10 @@
 //! flat for any number of people. Each record is serialised as one [`ExportRow`], whose fields
 //! are the columns (the old list's names); formula-like cells are neutralised
 //! ([`crate::models::neutralise`]).
+//!
+//! `TrackingToken` is left empty unless `includeTokens=true`: a token is a working personal link
+//! (anyone holding the file could click for everyone), and reports do not need it. The column
+//! stays, so sheets built on the old export keep their layout.
 
 use bytes::Bytes;
 use futures::StreamExt;
@@ -47,7 +51,22 @@ pub async fn export(
     state: SharedState,
 ) -> Result<Response, warp::Rejection> {
     let now = state.clock.now();
-    let filter = super::filter(&super::query(&query)?, now)?;
+    let query = super::query(&query)?;
+    let filter = super::filter(&query, now)?;
+    let include_tokens = match query.include_tokens.as_deref().map(str::trim) {
+        None | Some("" | "false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(crate::error::ApiError::BadRequest(format!(
+                "includeTokens must be true or false, got {other:?}"
+            ))
+            .into())
+        }
+    };
+    if include_tokens {
+        // Anyone holding the file can act on every person's link: say who asked.
+        tracing::warn!(admin = %admin.name, "export with personal link tokens (includeTokens=true)");
+    }
     let name = file_name(
         filter.batch_id.as_ref().map(|b| b.as_str()),
         now.date_naive(),
@@ -67,9 +86,13 @@ pub async fn export(
         let mut count = 0u64;
         while let Some(item) = rows.next().await {
             let written = match item {
-                Ok(rec) => writer
-                    .serialize(ExportRow::from(&rec))
-                    .map_err(std::io::Error::other),
+                Ok(rec) => {
+                    let mut row = ExportRow::from(&rec);
+                    if !include_tokens {
+                        row.tracking_token = Default::default();
+                    }
+                    writer.serialize(row).map_err(std::io::Error::other)
+                }
                 Err(e) => Err(std::io::Error::other(e)),
             };
             if let Err(e) = written {
