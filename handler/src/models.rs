@@ -58,6 +58,9 @@ pub struct UploadQuery {
     pub send_now: Option<String>,
     /// `keepHistory` (default) or `reset`.
     pub mode: Option<String>,
+    /// `refuse` (default: any invalid row refuses the upload) or `skip` (store the valid rows).
+    #[serde(alias = "invalid_rows")]
+    pub invalid_rows: Option<String>,
 }
 
 /// One row of the export, a record as text. The fields are the columns, in order, and their

@@ -132,6 +132,9 @@ export interface UploadAnswer {
   errorCount?: number;
   truncated?: boolean;
   errors?: Problem[];
+  /** With `invalidRows=skip`: how many rows were left out, and the first ones with reasons. */
+  skippedRows?: number;
+  skipped?: Problem[];
 }
 
 /** Query string of a filter (empty values left out). */

@@ -374,10 +374,11 @@ export async function checkCsv(
   const preview: PreviewRow[] = [];
   let sinceYield = 0;
   let consumedLine = 1;
-  let row = 0;
+  let row = 1;
   for (const rec of it) {
-    // Rows are counted as the server counts them: data records from 1, blank lines not counted
-    // (a row of empty cells is counted, then skipped).
+    // Rows are numbered as a spreadsheet shows them and as the server counts them: the header
+    // is row 1, so the first person is row 2; blank lines are not counted (a row of empty
+    // cells is counted, then skipped).
     row++;
     consumedLine = rec.line;
     const get = (i: number) => rec.fields[i] ?? "";

@@ -44,22 +44,29 @@ export function renderAnswer(target: HTMLElement, status: number, a: UploadAnswe
         h("ul", { class: "counts" }, ...parts.map(([label, v]) => h("li", {}, h("strong", {}, n(v ?? 0)), ` ${label}`))),
         h("p", {}, `Invitations: ${a.sendNow === "started" ? "sending has started" : a.sendNow === "not requested" ? "will go out with the next scheduled run" : String(a.sendNow ?? "")}.`),
         ...(a.warnings ?? []).map((w) => h("p", { class: "warning" }, `Warning: ${w}`)),
+        a.skippedRows
+          ? problemTable(
+              a.skipped ?? [],
+              `${n(a.skippedRows)} row${a.skippedRows === 1 ? "" : "s"} skipped, not stored${(a.skipped?.length ?? 0) < a.skippedRows ? " (the first ones listed)" : ""}`,
+              "skipped-rows",
+            )
+          : null,
         a.correlationId ? h("p", { class: "muted" }, `Correlation id ${a.correlationId}`) : null,
       ),
     );
     return;
   }
   const errors = a.errors ?? [];
+  const listed = status === 400 && errors.length > 0;
   fill(
     target,
     h(
       "div",
       { class: "result bad", "data-result": "refused" },
-      h("h3", {}, status === 400 && errors.length ? "The server refused the upload; nothing was stored" : "The upload failed"),
-      h("p", {}, a.error ?? `HTTP ${status}`),
-      errors.length
-        ? problemTable(errors, `${n(a.errorCount ?? errors.length)} problem(s)${a.truncated ? ", the first ones listed" : ""}`, "server-problems")
-        : null,
+      // The heading says what happened; the server's sentence saying the same is not repeated.
+      h("h3", {}, listed ? "The server refused the upload; nothing was stored" : "The upload failed"),
+      listed ? h("p", {}, "Fix the rows listed and upload again.") : h("p", {}, a.error ?? `HTTP ${status}`),
+      listed ? problemTable(errors, `${n(a.errorCount ?? errors.length)} problem(s)${a.truncated ? ", the first ones listed" : ""}`, "server-problems") : null,
     ),
   );
 }
@@ -213,7 +220,8 @@ export class UploadPanel {
         ".",
       ),
       r.ignoredColumns.length ? h("p", { class: "warning" }, `Columns that will be ignored: ${r.ignoredColumns.join(", ")}`) : null,
-      withProblems ? h("p", { class: "warning" }, "The server refuses a file with any problem and stores nothing; fix the rows listed, or upload to see the server's report.") : null,
+      withProblems ? h("p", { class: "warning" }, "The server refuses a file with any problem and stores nothing; fix the rows listed, or upload the valid rows only.") : null,
+      this.skipButton(r),
     );
     const parts: HTMLElement[] = [];
     if (r.problems.length) {
@@ -252,7 +260,22 @@ export class UploadPanel {
     fill(this.preview, ...parts);
   }
 
-  private async upload(): Promise<void> {
+  /** "Upload the N valid rows, skip M": an explicit choice, offered only when both exist. */
+  private skipButton(r: CheckResult): HTMLElement | null {
+    const invalid = r.rows - r.valid;
+    if (!r.problemCount || r.valid === 0 || invalid <= 0) return null;
+    return h(
+      "p",
+      {},
+      h(
+        "button",
+        { type: "button", id: "upload-valid", onclick: () => void this.upload(true) },
+        `Upload the ${n(r.valid)} valid row${r.valid === 1 ? "" : "s"}, skip ${n(invalid)}`,
+      ),
+    );
+  }
+
+  private async upload(skipInvalid = false): Promise<void> {
     if (this.busy || !this.file) return;
     if (!this.validateBatch()) {
       this.batch.focus();
@@ -267,7 +290,12 @@ export class UploadPanel {
       const { status, answer } = await this.api.upload(
         this.file,
         "text/csv",
-        { batchId: this.batch.value.trim(), sendNow: String(this.sendNow.checked), mode: this.reset.checked ? "reset" : undefined },
+        {
+          batchId: this.batch.value.trim(),
+          sendNow: String(this.sendNow.checked),
+          mode: this.reset.checked ? "reset" : undefined,
+          invalidRows: skipInvalid ? "skip" : undefined,
+        },
         (f) => {
           this.uploadProgress.value = f;
         },

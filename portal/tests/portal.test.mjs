@@ -156,19 +156,23 @@ describe("admin portal in local dev mode", () => {
     const summary = await text("#preview-summary");
     assert.match(summary, /6 people, 3 valid, 3 problems/);
     const badRows = await page.locator("#preview-table tbody tr.bad").evaluateAll((rows) => rows.map((r) => Number(r.dataset.row)));
-    assert.deepEqual(badRows, [2, 4, 5]);
+    // Numbered as a spreadsheet shows them: the header is row 1.
+    assert.deepEqual(badRows, [3, 5, 6]);
     const clientProblems = await page.locator("#preview-problems tbody tr").evaluateAll((rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)));
-    assert.deepEqual(clientProblems.map((r) => r[0]), ["2", "4", "5"]);
-    assert.match(clientProblems[1][3], /duplicate: ann\.good@contoso\.com is already on row 1/);
+    assert.deepEqual(clientProblems.map((r) => r[0]), ["3", "5", "6"]);
+    assert.match(clientProblems[1][3], /duplicate: ann\.good@contoso\.com is already on row 2/);
     // The display name that looks like HTML is shown as text, not run.
-    assert.equal(await page.locator("#preview-table tbody tr[data-row='6'] td").nth(1).innerText(), "<img src=x onerror=alert(1)>");
+    assert.equal(await page.locator("#preview-table tbody tr[data-row='7'] td").nth(1).innerText(), "<img src=x onerror=alert(1)>");
     assert.equal(await page.locator("#preview-table img").count(), 0);
     await shot(page, "03-preview-problems");
 
     await page.getByRole("button", { name: "Upload", exact: true }).click();
     await page.locator("#upload-result [data-result=refused]").waitFor();
     const serverProblems = await page.locator("#server-problems tbody tr").evaluateAll((rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)));
-    assert.deepEqual(serverProblems.map((r) => r[0]), ["2", "4", "5"], "the server reports the same rows as the preview");
+    assert.deepEqual(serverProblems.map((r) => r[0]), ["3", "5", "6"], "the server reports the same rows as the preview");
+    // The refusal says it once.
+    const refusal = await text("#upload-result [data-result=refused]");
+    assert.equal(refusal.match(/nothing was stored/gi)?.length, 1, refusal);
     assert.deepEqual(
       serverProblems.map((r) => r[3]),
       clientProblems.map((r) => r[3]),
@@ -447,6 +451,27 @@ describe("admin portal in local dev mode", () => {
     // The handler binary runs without a worker so far: it answers 503 with a readable reason.
     const status = await text("#run-status");
     assert.ok(/Invitation run finished/.test(status) || /worker is not available/.test(status), status);
+  });
+
+  test("a file with bad rows can be uploaded without them, on request", async () => {
+    await tab("Upload CSV");
+    const csv = ["UPN,DisplayName", "skip.one@contoso.com,One", "nope,Bad", "skip.two@contoso.com,Two", "skip.one@contoso.com,Again"].join("\n");
+    await page.evaluate((text) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([text], "partly.csv", { type: "text/csv" }));
+      document.getElementById("dropzone").dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, csv);
+    const offer = page.locator("#upload-valid");
+    await offer.waitFor();
+    assert.equal(await offer.innerText(), "Upload the 2 valid rows, skip 2");
+    await offer.click();
+    await page.locator("#upload-result [data-result=ok]").waitFor();
+    assert.match(await text("#upload-result"), /2 added/);
+    const skipped = await page.locator("#skipped-rows tbody tr").evaluateAll((rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)));
+    assert.deepEqual(skipped.map((r) => r[0]), ["3", "5"]);
+    assert.match(skipped[1][3], /duplicate/);
+    assert.match(await text("#skipped-rows caption"), /2 rows skipped/);
+    await shot(page, "12-upload-valid-rows");
   });
 
   test("an old or unknown link's page offers a new link, and the form sends one", async () => {

@@ -114,7 +114,11 @@ async fn every_bad_row_is_reported_and_nothing_is_stored() {
         .iter()
         .map(|e| e["row"].as_u64().unwrap())
         .collect();
-    assert_eq!(rows, vec![2, 3, 4]);
+    assert_eq!(
+        rows,
+        vec![3, 4, 5],
+        "as a spreadsheet numbers them (header = row 1)"
+    );
     assert!(body["errors"][0]["message"]
         .as_str()
         .unwrap()
@@ -122,7 +126,7 @@ async fn every_bad_row_is_reported_and_nothing_is_stored() {
     assert!(body["errors"][1]["message"]
         .as_str()
         .unwrap()
-        .contains("row 1"));
+        .contains("row 2"));
     assert_eq!(body["errors"][0]["column"], "UPN");
     assert_eq!(count(&app).await, 0, "all or nothing");
 
@@ -223,4 +227,60 @@ async fn a_100k_row_10_mb_file_is_accepted_in_seconds() {
     assert_eq!(body["inserted"], 100_000);
     assert!(elapsed < Duration::from_secs(60), "took {elapsed:?}");
     assert_eq!(count(&app).await, 100_000);
+}
+
+#[tokio::test]
+async fn invalid_rows_skip_stores_the_valid_rows_and_lists_the_others() {
+    let app = spawn_app().await;
+    let csv = "UPN,DisplayName\n\
+               good@contoso.com,Good\n\
+               not-an-address,Bad\n\
+               Good@Contoso.com,Dup\n\
+               fine@contoso.com,Fine\n";
+    // Without the opt-in: refused, nothing stored.
+    assert_eq!(app.upload_csv("", csv).await.status(), 400);
+    let resp = app
+        .upload_csv("?invalidRows=skip&batchId=partial", csv)
+        .await;
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["ok"], true, "{body}");
+    assert_eq!(body["inserted"], 2);
+    assert_eq!(body["skippedRows"], 2);
+    let skipped: Vec<u64> = body["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["row"].as_u64().unwrap())
+        .collect();
+    assert_eq!(skipped, vec![3, 4]);
+    assert!(body["skipped"][1]["message"]
+        .as_str()
+        .unwrap()
+        .contains("duplicate"));
+    assert_eq!(
+        app.record("fine@contoso.com").await.batch_id.as_str(),
+        "partial"
+    );
+
+    // The JSON shapes take the same option as a field; a bad value is a 400 that stores nothing.
+    let resp = app
+        .upload_json(&json!({"people": [{"upn": "ann@contoso.com"}, {"upn": "nope"}], "invalidRows": "skip"}))
+        .await;
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(
+        (body["inserted"].as_u64(), body["skippedRows"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let resp = app
+        .upload_csv("?invalidRows=maybe", "UPN\nzed@contoso.com\n")
+        .await;
+    assert_eq!(resp.status(), 400);
+    assert!(resp.text().await.unwrap().contains("invalidRows"));
+    let zed = mfa_core::domain::Upn::parse("zed@contoso.com").unwrap();
+    assert!(app.store.get_by_upn(&zed).await.unwrap().is_none());
+    // Nothing valid to keep: still refused.
+    let resp = app.upload_csv("?invalidRows=skip", "UPN\nbad\n").await;
+    assert_eq!(resp.status(), 400);
 }

@@ -6,7 +6,7 @@ use mfa_core::store::Store;
 use std::collections::BTreeSet;
 
 use mfa_core::clock::Clock;
-use mfa_handler::routes::upload::parse;
+use mfa_handler::routes::upload::parse::{self, InvalidRows};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::Value;
@@ -130,22 +130,25 @@ proptest! {
     /// flexible row) → the parser panics on a ragged file → proptest reports the input.
     #[test]
     fn the_parser_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
-        let _ = parse::csv(&bytes, 1000);
+        let _ = parse::csv(&bytes, 1000, InvalidRows::Refuse);
+        let _ = parse::csv(&bytes, 1000, InvalidRows::Skip);
     }
 
     /// Text that looks like CSV (random mix of delimiters, quotes, newlines, addresses).
     #[test]
     fn csv_like_text_never_panics(text in "(UPN|Email|Title)[,;\t]?[a-z@.,;\t\"\r\n =<>-]{0,300}") {
-        let _ = parse::csv(text.as_bytes(), 1000);
+        let _ = parse::csv(text.as_bytes(), 1000, InvalidRows::Skip);
     }
 
-    /// Every bad row is reported with its 1-based data row number, and only bad rows are.
-    /// Broken by: counting the header as row 1 (or stopping at the first problem) → the
-    /// reported row set differs from the generated one → `prop_assert_eq!` fails.
+    /// Every bad row is reported with its row number as a spreadsheet shows it (the header is
+    /// row 1, so data row n is row n + 1), and only bad rows are.
+    /// Broken by: numbering data rows from 1 (or stopping at the first problem) → the reported
+    /// row set differs from the generated one → `prop_assert_eq!` fails.
     #[test]
     fn every_bad_row_is_reported_by_number(f in file()) {
         let (bytes, bad) = f.render("p");
-        match parse::csv(&bytes, 1000) {
+        let bad: BTreeSet<usize> = bad.into_iter().map(|r| r + 1).collect();
+        match parse::csv(&bytes, 1000, InvalidRows::Refuse) {
             Ok(parsed) => {
                 prop_assert!(bad.is_empty(), "accepted a file with bad rows {bad:?}");
                 prop_assert_eq!(parsed.people.len(), f.rows.len());
@@ -156,6 +159,15 @@ proptest! {
                 prop_assert_eq!(&reported, &bad);
                 prop_assert_eq!(rejected.total, bad.len());
             }
+        }
+        // Skipping keeps exactly the good rows (when there is one) and reports the same rows.
+        if let Ok(parsed) = parse::csv(&bytes, 1000, InvalidRows::Skip) {
+            prop_assert_eq!(parsed.people.len(), f.rows.len() - bad.len());
+            prop_assert_eq!(parsed.skipped_rows, bad.len());
+            let reported: BTreeSet<usize> = parsed.skipped.iter().map(|p| p.row).collect();
+            prop_assert_eq!(&reported, &bad);
+        } else {
+            prop_assert_eq!(bad.len(), f.rows.len(), "refused although some rows were good");
         }
     }
 }
@@ -207,6 +219,8 @@ fn uploads_are_all_or_nothing_through_the_handler() {
                         .iter()
                         .map(|e| e["row"].as_u64().unwrap() as usize)
                         .collect();
+                    // Numbered as a spreadsheet shows them: the header is row 1.
+                    let bad: BTreeSet<usize> = bad.iter().map(|r| r + 1).collect();
                     prop_assert_eq!(rows, bad);
                 }
                 Ok::<(), TestCaseError>(())

@@ -22,7 +22,7 @@ use crate::error::ApiError;
 use crate::models::UploadQuery;
 use crate::respond;
 use crate::state::SharedState;
-use parse::{Parsed, Rejected};
+use parse::{InvalidRows, Parsed, Rejected};
 
 /// Upload options from the query string or the JSON body (the query wins).
 #[derive(Debug, Default)]
@@ -30,6 +30,7 @@ struct Options {
     batch_id: Option<String>,
     send_now: Option<bool>,
     mode: Option<String>,
+    invalid_rows: Option<String>,
 }
 
 fn truthy(s: &str) -> bool {
@@ -40,6 +41,11 @@ fn truthy(s: &str) -> bool {
 }
 
 impl Options {
+    /// What to do with invalid rows (`invalidRows`: `refuse`, the default, or `skip`).
+    fn invalid(&self) -> Result<InvalidRows, ApiError> {
+        InvalidRows::parse(self.invalid_rows.as_deref().unwrap_or("")).map_err(ApiError::BadRequest)
+    }
+
     fn from_query(query: &str) -> Result<Self, ApiError> {
         let q: UploadQuery = super::decode(query.as_bytes())
             .map_err(|e| ApiError::BadRequest(format!("invalid query: {e}")))?;
@@ -47,6 +53,7 @@ impl Options {
             batch_id: q.batch_id,
             send_now: q.send_now.map(|s| truthy(&s)),
             mode: q.mode,
+            invalid_rows: q.invalid_rows,
         })
     }
 
@@ -66,6 +73,12 @@ impl Options {
         }
         if self.mode.is_none() {
             self.mode = obj.get("mode").and_then(Value::as_str).map(str::to_string);
+        }
+        if self.invalid_rows.is_none() {
+            self.invalid_rows = obj
+                .get("invalidRows")
+                .and_then(Value::as_str)
+                .map(str::to_string);
         }
     }
 }
@@ -100,16 +113,25 @@ pub async fn upload(
         let value: Value = serde_json::from_slice(&body)
             .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?;
         match value {
-            Value::Array(items) => (parse::rows(&items, max_rows), Source::Manual),
+            Value::Array(items) => (
+                parse::rows(&items, max_rows, options.invalid()?),
+                Source::Manual,
+            ),
             Value::Object(obj) => {
                 options.fill_from(&obj);
                 if let Some(text) = obj.get("csv").and_then(Value::as_str) {
-                    (parse::csv(text.as_bytes(), max_rows), Source::CsvUpload)
+                    (
+                        parse::csv(text.as_bytes(), max_rows, options.invalid()?),
+                        Source::CsvUpload,
+                    )
                 } else if let Some(items) = ["people", "users", "rows"]
                     .iter()
                     .find_map(|k| obj.get(*k).and_then(Value::as_array))
                 {
-                    (parse::rows(items, max_rows), Source::Manual)
+                    (
+                        parse::rows(items, max_rows, options.invalid()?),
+                        Source::Manual,
+                    )
                 } else {
                     return Err(ApiError::BadRequest(
                         "expected {\"people\": [...]}, a JSON array of rows, or {\"csv\": \"...\"}"
@@ -121,7 +143,10 @@ pub async fn upload(
             _ => return Err(ApiError::BadRequest("expected a JSON object or array".into()).into()),
         }
     } else if is_csv {
-        (parse::csv(&body, max_rows), Source::CsvUpload)
+        (
+            parse::csv(&body, max_rows, options.invalid()?),
+            Source::CsvUpload,
+        )
     } else {
         return Err(
             ApiError::UnsupportedMediaType("send text/csv or application/json".into()).into(),
@@ -153,6 +178,8 @@ pub async fn upload(
     };
     let Parsed {
         people,
+        skipped,
+        skipped_rows,
         skipped_empty,
         ignored_columns,
     } = parsed;
@@ -170,7 +197,7 @@ pub async fn upload(
         .await
         .map_err(ApiError::from)?;
     tracing::info!(admin = %principal.name, batch = %batch_id, correlation_id = %batch.correlation_id,
-        rows, ?summary, "upload stored");
+        rows, skipped_rows, ?summary, "upload stored");
     let send_now = if options.send_now.unwrap_or(false) {
         start_invitations(&state)
     } else {
@@ -189,6 +216,9 @@ pub async fn upload(
             "correlationId": batch.correlation_id,
             "rows": rows,
             "skippedEmptyRows": skipped_empty,
+            // With invalidRows=skip: the rows left out and why (the first ones listed).
+            "skippedRows": skipped_rows,
+            "skipped": skipped,
             "inserted": summary.inserted,
             "requeued": summary.requeued,
             "reset": summary.reset,

@@ -27,7 +27,9 @@ pub const ADDRESS_COLUMNS: [&str; 6] = [
 /// One problem in the upload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
-    /// 1-based data row (0: the file or header as a whole).
+    /// The row as a spreadsheet shows it (the header is row 1, so the first person is row 2;
+    /// blank lines are not counted); for JSON rows, the item's 1-based position. 0: the file
+    /// or header as a whole.
     pub row: usize,
     /// The column, as named in the file.
     pub column: String,
@@ -42,6 +44,10 @@ pub struct Problem {
 pub struct Parsed {
     /// The people, in file order.
     pub people: Vec<NewPerson>,
+    /// With [`InvalidRows::Skip`]: why rows were left out (up to [`MAX_REPORTED`]).
+    pub skipped: Vec<Problem>,
+    /// With [`InvalidRows::Skip`]: how many rows were left out.
+    pub skipped_rows: usize,
     /// Empty rows skipped.
     pub skipped_empty: usize,
     /// Columns we do not read (reported as warnings).
@@ -128,8 +134,34 @@ impl Columns {
     }
 }
 
+/// What an upload does with rows that have a problem.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum InvalidRows {
+    /// Refuse the whole upload, listing every problem (the default).
+    #[default]
+    Refuse,
+    /// Store the valid rows and report the others, with their reasons (an explicit opt-in).
+    /// Problems with the file as a whole (no address column, too many rows, nobody valid) still
+    /// refuse it.
+    Skip,
+}
+
+impl InvalidRows {
+    /// Parses `refuse` or `skip` (the `invalidRows` parameter).
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "" | "refuse" => Ok(Self::Refuse),
+            "skip" => Ok(Self::Skip),
+            other => Err(format!("invalidRows must be refuse or skip, got {other:?}")),
+        }
+    }
+}
+
 /// Collects rows and problems.
 struct Collector {
+    invalid: InvalidRows,
+    /// A problem that refuses the upload whatever `invalid` says.
+    fatal: bool,
     max_rows: usize,
     rows: usize,
     seen: HashMap<Upn, usize>,
@@ -152,8 +184,10 @@ fn shorten(s: &str) -> String {
 }
 
 impl Collector {
-    fn new(max_rows: usize) -> Self {
+    fn new(max_rows: usize, invalid: InvalidRows) -> Self {
         Self {
+            invalid,
+            fatal: false,
             max_rows,
             rows: 0,
             seen: HashMap::new(),
@@ -218,6 +252,7 @@ impl Collector {
         }
         self.rows += 1;
         if self.rows > self.max_rows {
+            self.fatal = true;
             self.problem(
                 row,
                 "",
@@ -229,6 +264,7 @@ impl Collector {
             );
             return false;
         }
+        let before = self.total;
         let display_name = self.text(row, cells.display);
         let department = self.text(row, cells.department);
         let job_title = self.text(row, cells.job_title);
@@ -237,12 +273,19 @@ impl Collector {
             Ok(upn) => upn,
             Err(e) => {
                 self.problem(row, column, raw, format!("not a valid address: {e}"));
+                self.parsed.skipped_rows += 1;
                 return true;
             }
         };
         if let Some(first) = self.seen.get(&upn) {
             let msg = format!("duplicate: {upn} is already on row {first}");
             self.problem(row, column, raw, msg);
+            self.parsed.skipped_rows += 1;
+            return true;
+        }
+        if self.total > before {
+            // A bad name, department or job title: the row is not valid as a whole.
+            self.parsed.skipped_rows += 1;
             return true;
         }
         self.seen.insert(upn.clone(), row);
@@ -255,7 +298,12 @@ impl Collector {
         true
     }
 
-    fn finish(self) -> Result<Parsed, Rejected> {
+    fn finish(mut self) -> Result<Parsed, Rejected> {
+        let skip = self.invalid == InvalidRows::Skip && !self.fatal;
+        if skip && self.total > 0 && !self.parsed.people.is_empty() {
+            self.parsed.skipped = self.problems;
+            return Ok(self.parsed);
+        }
         if self.total == 0 && self.parsed.people.is_empty() {
             return Err(Rejected {
                 problems: vec![Problem {
@@ -310,7 +358,7 @@ pub fn sniff_delimiter(text: &str) -> u8 {
 }
 
 /// Parses CSV text: UTF-8 with or without BOM, `,` `;` or tab separated, headers in any case.
-pub fn csv(input: &[u8], max_rows: usize) -> Result<Parsed, Rejected> {
+pub fn csv(input: &[u8], max_rows: usize, invalid: InvalidRows) -> Result<Parsed, Rejected> {
     let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
     let text = match std::str::from_utf8(input) {
         Ok(t) => t,
@@ -343,9 +391,10 @@ pub fn csv(input: &[u8], max_rows: usize) -> Result<Parsed, Rejected> {
             ADDRESS_COLUMNS.join(", ")
         )));
     };
-    let mut collector = Collector::new(max_rows);
+    let mut collector = Collector::new(max_rows, invalid);
     let mut record = ::csv::StringRecord::new();
-    let mut row = 0usize;
+    // Rows as a spreadsheet numbers them: the header is row 1.
+    let mut row = 1usize;
     loop {
         row += 1;
         match reader.read_record(&mut record) {
@@ -373,6 +422,7 @@ pub fn csv(input: &[u8], max_rows: usize) -> Result<Parsed, Rejected> {
             }
             Err(e) => {
                 collector.problem(row, "", "", format!("this row cannot be read as CSV: {e}"));
+                collector.parsed.skipped_rows += 1;
             }
         }
     }
@@ -384,11 +434,12 @@ pub fn csv(input: &[u8], max_rows: usize) -> Result<Parsed, Rejected> {
 }
 
 /// Validates JSON rows (`[{"upn": "...", "displayName": "..."}]`; keys as CSV headers).
-pub fn rows(items: &[Value], max_rows: usize) -> Result<Parsed, Rejected> {
-    let mut collector = Collector::new(max_rows);
+pub fn rows(items: &[Value], max_rows: usize, invalid: InvalidRows) -> Result<Parsed, Rejected> {
+    let mut collector = Collector::new(max_rows, invalid);
     let mut ignored: Vec<String> = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let row = i + 1;
+        let before = collector.total;
         let Some(obj) = item.as_object() else {
             collector.problem(
                 row,
@@ -396,6 +447,7 @@ pub fn rows(items: &[Value], max_rows: usize) -> Result<Parsed, Rejected> {
                 "",
                 "each row must be an object like {\"upn\": \"...\"}",
             );
+            collector.parsed.skipped_rows += 1;
             continue;
         };
         let mut texts: Vec<(String, String)> = Vec::new();
@@ -405,6 +457,10 @@ pub fn rows(items: &[Value], max_rows: usize) -> Result<Parsed, Rejected> {
                 Value::Null => {}
                 other => collector.problem(row, k, &other.to_string(), "expected text"),
             }
+        }
+        if collector.total > before {
+            collector.parsed.skipped_rows += 1;
+            continue;
         }
         let columns = Columns::from_headers(texts.iter().map(|(k, _)| k.as_str()));
         for name in columns.ignored.iter() {
@@ -458,18 +514,37 @@ mod tests {
     #[test]
     fn every_bad_row_is_reported_with_its_number() {
         let csv_text = "UPN,DisplayName\nok@contoso.com,A\nbad,B\n\nOK@contoso.com,C\n";
-        let Err(rejected) = csv(csv_text.as_bytes(), 10) else {
+        let Err(rejected) = csv(csv_text.as_bytes(), 10, InvalidRows::Refuse) else {
             panic!("expected problems");
         };
+        // As a spreadsheet numbers them: the header is row 1 (the blank line is not a row).
         let rows: Vec<usize> = rejected.problems.iter().map(|p| p.row).collect();
-        assert_eq!(rows, vec![2, 3], "{:?}", rejected.problems);
-        assert!(rejected.problems[1].message.contains("row 1"));
+        assert_eq!(rows, vec![3, 4], "{:?}", rejected.problems);
+        assert!(rejected.problems[1].message.contains("row 2"));
+    }
+
+    #[test]
+    fn skip_stores_the_valid_rows_and_reports_the_others() {
+        let text = "UPN,DisplayName\nok@contoso.com,A\nbad,B\nOK@contoso.com,C\ntwo@contoso.com,\"D\u{7}\"\nthree@contoso.com,E\n";
+        let parsed = csv(text.as_bytes(), 10, InvalidRows::Skip).expect("valid rows stored");
+        let upns: Vec<&str> = parsed.people.iter().map(|p| p.upn.as_str()).collect();
+        assert_eq!(upns, ["ok@contoso.com", "three@contoso.com"]);
+        assert_eq!(parsed.skipped_rows, 3);
+        let rows: Vec<usize> = parsed.skipped.iter().map(|p| p.row).collect();
+        assert_eq!(rows, [3, 4, 5], "{:?}", parsed.skipped);
+        // Nothing valid: still refused.
+        let none = csv(b"UPN\nbad\n", 10, InvalidRows::Skip);
+        assert!(none.is_err());
+        // Whole-file problems are never skipped.
+        assert!(csv(b"Name\nA\n", 10, InvalidRows::Skip).is_err());
+        assert_eq!(InvalidRows::parse("SKIP"), Ok(InvalidRows::Skip));
+        assert!(InvalidRows::parse("some").is_err());
     }
 
     #[test]
     fn too_many_rows_stops_reading() {
         let csv_text = "UPN\na@contoso.com\nb@contoso.com\nc@contoso.com\n";
-        let Err(rejected) = csv(csv_text.as_bytes(), 2) else {
+        let Err(rejected) = csv(csv_text.as_bytes(), 2, InvalidRows::Skip) else {
             panic!("expected refusal");
         };
         assert!(rejected.problems[0].message.contains("more than 2"));
