@@ -88,6 +88,7 @@ mod tests {
             (7071, 300, 2016.0, Duration::from_secs(5), true, false)
         );
         assert_eq!(o.data_dir, PathBuf::from(".mfa-local"));
+        assert!(!o.reset);
 
         let Some(Command::Local(o)) = Cli::try_parse_from([
             "handler",
@@ -104,6 +105,7 @@ mod tests {
             "--real-tenant",
             "--data-dir",
             "/tmp/mfa",
+            "--reset",
         ])
         .expect("parses")
         .command
@@ -122,6 +124,28 @@ mod tests {
             (8080, 20, 1.5, Duration::from_secs(3), false, true)
         );
         assert_eq!(o.data_dir, PathBuf::from("/tmp/mfa"));
+        assert!(o.reset);
+    }
+
+    #[cfg(feature = "local")]
+    #[test]
+    fn reset_deletes_the_local_database_and_nothing_else() {
+        let dir = tempfile::tempdir().expect("dir");
+        for f in ["local.db", "local.db-wal", "keep.txt"] {
+            std::fs::write(dir.path().join(f), b"x").expect("write");
+        }
+        let removed = crate::local::reset_data(dir.path()).expect("reset");
+        assert_eq!(removed.len(), 2);
+        assert!(!dir.path().join("local.db").exists());
+        assert!(!dir.path().join("local.db-wal").exists());
+        assert!(dir.path().join("keep.txt").exists());
+        // Nothing to delete (a first start, or a missing directory): fine.
+        assert!(crate::local::reset_data(dir.path())
+            .expect("again")
+            .is_empty());
+        assert!(crate::local::reset_data(&dir.path().join("missing"))
+            .expect("missing dir")
+            .is_empty());
     }
 
     #[cfg(feature = "local")]

@@ -50,9 +50,31 @@ pub struct LocalOptions {
     /// (docs/deployment.md, "Running against a real tenant from a laptop").
     #[arg(long)]
     pub real_tenant: bool,
-    /// Where the SQLite database lives.
+    /// Where the SQLite database lives (`local.db`; relative to the current directory).
     #[arg(long, value_name = "DIR", default_value = ".mfa-local")]
     pub data_dir: PathBuf,
+    /// Start over: delete the local database first (the simulated tenant is new at every start;
+    /// without this, people tracked in an earlier run are kept).
+    #[arg(long)]
+    pub reset: bool,
+}
+
+/// The local database's files in `dir` (the database and SQLite's WAL and shared-memory files).
+fn database_files(dir: &std::path::Path) -> [PathBuf; 3] {
+    ["local.db", "local.db-wal", "local.db-shm"].map(|f| dir.join(f))
+}
+
+/// Deletes the local database in `dir` (nothing else there); returns the files removed.
+pub fn reset_data(dir: &std::path::Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut removed = Vec::new();
+    for file in database_files(dir) {
+        match std::fs::remove_file(&file) {
+            Ok(()) => removed.push(file),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("removing {}", file.display())),
+        }
+    }
+    Ok(removed)
 }
 
 fn seconds(s: &str) -> Result<Duration, String> {
@@ -63,6 +85,14 @@ fn seconds(s: &str) -> Result<Duration, String> {
 
 /// Runs local mode until Ctrl-C.
 pub async fn run(opts: LocalOptions) -> anyhow::Result<()> {
+    if opts.reset {
+        let removed = reset_data(&opts.data_dir)?;
+        eprintln!(
+            "Starting over: removed {} file(s) of the local database in {}",
+            removed.len(),
+            opts.data_dir.display()
+        );
+    }
     std::fs::create_dir_all(&opts.data_dir)
         .with_context(|| format!("creating {}", opts.data_dir.display()))?;
     let db = opts.data_dir.join("local.db");
