@@ -15,7 +15,6 @@ use mfa_core::clock::{Clock, ScaledClock, SharedClock, SystemClock};
 use mfa_core::config::Vars;
 use mfa_core::domain::{BatchId, NewPerson, Source, Upn};
 use mfa_core::graph::IssuedTokens;
-use mfa_core::passes::{PassKind, RunRequest};
 use mfa_core::store::{UploadBatch, UpsertMode};
 use tenant_sim::{SimClock, SimConfig, Simulator};
 
@@ -190,18 +189,7 @@ pub async fn run(opts: LocalOptions) -> anyhow::Result<()> {
     let worker = tokio::spawn(async move {
         let mut last_report_day = None;
         loop {
-            let now = clock.now();
-            let mut passes = PassKind::ORCHESTRATOR.to_vec();
-            if last_report_day != Some(now.date_naive()) {
-                passes.push(PassKind::Report);
-                last_report_day = Some(now.date_naive());
-            }
-            let request = RunRequest {
-                passes,
-                now: None,
-                dry_run: false,
-                trigger: "timer".into(),
-            };
+            let request = mfa_worker::scheduled_run(clock.now(), 0, &mut last_report_day);
             if let Err(e) = runner.run(request).await {
                 tracing::warn!(error = format!("{e:#}"), "worker run failed");
             }

@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Timelike, Utc};
+use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use mfa_core::bootstrap;
 use mfa_core::clock::{SharedClock, SystemClock};
@@ -155,18 +155,7 @@ async fn serve(worker: &Worker, clock: SharedClock, report_hour: u32) -> anyhow:
     let interval = worker.settings().worker_interval;
     let mut last_report_day = None;
     loop {
-        let now = clock.now();
-        let mut passes = PassKind::ORCHESTRATOR.to_vec();
-        if now.hour() >= report_hour && last_report_day != Some(now.date_naive()) {
-            passes.push(PassKind::Report);
-            last_report_day = Some(now.date_naive());
-        }
-        let request = RunRequest {
-            passes,
-            now: None,
-            dry_run: false,
-            trigger: "timer".into(),
-        };
+        let request = crate::scheduled_run(clock.now(), report_hour, &mut last_report_day);
         match worker.run_passes(request).await {
             Ok(report) => {
                 tracing::info!(report = %serde_json::to_string(&report).unwrap_or_default(), "run complete")

@@ -43,3 +43,25 @@ pub fn graph_client_with(
 ) -> anyhow::Result<mfa_core::graph::GraphClient> {
     mfa_core::bootstrap::graph_client_with(vars, clock, tokens, |s| s.mail_per_minute = 0)
 }
+
+/// The request of one scheduled run of a long-running worker (`worker serve`, local mode): the
+/// orchestrator's passes, plus the report once a day from `report_hour` (UTC) on.
+pub fn scheduled_run(
+    now: chrono::DateTime<chrono::Utc>,
+    report_hour: u32,
+    last_report_day: &mut Option<chrono::NaiveDate>,
+) -> mfa_core::passes::RunRequest {
+    use chrono::Timelike;
+    use mfa_core::passes::PassKind;
+    let mut passes = PassKind::ORCHESTRATOR.to_vec();
+    if now.hour() >= report_hour && *last_report_day != Some(now.date_naive()) {
+        passes.push(PassKind::Report);
+        *last_report_day = Some(now.date_naive());
+    }
+    mfa_core::passes::RunRequest {
+        passes,
+        now: None,
+        dry_run: false,
+        trigger: "timer".into(),
+    }
+}
