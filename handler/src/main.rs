@@ -26,9 +26,11 @@ async fn main() {
     }
 }
 
-/// The Azure Functions custom handler, configured by the environment.
+/// The Azure Functions custom handler, configured by the environment (read once: every section
+/// of the settings, and the Azure SDK's credential variables, come from this one snapshot).
 async fn custom_handler() {
-    let settings = match HandlerSettings::from_env() {
+    let vars = Vars::from_env();
+    let settings = match HandlerSettings::from_vars(&vars) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("configuration error: {e}");
@@ -36,7 +38,7 @@ async fn custom_handler() {
         }
     };
     mfa_core::telemetry::init(settings.core.log_format, settings.core.in_azure);
-    if let Err(e) = run(settings).await {
+    if let Err(e) = run(settings, &vars).await {
         match e.downcast_ref::<mfa_core::config::ConfigError>() {
             Some(config) => eprintln!("configuration error: {config}"),
             None => {
@@ -48,12 +50,12 @@ async fn custom_handler() {
     }
 }
 
-async fn run(settings: HandlerSettings) -> anyhow::Result<()> {
+async fn run(settings: HandlerSettings, vars: &Vars) -> anyhow::Result<()> {
     for off in settings.core.disabled_features() {
         tracing::warn!("{off}");
     }
     let clock: SharedClock = Arc::new(SystemClock);
-    let deps = production_deps(&settings, &Vars::from_env(), clock).await?;
+    let deps = production_deps(&settings, vars, clock).await?;
     let app = Application::build(settings, deps).await?;
     app.run_until_stopped().await
 }

@@ -80,10 +80,6 @@ impl HandlerSettings {
         Ok(s)
     }
 
-    /// Reads the process environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_vars(&Vars::from_env())
-    }
 }
 
 fn positive(vars: &Vars, name: &'static str, default: u32) -> Result<u32, ConfigError> {

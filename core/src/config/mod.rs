@@ -206,11 +206,6 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Reads the process environment.
-    pub fn from_env() -> Result<Settings, ConfigError> {
-        Self::from_vars(&Vars::from_env())
-    }
-
     /// Reads settings from `vars` (tests pass a map).
     pub fn from_vars(vars: &Vars) -> Result<Settings, ConfigError> {
         parse::load(vars)
