@@ -79,7 +79,7 @@ impl Default for GraphSettings {
             backoff_base: Duration::from_secs(3),
             backoff_cap: Duration::from_secs(180),
             token_refresh_margin: Duration::from_secs(300),
-            token_timeout: Duration::from_secs(5),
+            token_timeout: Duration::from_secs(2),
             token_failure_memory: Duration::from_secs(60),
             identity_concurrency: 16,
             reports_concurrency: 2,
@@ -283,11 +283,11 @@ mod tests {
             ("MFA_GRAPH_MAX_RETRIES", "2"),
             ("MFA_GRAPH_MAIL_CONCURRENCY", "3"),
             ("MFA_GRAPH_REPORTS_PER_10_SECONDS", "0"),
-            ("MFA_GRAPH_TOKEN_TIMEOUT_SECONDS", "2"),
+            ("MFA_GRAPH_TOKEN_TIMEOUT_SECONDS", "3"),
             ("MFA_GRAPH_TOKEN_FAILURE_MEMORY_SECONDS", "90"),
         ])
         .unwrap();
-        assert_eq!(s.token_timeout, Duration::from_secs(2));
+        assert_eq!(s.token_timeout, Duration::from_secs(3));
         assert_eq!(s.token_failure_memory, Duration::from_secs(90));
         assert_eq!(s.base_url.as_str(), "http://127.0.0.1:8080/");
         assert_eq!(s.timeout, Duration::from_secs(5));
