@@ -40,6 +40,19 @@ pub fn graph_client_with(
     let lookup = |k: &str| vars.get(k).map(str::to_string);
     let mut graph_settings = GraphSettings::from_vars(&lookup)?;
     adjust(&mut graph_settings);
+    graph_client_for(graph_settings, vars, clock, tokens)
+}
+
+/// The Graph client for an already validated Graph section (`Settings::graph`, loaded at start-up
+/// with every other setting), its credential picked from the Azure SDK variables in `vars`
+/// (or `tokens`).
+pub fn graph_client_for(
+    graph_settings: GraphSettings,
+    vars: &Vars,
+    clock: SharedClock,
+    tokens: &GraphTokens,
+) -> anyhow::Result<GraphClient> {
+    let lookup = |k: &str| vars.get(k).map(str::to_string);
     let (label, source): (String, Arc<dyn TokenSource>) = match tokens {
         GraphTokens::FromEnvironment => {
             let credential = GraphCredential::from_env(&lookup, clock.clone(), &graph_settings)

@@ -79,7 +79,6 @@ impl HandlerSettings {
         s.open_buffer = positive(vars, "MFA_OPEN_BUFFER", defaults::OPEN_BUFFER as u32)? as usize;
         Ok(s)
     }
-
 }
 
 fn positive(vars: &Vars, name: &'static str, default: u32) -> Result<u32, ConfigError> {

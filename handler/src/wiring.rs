@@ -33,7 +33,7 @@ pub async fn production_deps_with(
     clock: SharedClock,
     tokens: &GraphTokens,
 ) -> anyhow::Result<Deps> {
-    let graph = match mfa_worker::graph_client_with(vars, clock.clone(), tokens) {
+    let graph = match mfa_worker::graph_client_for(&settings.core, vars, clock.clone(), tokens) {
         Ok(g) => Some(g),
         Err(e) => {
             tracing::warn!(

@@ -84,7 +84,12 @@ pub async fn build(clock: SharedClock) -> anyhow::Result<Worker> {
         tracing::warn!("{off}");
     }
     let extra = Arc::new(WorkerSettings::from_vars(&vars)?);
-    let graph = crate::graph_client(&vars, clock.clone())?;
+    let graph = crate::graph_client_for(
+        &settings,
+        &vars,
+        clock.clone(),
+        &bootstrap::GraphTokens::FromEnvironment,
+    )?;
     let store = bootstrap::open_store(&settings, Some(graph.clone())).await?;
     Worker::new(store, graph, clock, settings, extra)
 }

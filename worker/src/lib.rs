@@ -44,6 +44,19 @@ pub fn graph_client_with(
     mfa_core::bootstrap::graph_client_with(vars, clock, tokens, |s| s.mail_per_minute = 0)
 }
 
+/// [`graph_client_with`] for the Graph section of `settings` (validated at start-up with the
+/// rest): what the binaries use.
+pub fn graph_client_for(
+    settings: &mfa_core::config::Settings,
+    vars: &mfa_core::config::Vars,
+    clock: mfa_core::clock::SharedClock,
+    tokens: &mfa_core::bootstrap::GraphTokens,
+) -> anyhow::Result<mfa_core::graph::GraphClient> {
+    let mut graph = settings.graph.clone();
+    graph.mail_per_minute = 0;
+    mfa_core::bootstrap::graph_client_for(graph, vars, clock, tokens)
+}
+
 /// The request of one scheduled run of a long-running worker (`worker serve`, local mode): the
 /// orchestrator's passes, plus the report once a day from `report_hour` (UTC) on.
 pub fn scheduled_run(
