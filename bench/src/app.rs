@@ -121,6 +121,7 @@ pub async fn seed(store: &dyn Store, n: usize) -> anyhow::Result<Vec<String>> {
         correlation_id: uuid::Uuid::new_v4(),
         now: Utc::now(),
         mode: UpsertMode::KeepHistory,
+        hold: false,
     };
     store.upsert_people(&batch, people).await?;
     let mut tokens = Vec::with_capacity(n);

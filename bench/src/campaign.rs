@@ -370,6 +370,7 @@ impl Campaign {
                     correlation_id: uuid::Uuid::new_v4(),
                     now: clock.now(),
                     mode: UpsertMode::KeepHistory,
+                    hold: false,
                 },
                 upns.iter().cloned().map(NewPerson::new).collect(),
             )

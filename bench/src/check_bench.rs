@@ -104,6 +104,7 @@ async fn one(opts: &Options, licence: Licence, label: &str) -> anyhow::Result<Ve
                 correlation_id: uuid::Uuid::new_v4(),
                 now: clock.now(),
                 mode: UpsertMode::KeepHistory,
+                hold: false,
             },
             people,
         )

@@ -108,6 +108,7 @@ pub async fn run(opts: Options) -> anyhow::Result<String> {
                 correlation_id: uuid::Uuid::new_v4(),
                 now: clock.now(),
                 mode: UpsertMode::KeepHistory,
+                hold: false,
             },
             people,
         )

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
 use mfa_core::domain::{InviteStatus, NewPerson, OnboardingRecord, TrackingToken, Upn};
 use mfa_core::store::{
-    DueQuery, Lease, Page, PeopleFilter, SendLogEntry, SharedStore, Store, StoreResult, Summary,
-    UploadBatch, UpsertSummary,
+    AuditEntry, DueQuery, Lease, Page, PeopleFilter, SendLogEntry, SharedStore, Store, StoreResult,
+    Summary, UploadBatch, UpsertSummary,
 };
 
 /// Call counters (relaxed atomics; read after the load stops).
@@ -141,5 +141,19 @@ impl Store for CountingStore {
     }
     async fn sends_since(&self, since: DateTime<Utc>) -> StoreResult<Vec<SendLogEntry>> {
         self.inner.sends_since(since).await
+    }
+    async fn delete(&self, upn: &Upn) -> StoreResult<bool> {
+        self.inner.delete(upn).await
+    }
+    async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
+        self.inner.append_audit(entry).await
+    }
+    async fn audit(
+        &self,
+        target: Option<&str>,
+        page: u64,
+        page_size: u64,
+    ) -> StoreResult<Page<AuditEntry>> {
+        self.inner.audit(target, page, page_size).await
     }
 }

@@ -21,8 +21,8 @@ use futures::stream::BoxStream;
 use mfa_bench::campaign::{campaign_start, Campaign, CampaignConfig, FinalState};
 use mfa_core::domain::{InviteStatus, NewPerson, OnboardingRecord, TrackingToken, Upn};
 use mfa_core::store::{
-    DueQuery, Lease, Page, PeopleFilter, SendLogEntry, SharedStore, Store, StoreError, StoreResult,
-    Summary, UploadBatch, UpsertSummary,
+    AuditEntry, DueQuery, Lease, Page, PeopleFilter, SendLogEntry, SharedStore, Store, StoreError,
+    StoreResult, Summary, UploadBatch, UpsertSummary,
 };
 use parking_lot::Mutex;
 use rand::rngs::StdRng;
@@ -142,6 +142,20 @@ impl Store for FlakyStore {
     }
     async fn sends_since(&self, since: DateTime<Utc>) -> StoreResult<Vec<SendLogEntry>> {
         self.inner.sends_since(since).await
+    }
+    async fn delete(&self, upn: &Upn) -> StoreResult<bool> {
+        self.inner.delete(upn).await
+    }
+    async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
+        self.inner.append_audit(entry).await
+    }
+    async fn audit(
+        &self,
+        target: Option<&str>,
+        page: u64,
+        page_size: u64,
+    ) -> StoreResult<Page<AuditEntry>> {
+        self.inner.audit(target, page, page_size).await
     }
 }
 

@@ -11,6 +11,7 @@
 pub mod bootstrap;
 pub mod clock;
 pub mod config;
+pub mod control;
 pub mod domain;
 pub mod graph;
 pub mod passes;

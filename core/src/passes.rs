@@ -1,6 +1,7 @@
 //! The contract between whatever triggers worker passes (Functions timers through the handler,
 //! the admin API's "run now", the `worker` binary) and the worker that runs them.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -128,6 +129,10 @@ pub struct PassOutcome {
     pub errors: u64,
     /// Human-readable notes (what a dry run would do, why a pass was skipped).
     pub notes: Vec<String>,
+    /// In a dry run: the emails it would send, counted by kind (`invitation`, `reminder`,
+    /// `escalation`, `report`) and then by the upload batch of the people they are about.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub planned: BTreeMap<String, BTreeMap<String, u64>>,
 }
 
 /// What a run did.
@@ -167,6 +172,42 @@ pub trait PassRunner: Send + Sync {
 
     /// What the passes last recorded for admins to see (detection mode, reconciliation, pilot).
     async fn state(&self) -> anyhow::Result<PassState>;
+
+    /// An email as it would be sent now, rendered with the templates in use (`upn`: whom it is
+    /// about; the report is about nobody). Nothing is stored or sent. `None`: no such person.
+    async fn sample_email(
+        &self,
+        kind: crate::domain::MailKind,
+        upn: Option<&crate::domain::Upn>,
+    ) -> anyhow::Result<Option<SampleEmail>>;
+}
+
+/// A rendered sample email (the admin's preview).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SampleEmail {
+    /// `invitation`, `reminder`, `escalation` or `report`.
+    pub kind: String,
+    /// Whom it would go to.
+    pub to: Vec<String>,
+    /// Subject line.
+    pub subject: String,
+    /// HTML body.
+    pub html: String,
+    /// Plain-text body.
+    pub text: String,
+    /// The template files it is made of and whether each is built in or an override.
+    pub templates: Vec<TemplateSource>,
+}
+
+/// One template file behind a sample email.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateSource {
+    /// The file name (`invitation.html.hbs`, …).
+    pub file: String,
+    /// `built-in`, or `override` (from `MFA_TEMPLATE_DIR`).
+    pub source: String,
 }
 
 #[cfg(test)]

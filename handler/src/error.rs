@@ -31,6 +31,9 @@ pub enum ApiError {
     /// The thing asked for does not exist.
     #[error("not found")]
     NotFound,
+    /// The request is valid but the state does not allow it now; the message says why.
+    #[error("{0}")]
+    Conflict(String),
     /// A needed part of the system is switched off or absent.
     #[error("{0}")]
     Unavailable(String),
@@ -51,6 +54,7 @@ impl ApiError {
             ApiError::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, self.to_string()),
             ApiError::UnsupportedMediaType(m) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, m.clone()),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not found".into()),
+            ApiError::Conflict(m) => (StatusCode::CONFLICT, m.clone()),
             ApiError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, m.clone()),
             ApiError::Unexpected(e) => {
                 tracing::error!(error = ?e, "request failed");

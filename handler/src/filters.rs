@@ -46,11 +46,13 @@ pub fn admin_auth(
         .and(warp::header::headers_cloned())
         .and(with_state(state))
         .and_then(|remote, headers, state: SharedState| async move {
-            state
+            let mut principal = state
                 .admin
                 .check(remote, &headers)
                 .await
-                .map_err(warp::reject::custom)
+                .map_err(warp::reject::custom)?;
+            principal.origin = crate::routes::resend::client_ip(remote, &headers);
+            Ok::<_, Rejection>(principal)
         })
 }
 
@@ -154,7 +156,8 @@ pub fn upload_users(state: SharedState) -> BoxedFilter<(Response,)> {
     )
 }
 
-/// `/api/admin/...`: report, users, export, run, and CORS preflight.
+/// `/api/admin/...`: report, users and one person, export, run, preview, campaign controls,
+/// batch release, the audit log, and CORS preflight.
 pub fn admin_api(state: SharedState) -> BoxedFilter<(Response,)> {
     let auth = || admin_auth(state.clone());
     let st = || with_state(state.clone());
@@ -182,7 +185,79 @@ pub fn admin_api(state: SharedState) -> BoxedFilter<(Response,)> {
         .and(body::capped(INVOCATION_LIMIT, body::LARGE_DEADLINE))
         .and(st())
         .and_then(admin::run::run);
-    let inner = report.or(users).unify().or(export).unify().or(run).unify();
+    let person = warp::path!("users" / String)
+        .and(warp::get())
+        .and(auth())
+        .and(st())
+        .and_then(admin::person::show);
+    let person_action = warp::path!("users" / String / String)
+        .and(warp::post())
+        .and(auth())
+        .and(st())
+        .and_then(admin::person::act);
+    let campaign = warp::path!("campaign")
+        .and(warp::get())
+        .and(auth())
+        .and(st())
+        .and_then(admin::control::campaign);
+    let pause = warp::path!("campaign" / "pause")
+        .and(warp::post())
+        .and(auth())
+        .and(st())
+        .and_then(admin::control::pause);
+    let resume = warp::path!("campaign" / "resume")
+        .and(warp::post())
+        .and(auth())
+        .and(st())
+        .and_then(admin::control::resume);
+    let release = warp::path!("batches" / String / "release")
+        .and(warp::post())
+        .and(auth())
+        .and(body::capped(FORM_LIMIT, body::FORM_DEADLINE))
+        .and(st())
+        .and_then(admin::control::release);
+    let audit = warp::path!("audit")
+        .and(warp::get())
+        .and(raw_query())
+        .and(auth())
+        .and(st())
+        .and_then(admin::audit::audit);
+    let preview = warp::path!("preview")
+        .and(warp::get())
+        .and(auth())
+        .and(st())
+        .and_then(admin::preview::preview);
+    let sample = warp::path!("preview" / "email")
+        .and(warp::get())
+        .and(raw_query())
+        .and(auth())
+        .and(st())
+        .and_then(admin::preview::sample);
+    let inner = report
+        .or(users)
+        .unify()
+        .or(person)
+        .unify()
+        .or(person_action)
+        .unify()
+        .or(export)
+        .unify()
+        .or(run)
+        .unify()
+        .or(campaign)
+        .unify()
+        .or(pause)
+        .unify()
+        .or(resume)
+        .unify()
+        .or(release)
+        .unify()
+        .or(audit)
+        .unify()
+        .or(preview)
+        .unify()
+        .or(sample)
+        .unify();
     with_cors(
         warp::path!("api" / "admin" / ..).boxed(),
         inner.boxed(),

@@ -18,6 +18,7 @@
 //!   machine with the tenant simulator (feature `local`, on by default, off in the Azure package).
 //! - [`error`], [`respond`], [`body`]: one error type, response helpers with security headers,
 //!   and capped body reading.
+pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod cli;

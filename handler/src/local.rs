@@ -165,6 +165,7 @@ pub async fn run(opts: LocalOptions) -> anyhow::Result<()> {
             correlation_id: uuid::Uuid::new_v4(),
             now: clock.now(),
             mode: UpsertMode::KeepHistory,
+            hold: false,
         };
         store.upsert_people(&batch, people).await?;
     }

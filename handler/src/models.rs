@@ -56,6 +56,8 @@ pub struct UploadQuery {
     /// `true`, `1`, `yes` or `on` to run the invitation pass now.
     #[serde(alias = "send_now")]
     pub send_now: Option<String>,
+    /// `true`: a held upload (nobody emailed until the batch is released).
+    pub hold: Option<String>,
     /// `keepHistory` (default) or `reset`.
     pub mode: Option<String>,
     /// `refuse` (default: any invalid row refuses the upload) or `skip` (store the valid rows).
@@ -128,6 +130,8 @@ pub struct ExportRow {
     pub updated_at: Cell,
     #[serde(rename = "Notes")]
     pub notes: Cell,
+    #[serde(rename = "AdminHold")]
+    pub admin_hold: Cell,
 }
 
 impl From<&OnboardingRecord> for ExportRow {
@@ -163,6 +167,7 @@ impl From<&OnboardingRecord> for ExportRow {
             created_at: Cell::new(date(Some(r.created_at))),
             updated_at: Cell::new(date(Some(r.updated_at))),
             notes: Cell::new(text(&r.notes)),
+            admin_hold: Cell::new(r.hold.map(|h| h.to_string()).unwrap_or_default()),
         }
     }
 }
@@ -269,6 +274,8 @@ pub struct RecordView {
     pub error_details: Option<String>,
     /// Facts for the admin that stopped nothing (`Notes` in the export).
     pub notes: Option<String>,
+    /// `AdminHold`: `Held` (a held upload) or `Excluded`; `None`: emailed as the campaign says.
+    pub hold: Option<String>,
     /// `CorrelationId`.
     pub correlation_id: String,
     /// `ObjectId`.
@@ -311,6 +318,7 @@ impl From<&OnboardingRecord> for RecordView {
             source_batch_id: r.batch_id.to_string(),
             error_details: r.error_details.clone(),
             notes: r.notes.clone(),
+            hold: r.hold.map(|h| h.to_string()),
             correlation_id: r.correlation_id.to_string(),
             object_id: r.object_id.as_ref().map(ToString::to_string),
             next_due_at: r.next_due_at,
@@ -374,7 +382,7 @@ mod tests {
              TrackingToken,ClickedLinkDate,AddedToGroupDate,InviteSentDate,LastReminderDate,\
              ReminderCount,LastChecked,EmailOpenedDate,EscalatedToManager,EscalationDate,ManagerUPN,\
              Source,SourceBatchId,ErrorDetails,CorrelationId,ObjectId,Department,JobTitle,\
-             ResendCount,LastResendAt,NextDueAt,CreatedAt,UpdatedAt,Notes"
+             ResendCount,LastResendAt,NextDueAt,CreatedAt,UpdatedAt,Notes,AdminHold"
         );
     }
 }

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use mfa_core::clock::SharedClock;
 use mfa_core::config::Settings;
-use mfa_core::domain::{MailKind, OnboardingRecord, StatusEvent, Upn};
+use mfa_core::control::{self, CampaignControl};
+use mfa_core::domain::{Hold, MailKind, OnboardingRecord, StatusEvent, Upn};
 use mfa_core::graph::{GraphClient, GraphError, Mail};
 use mfa_core::passes::PassOutcome;
 use mfa_core::store::{DueQuery, Lease, SendLogEntry, SharedStore, StoreError};
@@ -59,7 +60,15 @@ pub struct RunCtx {
     pub pilot: Option<Arc<PilotScope>>,
     /// People this run left alone because they are outside the pilot.
     pub out_of_scope: HashSet<Upn>,
+    /// The admin's campaign controls (pause, past pauses, releases), as last read.
+    pub control: CampaignControl,
+    /// When [`Self::control`] was read (wall clock): a run re-reads it before a send at most
+    /// every [`CONTROL_FRESH`], so a pause stops a run already going.
+    pub control_read: Option<std::time::Instant>,
 }
+
+/// How old the campaign controls may be when a run decides to send.
+pub const CONTROL_FRESH: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// How an attempt to send ended.
 #[derive(Debug)]
@@ -95,6 +104,42 @@ impl RunCtx {
     pub fn has_read_time(&mut self) -> bool {
         let now = self.now();
         self.reads_until.is_none_or(|until| now < until) && self.has_time()
+    }
+
+    /// True while the campaign is paused, by controls at most [`CONTROL_FRESH`] old.
+    pub async fn paused(&mut self) -> anyhow::Result<bool> {
+        if self
+            .control_read
+            .is_none_or(|at| at.elapsed() >= CONTROL_FRESH)
+        {
+            self.control = control::load(self.store.as_ref()).await?;
+            self.control_read = Some(std::time::Instant::now());
+        }
+        Ok(self.control.is_paused())
+    }
+
+    /// `t` moved by the time the campaign spent paused since it: the reference point of every
+    /// due time counted from a person's last email, so resuming sends no burst of reminders.
+    pub fn shifted(&self, t: DateTime<Utc>) -> DateTime<Utc> {
+        t + self.control.paused_between(t, self.now())
+    }
+
+    /// When the person's next reminder is due: the reminder interval after their last email
+    /// (moved by pauses).
+    pub fn reminder_at(&self, rec: &OnboardingRecord) -> DateTime<Utc> {
+        let last_email = rec
+            .last_reminder_date
+            .max(rec.invite_sent_date)
+            .unwrap_or_else(|| self.now());
+        self.shifted(last_email) + self.settings.campaign.reminder_interval
+    }
+
+    /// When the optional deadline rule adds the person to the group without a click (moved by
+    /// pauses).
+    pub fn deadline_at(&self, rec: &OnboardingRecord) -> Option<DateTime<Utc>> {
+        let first = rec.invite_sent_date?;
+        let d = self.extra.deadline_for(Some(first))?;
+        Some(d + self.control.paused_between(first, self.now()))
     }
 
     /// Whether the pilot scope (if any) includes `rec`.
@@ -188,7 +233,53 @@ impl RunCtx {
         email: Email,
         out: &mut PassOutcome,
     ) -> anyhow::Result<(Emailed, Vec<OnboardingRecord>)> {
+        // Held or excluded by an admin: nobody emails them, nobody emails about them. They are
+        // due again only when an admin releases or includes them.
+        let (on_hold, people): (Vec<_>, Vec<_>) =
+            people.into_iter().partition(OnboardingRecord::is_held);
+        let mut left_alone = Vec::with_capacity(on_hold.len());
+        for mut rec in on_hold {
+            out.notes.push(format!(
+                "{}: {} by an admin; not emailed",
+                rec.upn,
+                rec.hold.map_or("held", |h| if h == Hold::Excluded {
+                    "excluded"
+                } else {
+                    "held"
+                })
+            ));
+            rec.next_due_at = None;
+            Self::release(&mut rec);
+            left_alone.push(self.save(&rec).await?.unwrap_or(rec));
+        }
+        if people.is_empty() {
+            return Ok((Emailed::Conflict, left_alone));
+        }
         if self.dry_run {
+            if self.paused().await? {
+                out.notes
+                    .push("the campaign is paused: nothing would be sent".to_string());
+                return Ok((Emailed::Deferred, people));
+            }
+            // The limiter decides as in a real run (in memory only), so a preview counts what
+            // the next run can send, not everything due.
+            let now = self.now();
+            match self.limiter.next_slot(1, now) {
+                Some((mailbox, at)) if at < self.deadline => {
+                    self.limiter.record(&mailbox, at.max(now), 1)
+                }
+                _ => {
+                    self.budget_exhausted = true;
+                    return Ok((Emailed::Deferred, people));
+                }
+            }
+            let by_batch = out
+                .planned
+                .entry(email.kind.header_value().to_string())
+                .or_default();
+            if let Some(first) = people.first() {
+                *by_batch.entry(first.batch_id.to_string()).or_default() += 1;
+            }
             let others = people.len().saturating_sub(1);
             for rec in &people {
                 let would = match email.kind {
@@ -244,10 +335,11 @@ impl RunCtx {
             rec.send_intent_at = None;
         }
         let result = match outcome {
-            SendOutcome::Sent { .. } => {
+            SendOutcome::Sent { mailbox } => {
                 let now = self.now();
+                let from = format!("from {mailbox}");
                 for rec in &mut held {
-                    rec.apply(email.event.clone(), now)?;
+                    rec.apply_with(email.event.clone(), now, Some(&from))?;
                     rec.next_due_at = Some(self.next_due(rec));
                 }
                 return Ok((Emailed::Sent, held));
@@ -272,6 +364,10 @@ impl RunCtx {
         kind: MailKind,
         correlation: &str,
     ) -> anyhow::Result<SendOutcome> {
+        // The admin's kill switch: no email of any kind leaves while the campaign is paused.
+        if self.paused().await? {
+            return Ok(SendOutcome::Deferred);
+        }
         let recipients = u32::try_from(to.len()).unwrap_or(u32::MAX);
         let now = self.now();
         let Some((mailbox, at)) = self.limiter.next_slot(recipients, now) else {
@@ -357,11 +453,8 @@ impl RunCtx {
             .last_reminder_date
             .max(rec.invite_sent_date)
             .unwrap_or(now);
-        let reminder = last_email + interval;
-        let mut due = match self
-            .extra
-            .deadline_for(rec.invite_sent_date.or(Some(last_email)))
-        {
+        let reminder = self.reminder_at(rec);
+        let mut due = match self.deadline_at(rec) {
             Some(d) if !rec.in_group && d > last_email => reminder.min(d),
             _ => reminder,
         };
@@ -376,14 +469,14 @@ impl RunCtx {
     }
 
     /// When the person's manager is to be told: the escalation grace period after the reminder
-    /// that made it owed (`None`: not owed, or already done or skipped).
+    /// that made it owed (moved by pauses) (`None`: not owed, or already done or skipped).
     pub fn escalation_at(&self, rec: &OnboardingRecord) -> Option<DateTime<Utc>> {
         let campaign = &self.settings.campaign;
         if rec.reminder_count < campaign.escalate_after_reminders || rec.escalation_date.is_some() {
             return None;
         }
         let last_email = rec.last_reminder_date.max(rec.invite_sent_date)?;
-        Some(last_email + campaign.escalation_grace)
+        Some(self.shifted(last_email) + campaign.escalation_grace)
     }
 
     /// True when the person's manager is to be told now.
@@ -414,7 +507,8 @@ pub enum Emailed {
     Sent,
     /// A dry run: noted, nothing sent or written.
     DryRun,
-    /// The person changed meanwhile (someone else wrote first): nothing sent, leave them.
+    /// The person changed meanwhile (someone else wrote first), or an admin holds or excluded
+    /// them: nothing sent, leave them.
     Conflict,
     /// No sending capacity left in this run: nothing sent, the record is saved; stop emailing.
     Deferred,

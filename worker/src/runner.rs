@@ -8,19 +8,24 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use mfa_core::clock::{Clock, SharedClock};
 use mfa_core::config::Settings;
-use mfa_core::domain::InviteStatus;
+use mfa_core::control;
+use mfa_core::domain::{InviteStatus, MailKind, Upn};
 use mfa_core::graph::GraphClient;
-use mfa_core::passes::{PassKind, PassOutcome, PassRunner, PassState, RunReport, RunRequest};
+use mfa_core::passes::{
+    PassKind, PassOutcome, PassRunner, PassState, RunReport, RunRequest, SampleEmail,
+};
 use mfa_core::store::{Lease, SharedStore, Store};
 use serde::{Deserialize, Serialize};
 
 use crate::context::RunCtx;
-use crate::mail::{SendLimiter, Templates};
+use crate::mail::{compose, SendLimiter, Template, Templates};
 use crate::passes::{check, enforce, events, followup, invitation, phone, pilot, report};
 use crate::settings::WorkerSettings;
 
 /// Meta key of the run lease: one run at a time across processes.
 const RUN_LEASE_KEY: &str = "worker.run-lease";
+/// What a pass skipped because of the pause reports.
+const PAUSED_NOTE: &str = "the campaign is paused: nothing is sent until an admin resumes it";
 /// How long past its budget a crashed run's leases last.
 const LEASE_MARGIN: Duration = Duration::minutes(2);
 
@@ -83,6 +88,136 @@ impl Worker {
         })
     }
 
+    /// A run's context (one constructor for runs and previews).
+    #[allow(clippy::too_many_arguments)]
+    fn context(
+        &self,
+        clock: SharedClock,
+        lease: Lease,
+        deadline: DateTime<Utc>,
+        dry_run: bool,
+        escalating: bool,
+        limiter: SendLimiter,
+        control: control::CampaignControl,
+    ) -> RunCtx {
+        RunCtx {
+            store: self.store.clone(),
+            graph: self.graph.clone(),
+            clock,
+            settings: self.settings.clone(),
+            extra: self.extra.clone(),
+            templates: self.templates.clone(),
+            lease,
+            deadline,
+            dry_run,
+            escalating,
+            limiter,
+            budget_exhausted: false,
+            registration_as_of: None,
+            events_checked: false,
+            reads_until: None,
+            pilot: None,
+            out_of_scope: Default::default(),
+            control,
+            control_read: Some(std::time::Instant::now()),
+        }
+    }
+
+    /// An email as it would be sent now, rendered with the templates in use: the invitation,
+    /// reminder or escalation about `upn`, or the admin report. Nothing is stored or sent.
+    /// `None`: no such person.
+    pub async fn sample_email(
+        &self,
+        kind: MailKind,
+        upn: Option<&Upn>,
+    ) -> anyhow::Result<Option<SampleEmail>> {
+        let now = self.clock.now();
+        let rec = match upn {
+            Some(upn) => match self.store.get_by_upn(upn).await? {
+                Some(rec) => Some(rec),
+                None => return Ok(None),
+            },
+            None => None,
+        };
+        let need_person =
+            || anyhow::anyhow!("a {} is about one person: name them", kind.header_value());
+        let (template, to, rendered) = match kind {
+            MailKind::Invitation => {
+                let rec = rec.ok_or_else(need_person)?;
+                let data = compose::invitation(&self.settings, &rec);
+                (
+                    Template::Invitation,
+                    vec![rec.upn.to_string()],
+                    self.templates.render(Template::Invitation, &data)?,
+                )
+            }
+            MailKind::Reminder => {
+                let rec = rec.ok_or_else(need_person)?;
+                let data = compose::reminder(&self.settings, &rec, rec.reminder_count + 1);
+                (
+                    Template::Reminder,
+                    vec![rec.upn.to_string()],
+                    self.templates.render(Template::Reminder, &data)?,
+                )
+            }
+            MailKind::Escalation => {
+                let rec = rec.ok_or_else(need_person)?;
+                let manager = rec
+                    .manager_upn
+                    .as_ref()
+                    .map(Upn::to_string)
+                    .or_else(|| {
+                        self.settings
+                            .campaign
+                            .escalation_fallback
+                            .as_ref()
+                            .map(Upn::to_string)
+                    })
+                    .unwrap_or_else(|| "(their manager, looked up when sent)".to_string());
+                let data =
+                    compose::escalation(&self.settings, std::slice::from_ref(&rec), &manager);
+                (
+                    Template::Escalation,
+                    vec![manager],
+                    self.templates.render(Template::Escalation, &data)?,
+                )
+            }
+            MailKind::Report => {
+                let mailboxes = self.settings.sender_mailboxes.clone().unwrap_or_default();
+                let limiter = SendLimiter::new(self.settings.mail_limits, &mailboxes, &[], now);
+                let lease = Lease {
+                    owner: "preview".into(),
+                    until: now,
+                };
+                let control = control::load(self.store.as_ref()).await?;
+                let ctx = self.context(
+                    self.clock.clone(),
+                    lease,
+                    now,
+                    true,
+                    false,
+                    limiter,
+                    control,
+                );
+                let to = self
+                    .settings
+                    .report_recipients
+                    .as_ref()
+                    .map(|r| r.iter().map(Upn::to_string).collect())
+                    .unwrap_or_default();
+                (Template::Report, to, report::render(&ctx, now).await?)
+            }
+        };
+        Ok(Some(SampleEmail {
+            kind: kind.header_value().to_string(),
+            to,
+            subject: rendered.subject,
+            html: rendered.html,
+            text: rendered.text,
+            templates: self.templates.sources(template),
+        }))
+    }
+
     /// The shared settings the worker runs with.
     pub fn settings(&self) -> &Settings {
         &self.settings
@@ -119,27 +254,19 @@ impl Worker {
         let log = self.store.sends_since(started - Duration::days(1)).await?;
         let mailboxes = self.settings.sender_mailboxes.clone().unwrap_or_default();
         let limiter = SendLimiter::new(self.settings.mail_limits, &mailboxes, &log, started);
+        let control = control::load(self.store.as_ref()).await?;
         let escalating = self.settings.sender_mailboxes.is_ok()
-            && request.passes.contains(&PassKind::Escalation);
-        let mut ctx = RunCtx {
-            store: self.store.clone(),
-            graph: self.graph.clone(),
+            && request.passes.contains(&PassKind::Escalation)
+            && !control.is_paused();
+        let mut ctx = self.context(
             clock,
-            settings: self.settings.clone(),
-            extra: self.extra.clone(),
-            templates: self.templates.clone(),
-            lease: lease.clone(),
+            lease.clone(),
             deadline,
-            dry_run: request.dry_run,
+            request.dry_run,
             escalating,
             limiter,
-            budget_exhausted: false,
-            registration_as_of: None,
-            events_checked: false,
-            reads_until: None,
-            pilot: None,
-            out_of_scope: Default::default(),
-        };
+            control,
+        );
         let request = RunRequest {
             passes: self.with_directory_passes(&request.passes),
             ..request
@@ -171,6 +298,9 @@ impl Worker {
         request: &RunRequest,
     ) -> anyhow::Result<Vec<PassOutcome>> {
         let mailing_on = ctx.settings.sender_mailboxes.is_ok();
+        // Paused: no pass sends anything (the send itself refuses too, for a pause that starts
+        // mid-run); links, clicks, group additions and registrations go on.
+        let paused = ctx.control.is_paused();
         let mut outcomes = Vec::new();
         let mut followup_done = false;
         for pass in &request.passes {
@@ -189,6 +319,11 @@ impl Worker {
             let span = tracing::info_span!("pass", pass = %pass);
             let _guard = span.enter();
             match pass {
+                PassKind::Invitation | PassKind::Report if paused => outcomes.push(PassOutcome {
+                    pass: Some(*pass),
+                    notes: vec![PAUSED_NOTE.into()],
+                    ..Default::default()
+                }),
                 PassKind::Check => {
                     // Confirmation and per-user reads wait on the reports limit (5 per 10 s); left
                     // alone they can fill a whole run while invitations and reminders wait. With
@@ -226,7 +361,9 @@ impl Worker {
                     }
                     followup_done = true;
                     let actions = followup::Actions {
-                        reminder: mailing_on && request.passes.contains(&PassKind::Reminder),
+                        reminder: mailing_on
+                            && !paused
+                            && request.passes.contains(&PassKind::Reminder),
                         escalation: ctx.escalating,
                         deadline: request.passes.contains(&PassKind::Deadline),
                     };
@@ -352,6 +489,14 @@ impl Worker {
 impl PassRunner for Worker {
     async fn run(&self, request: RunRequest) -> anyhow::Result<RunReport> {
         self.run_passes(request).await
+    }
+
+    async fn sample_email(
+        &self,
+        kind: MailKind,
+        upn: Option<&Upn>,
+    ) -> anyhow::Result<Option<SampleEmail>> {
+        Worker::sample_email(self, kind, upn).await
     }
 
     async fn state(&self) -> anyhow::Result<PassState> {

@@ -142,6 +142,9 @@ pub struct Campaign {
     /// Days after the last reminder before the manager is told, so a person who acts on the
     /// reminder is not escalated (`MFA_ESCALATION_GRACE_DAYS`).
     pub escalation_grace: chrono::Duration,
+    /// The most first invitations sent per UTC day, campaign-wide (`MFA_INVITES_PER_DAY`;
+    /// `None`: only the mail limits apply). Waves are spread over days by it.
+    pub invites_per_day: Option<u32>,
     /// Where escalations go when a person has no manager (`MFA_ESCALATION_FALLBACK`).
     pub escalation_fallback: Option<Upn>,
     /// Where the enrol page sends people (`MFA_SETUP_URL`).

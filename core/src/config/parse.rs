@@ -147,6 +147,20 @@ pub(super) fn load(v: &Vars) -> Result<Settings, ConfigError> {
             "must be between 0 and 60 days",
         ));
     }
+    let invites_per_day = match v.get("MFA_INVITES_PER_DAY") {
+        None => None,
+        Some(raw) => match raw.trim().parse::<u32>() {
+            Ok(n) if n >= 1 => Some(n),
+            _ => {
+                return Err(ConfigError::new(
+                    "MFA_INVITES_PER_DAY",
+                    format!(
+                        "must be a whole number of at least 1 (or unset for no cap), got {raw:?}"
+                    ),
+                ))
+            }
+        },
+    };
     let per_minute = number(v, "MFA_MAIL_PER_MINUTE", defaults::MAIL_PER_MINUTE)?;
     let per_day = number(v, "MFA_MAIL_PER_DAY", defaults::MAIL_PER_DAY)?;
     if per_minute == 0 || per_day == 0 {
@@ -190,6 +204,7 @@ pub(super) fn load(v: &Vars) -> Result<Settings, ConfigError> {
                 defaults::ESCALATE_AFTER_REMINDERS,
             )?,
             escalation_grace: chrono::Duration::days(grace_days),
+            invites_per_day,
             escalation_fallback: v
                 .get("MFA_ESCALATION_FALLBACK")
                 .map(|s| {

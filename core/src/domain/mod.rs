@@ -64,8 +64,8 @@ mod upn;
 
 pub use directory::{PerUserMfa, PhoneOutcome};
 pub use ids::{BatchId, BatchIdError, ObjectId, ObjectIdError, Source, UnknownSource};
-pub use record::{MailKind, NewPerson, OnboardingRecord, MAX_TEXT};
-pub use status::{InviteStatus, MfaState, StatusEvent, TransitionError, UnknownStatus};
+pub use record::{MailKind, NewPerson, OnboardingRecord, MAX_HISTORY, MAX_TEXT};
+pub use status::{Hold, InviteStatus, MfaState, StatusEvent, TransitionError, UnknownStatus};
 pub use token::{TokenError, TrackingToken};
 pub use upn::{Upn, UpnError, MAX_LEN as UPN_MAX_LEN};
 

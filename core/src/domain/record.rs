@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
-    BatchId, InviteStatus, MfaState, ObjectId, PerUserMfa, PhoneOutcome, Source, StatusEvent,
+    BatchId, Hold, InviteStatus, MfaState, ObjectId, PerUserMfa, PhoneOutcome, Source, StatusEvent,
     TrackingToken, TransitionError, Upn,
 };
 
@@ -146,6 +146,15 @@ pub struct OnboardingRecord {
     /// or read (`None`: not looked at).
     #[serde(default)]
     pub per_user_mfa: Option<PerUserMfa>,
+    /// `AdminHold`: why nobody emails the person for now (a held upload, an exclusion), apart
+    /// from their status. `None`: emailed as the campaign says.
+    #[serde(default)]
+    pub hold: Option<Hold>,
+    /// `History`: what happened to the person, one line per event (`<RFC 3339 time>\t<what>`),
+    /// oldest first, the oldest dropped past [`MAX_HISTORY`] characters. Written with the record,
+    /// so it costs no extra write.
+    #[serde(default)]
+    pub history: Option<String>,
     /// When the record was created.
     pub created_at: DateTime<Utc>,
     /// Last write.
@@ -157,6 +166,9 @@ pub struct OnboardingRecord {
 /// The most characters kept in [`OnboardingRecord::error_details`] and
 /// [`OnboardingRecord::notes`].
 pub const MAX_TEXT: usize = 1000;
+
+/// The most characters kept in [`OnboardingRecord::history`] (about 60 events).
+pub const MAX_HISTORY: usize = 6000;
 
 fn truncate_chars(s: &mut String, max: usize) {
     if let Some((at, _)) = s.char_indices().nth(max) {
@@ -235,16 +247,36 @@ impl OnboardingRecord {
             phone_detail: None,
             phone_checked_at: None,
             per_user_mfa: None,
+            hold: None,
+            history: None,
             created_at: now,
             updated_at: now,
             version: 0,
         }
     }
 
-    /// Applies a lifecycle event: moves the status (per [`InviteStatus::apply`]) and stamps the
-    /// date columns that go with it. This is the only place that pairs events with columns.
+    /// Applies a lifecycle event: moves the status (per [`InviteStatus::apply`]), stamps the
+    /// date columns that go with it and adds it to the history. This is the only place that pairs
+    /// events with columns.
     pub fn apply(&mut self, event: StatusEvent, now: DateTime<Utc>) -> Result<(), TransitionError> {
+        self.apply_with(event, now, None)
+    }
+
+    /// [`Self::apply`] with a detail for the history line (the mailbox an email went from, who
+    /// acted).
+    pub fn apply_with(
+        &mut self,
+        event: StatusEvent,
+        now: DateTime<Utc>,
+        detail: Option<&str>,
+    ) -> Result<(), TransitionError> {
         let next = self.status.apply(&event)?;
+        let mut line = event_line(&event);
+        if let Some(d) = detail.filter(|d| !d.is_empty()) {
+            line.push_str(" (");
+            line.push_str(d);
+            line.push(')');
+        }
         match event {
             StatusEvent::InvitationSent => self.invite_sent_date = Some(now),
             StatusEvent::LinkClicked => {
@@ -262,7 +294,7 @@ impl OnboardingRecord {
             }
             StatusEvent::Requeued => {
                 self.error_details = None;
-                self.next_due_at = Some(now);
+                self.next_due_at = if self.hold.is_some() { None } else { Some(now) };
             }
             StatusEvent::Reset => self.reset_history(now),
             StatusEvent::ReminderSent => {
@@ -278,9 +310,73 @@ impl OnboardingRecord {
                 self.escalation_date = Some(now);
                 self.add_note(note);
             }
+            StatusEvent::Held => {
+                self.hold = Some(Hold::Held);
+                self.next_due_at = None;
+            }
+            StatusEvent::Released { at } => {
+                if self.hold == Some(Hold::Held) {
+                    self.hold = None;
+                    self.next_due_at = Some(at);
+                }
+            }
+            StatusEvent::Excluded => {
+                self.hold = Some(Hold::Excluded);
+                self.next_due_at = None;
+            }
+            StatusEvent::Included => {
+                if self.hold.is_some() {
+                    self.hold = None;
+                    if !next.is_complete() {
+                        self.next_due_at = Some(now);
+                    }
+                }
+            }
         }
         self.status = next;
+        self.add_history(now, &line);
         Ok(())
+    }
+
+    /// Adds a line to the history (see [`Self::history`]).
+    pub fn add_history(&mut self, at: DateTime<Utc>, what: &str) {
+        let mut line = format!(
+            "{}\t{}",
+            at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            what.replace(['\r', '\n', '\t'], " ")
+        );
+        truncate_chars(&mut line, MAX_TEXT);
+        let mut text = self.history.take().unwrap_or_default();
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(&line);
+        while text.chars().count() > MAX_HISTORY {
+            match text.find('\n') {
+                Some(i) => text.drain(..=i),
+                None => break,
+            };
+        }
+        self.history = Some(text);
+    }
+
+    /// The history as `(time, what)` pairs, oldest first (lines that do not parse are skipped).
+    pub fn history_entries(&self) -> Vec<(DateTime<Utc>, String)> {
+        self.history
+            .as_deref()
+            .unwrap_or("")
+            .lines()
+            .filter_map(|l| {
+                let (at, what) = l.split_once('\t')?;
+                let at = DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc);
+                Some((at, what.to_string()))
+            })
+            .collect()
+    }
+
+    /// True while an admin's hold or exclusion keeps every email from the person.
+    pub fn is_held(&self) -> bool {
+        self.hold.is_some()
     }
 
     fn reset_history(&mut self, now: DateTime<Utc>) {
@@ -304,7 +400,8 @@ impl OnboardingRecord {
         self.last_resend_at = None;
         self.send_intent = None;
         self.send_intent_at = None;
-        self.next_due_at = Some(now);
+        // An admin's hold outlives a restart: a held or excluded person stays unmailed.
+        self.next_due_at = if self.hold.is_some() { None } else { Some(now) };
     }
 
     /// Records why processing stopped for this person (unknown or disabled account, an
@@ -339,5 +436,27 @@ impl OnboardingRecord {
     /// True while a worker run other than `owner` holds this person at `now`.
     pub fn is_leased_by_other(&self, owner: &str, now: DateTime<Utc>) -> bool {
         matches!((&self.lease_owner, self.lease_until), (Some(o), Some(until)) if o != owner && until > now)
+    }
+}
+
+/// The history line of an event.
+fn event_line(event: &StatusEvent) -> String {
+    match event {
+        StatusEvent::InvitationSent => "invitation sent".into(),
+        StatusEvent::LinkClicked => "link clicked".into(),
+        StatusEvent::GroupAdded => "added to the security group".into(),
+        StatusEvent::MfaRegistered => "MFA registration detected".into(),
+        StatusEvent::Requeued => "queued for a new invitation".into(),
+        StatusEvent::Reset => "restarted from the beginning".into(),
+        StatusEvent::ReminderSent => "reminder sent".into(),
+        StatusEvent::Escalated { manager } => format!("manager {manager} told"),
+        StatusEvent::EscalationSkipped { note } => format!("escalation skipped: {note}"),
+        StatusEvent::Held => "held: not emailed until the upload is released".into(),
+        StatusEvent::Released { at } => format!(
+            "released: invited from {}",
+            at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ),
+        StatusEvent::Excluded => "excluded: never emailed again".into(),
+        StatusEvent::Included => "included again".into(),
     }
 }

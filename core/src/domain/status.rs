@@ -3,6 +3,8 @@
 
 use std::str::FromStr;
 
+use chrono::{DateTime, Utc};
+
 use serde::{Deserialize, Serialize};
 
 use super::Upn;
@@ -52,6 +54,17 @@ pub enum StatusEvent {
         /// Why, for the admin.
         note: String,
     },
+    /// An admin held the person's upload: nobody emails them until it is released.
+    Held,
+    /// Their held upload was released: due for their invitation from `at`.
+    Released {
+        /// When they may be invited.
+        at: DateTime<Utc>,
+    },
+    /// An admin excluded them: never emailed again (until included).
+    Excluded,
+    /// An admin included them again after an exclusion.
+    Included,
 }
 
 impl StatusEvent {
@@ -67,6 +80,10 @@ impl StatusEvent {
             StatusEvent::ReminderSent => "ReminderSent",
             StatusEvent::Escalated { .. } => "Escalated",
             StatusEvent::EscalationSkipped { .. } => "EscalationSkipped",
+            StatusEvent::Held => "Held",
+            StatusEvent::Released { .. } => "Released",
+            StatusEvent::Excluded => "Excluded",
+            StatusEvent::Included => "Included",
         }
     }
 }
@@ -98,7 +115,8 @@ impl InviteStatus {
     /// arrive before the worker recorded the send, after a crash). A click counts once. Nothing
     /// leaves `Active` except an explicit admin `Reset`; `Requeued` goes back to `Pending` from any
     /// unfinished status. Follow-ups (reminders, escalations) need someone invited and
-    /// unfinished, and leave the status as it is.
+    /// unfinished, and leave the status as it is. An admin's hold, release, exclusion and
+    /// inclusion never move the status: they only decide whether the person may be emailed.
     pub fn apply(self, event: &StatusEvent) -> Result<InviteStatus, TransitionError> {
         use InviteStatus::*;
         use StatusEvent::*;
@@ -107,6 +125,7 @@ impl InviteStatus {
             event: event.name(),
         });
         match (self, event) {
+            (_, Held | Released { .. } | Excluded | Included) => Ok(self),
             (_, Reset) => Ok(Pending),
             (Active, _) => refused,
             (_, MfaRegistered) => Ok(Active),
@@ -155,6 +174,31 @@ named_enum!(InviteStatus);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown invite status {0:?} (expected Pending, Sent, Clicked, AddedToGroup or Active)")]
 pub struct UnknownStatus(pub String);
+
+/// Why nobody emails a person for now, whatever their status: an admin's decision, apart from
+/// the lifecycle (`AdminHold` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Hold {
+    /// Their upload is held until an admin releases it (a wave not started yet).
+    Held,
+    /// An admin excluded them: never emailed again until included.
+    Excluded,
+}
+
+impl Hold {
+    /// Both holds.
+    pub const ALL: [Hold; 2] = [Hold::Held, Hold::Excluded];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Hold::Held => "Held",
+            Hold::Excluded => "Excluded",
+        }
+    }
+}
+
+named_enum!(Hold);
 
 /// What the last MFA check found (`MFARegistrationState` in the old list).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]

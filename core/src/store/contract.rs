@@ -37,7 +37,9 @@ macro_rules! store_contract_tests {
             due_pages_one_batch_and_lists_batches_with_due_rows,
             claim_due_respects_leases, opens_stamp_first_only, summary_counts,
             list_filters_and_pages, export_streams_everything, meta_round_trip,
-            meta_compare_and_set, send_log_window, directory_outcomes_persist_and_count);
+            meta_compare_and_set, send_log_window, directory_outcomes_persist_and_count,
+            held_upload_is_stored_held_and_counted, delete_removes_the_record,
+            audit_log_appends_and_pages_newest_first);
     };
 }
 
@@ -64,6 +66,7 @@ pub fn batch(id: &str, now: DateTime<Utc>, mode: UpsertMode) -> UploadBatch {
         correlation_id: Uuid::new_v4(),
         now,
         mode,
+        hold: false,
     }
 }
 
@@ -956,5 +959,107 @@ pub async fn send_log_window(store: SharedStore) {
         store.sends_since(t0()).await.expect("window").len(),
         3,
         "older entries were pruned"
+    );
+}
+
+/// A held upload stores its new people held (not due), moves the people it re-queues into its
+/// batch (so releasing the batch releases them), and the summary and filters count them.
+pub async fn held_upload_is_stored_held_and_counted(store: SharedStore) {
+    let first = seed(&store, 2, "wave-1").await;
+    let mut failed = must_get(&store, &first[0]).await;
+    failed.record_error("No such user in Entra ID.");
+    store.update(&failed).await.expect("error stored");
+    let mut held = batch("wave-2", t0(), UpsertMode::KeepHistory);
+    held.hold = true;
+    let summary = store
+        .upsert_people(
+            &held,
+            vec![person("new@contoso.com"), person(first[0].as_str())],
+        )
+        .await
+        .expect("held upload");
+    assert_eq!((summary.inserted, summary.requeued), (1, 1));
+    for u in [upn("new@contoso.com"), first[0].clone()] {
+        let r = must_get(&store, &u).await;
+        assert_eq!(r.hold, Some(crate::domain::Hold::Held), "{u}");
+        assert_eq!(r.next_due_at, None, "{u} not due while held");
+        assert_eq!(r.batch_id.as_str(), "wave-2", "{u} joins the held batch");
+        assert!(r.history.as_deref().unwrap_or("").contains("held"), "{u}");
+    }
+    let s = store.summary(t0()).await.expect("summary");
+    assert_eq!((s.held, s.excluded), (2, 0));
+    let b = s
+        .by_batch
+        .iter()
+        .find(|b| b.batch_id == "wave-2")
+        .expect("batch");
+    assert_eq!(b.held, 2);
+    let filter = PeopleFilter {
+        batch_id: Some(BatchId::parse("wave-2").expect("batch")),
+        attention: Some(Attention::Held),
+        ..PeopleFilter::default()
+    };
+    assert_eq!(store.list(&filter, 0, 10).await.expect("list").total, 2);
+    let mut out = must_get(&store, &first[1]).await;
+    out.apply(StatusEvent::Excluded, t0()).expect("exclude");
+    store.update(&out).await.expect("excluded");
+    let back = must_get(&store, &first[1]).await;
+    assert_eq!(back.hold, Some(crate::domain::Hold::Excluded));
+    assert_eq!(
+        back.history_entries().last().map(|e| e.1.as_str()),
+        Some("excluded: never emailed again")
+    );
+    let s = store.summary(t0()).await.expect("summary");
+    assert_eq!((s.held, s.excluded), (2, 1));
+}
+
+/// Removing a person deletes their record; removing nobody says so.
+pub async fn delete_removes_the_record(store: SharedStore) {
+    let people = seed(&store, 2, "wave-1").await;
+    assert!(store.delete(&people[0]).await.expect("delete"));
+    assert!(store.get_by_upn(&people[0]).await.expect("read").is_none());
+    assert!(!store.delete(&people[0]).await.expect("delete again"));
+    assert!(store.get_by_upn(&people[1]).await.expect("read").is_some());
+}
+
+/// The audit log keeps every entry, newest first, paged and filtered by target.
+pub async fn audit_log_appends_and_pages_newest_first(store: SharedStore) {
+    for i in 0..5 {
+        store
+            .append_audit(&crate::store::AuditEntry {
+                id: Uuid::new_v4(),
+                at: t0() + chrono::Duration::minutes(i),
+                actor: "ada@contoso.com".into(),
+                origin: Some("198.51.100.7".into()),
+                action: format!("action-{i}"),
+                target: Some(
+                    if i % 2 == 0 {
+                        "wave-1"
+                    } else {
+                        "bob@contoso.com"
+                    }
+                    .into(),
+                ),
+                detail: None,
+            })
+            .await
+            .expect("appended");
+    }
+    let page = store.audit(None, 0, 2).await.expect("page");
+    assert_eq!(page.total, 5);
+    let actions: Vec<&str> = page.items.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, vec!["action-4", "action-3"]);
+    let last = store.audit(None, 2, 2).await.expect("page");
+    assert_eq!(last.items.len(), 1);
+    assert_eq!(last.items[0].action, "action-0");
+    assert_eq!(last.items[0].origin.as_deref(), Some("198.51.100.7"));
+    let bob = store
+        .audit(Some("bob@contoso.com"), 0, 10)
+        .await
+        .expect("page");
+    assert_eq!(bob.total, 2);
+    assert!(
+        store.audit(None, 0, 0).await.is_err(),
+        "page size 0 refused"
     );
 }

@@ -79,6 +79,29 @@ pub struct UploadBatch {
     pub now: DateTime<Utc>,
     /// Treatment of people already on the list.
     pub mode: UpsertMode,
+    /// A held upload: the people it adds, re-queues or restarts are emailed only once an admin
+    /// releases the batch (they join this batch, so releasing it releases them).
+    pub hold: bool,
+}
+
+/// The record of a person an upload adds (the new-person rule in one place, for every backend):
+/// Pending and due at once, or held until the batch is released.
+pub fn new_record(
+    person: NewPerson,
+    batch: &UploadBatch,
+) -> Result<OnboardingRecord, TransitionError> {
+    let mut rec = OnboardingRecord::new_pending(
+        person,
+        batch.batch_id.clone(),
+        batch.source,
+        batch.correlation_id,
+        batch.now,
+    );
+    rec.add_history(batch.now, &format!("uploaded in batch {}", batch.batch_id));
+    if batch.hold {
+        rec.apply(StatusEvent::Held, batch.now)?;
+    }
+    Ok(rec)
 }
 
 /// What an upsert did, person by person in aggregate.
@@ -123,6 +146,10 @@ pub fn reupload(
             summary.unchanged += 1;
             return Ok(names_filled);
         }
+    }
+    if batch.hold && rec.hold.is_none() {
+        rec.batch_id = batch.batch_id.clone();
+        rec.apply(StatusEvent::Held, batch.now)?;
     }
     Ok(true)
 }
@@ -203,6 +230,10 @@ pub enum Attention {
         /// The instant of the report.
         now: DateTime<Utc>,
     },
+    /// In a held upload, waiting for its release.
+    Held,
+    /// Excluded by an admin.
+    Excluded,
 }
 
 /// One page of a listing.
@@ -246,6 +277,9 @@ pub struct BatchCounts {
     /// Its funnel.
     #[serde(flatten)]
     pub funnel: Funnel,
+    /// People in it waiting for the batch's release.
+    #[serde(default)]
+    pub held: u64,
 }
 
 /// What happened on one UTC day.
@@ -400,6 +434,12 @@ pub struct Summary {
     pub error_reasons: Vec<ReasonCount>,
     /// Due for an email now but not sent yet (waiting on sending limits).
     pub queued: u64,
+    /// In held uploads, waiting for their release (never emailed, never overdue).
+    #[serde(default)]
+    pub held: u64,
+    /// Excluded by an admin (never emailed).
+    #[serde(default)]
+    pub excluded: u64,
     /// Per batch, by batch id.
     pub by_batch: Vec<BatchCounts>,
     /// Per day, oldest first.
@@ -503,6 +543,41 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Mail log entries at or after `since`, oldest first. Entries older than `since` may be
     /// pruned by the call.
     async fn sends_since(&self, since: DateTime<Utc>) -> StoreResult<Vec<SendLogEntry>>;
+
+    /// Removes `upn`'s record (an admin's "remove from tracking"). Returns whether there was one.
+    async fn delete(&self, upn: &Upn) -> StoreResult<bool>;
+
+    /// Appends an entry to the admin audit log. The log is append-only: nothing changes or
+    /// removes an entry.
+    async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()>;
+
+    /// One page of the audit log, newest first; only entries about `target` when given.
+    async fn audit(
+        &self,
+        target: Option<&str>,
+        page: u64,
+        page_size: u64,
+    ) -> StoreResult<Page<AuditEntry>>;
+}
+
+/// One admin action, as the audit log keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntry {
+    /// Unique id.
+    pub id: Uuid,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who: the admin's name from their token or App Service Authentication (`local` in dev mode).
+    pub actor: String,
+    /// From where: the client address, as far as the front end tells.
+    pub origin: Option<String>,
+    /// What: `upload`, `release`, `pause`, `resume`, `person.exclude`, `run`, …
+    pub action: String,
+    /// About what: a batch id, a person's UPN, …
+    pub target: Option<String>,
+    /// The details (counts, options, the time given), short text.
+    pub detail: Option<String>,
 }
 
 /// One email sent (or about to be sent) from a sender mailbox.

@@ -62,5 +62,5 @@ pub fn check(headers: &HeaderMap, required_role: &str) -> Result<Principal, Stri
         .iter()
         .find(|c| c.typ == "preferred_username" || c.typ == "name")
         .map_or_else(|| "easyauth principal".to_string(), |c| c.val.clone());
-    Ok(Principal { name })
+    Ok(Principal { name, origin: None })
 }

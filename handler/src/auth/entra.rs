@@ -111,6 +111,7 @@ impl EntraValidator {
                 .preferred_username
                 .or(claims.oid)
                 .unwrap_or_else(|| "entra principal".into()),
+            origin: None,
         })
     }
 

@@ -23,6 +23,8 @@ use crate::error::ApiError;
 pub struct Principal {
     /// Name or object id, as far as the credentials tell.
     pub name: String,
+    /// The client's address, as far as the front end tells (for the audit log).
+    pub origin: Option<String>,
 }
 
 /// The configured admin check.
@@ -114,6 +116,7 @@ fn dev(remote: Option<SocketAddr>, headers: &HeaderMap) -> Result<Principal, Str
     }
     Ok(Principal {
         name: "dev (loopback)".into(),
+        origin: None,
     })
 }
 

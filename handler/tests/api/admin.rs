@@ -163,15 +163,16 @@ async fn export_leaves_tokens_out_by_default_and_ends_with_notes() {
             .collect()
     };
     let token_col = header.iter().position(|h| h == "TrackingToken").unwrap();
-    assert_eq!(header.last().map(String::as_str), Some("Notes"));
-    assert_eq!(header[header.len() - 2], "UpdatedAt");
+    assert_eq!(header.last().map(String::as_str), Some("AdminHold"));
+    assert_eq!(header[header.len() - 2], "Notes");
+    assert_eq!(header[header.len() - 3], "UpdatedAt");
 
     let plain = rows(app.admin_get("export").await.text().await.unwrap());
     assert_eq!(plain[0][token_col], "", "no token by default");
     assert!(!plain[0].iter().any(|c| c.contains(&token)));
     assert_eq!(
-        plain[0].last().map(String::as_str),
-        Some("No manager in Entra ID: escalation not sent.")
+        plain[0][header.len() - 2],
+        "No manager in Entra ID: escalation not sent."
     );
     let error_col = header.iter().position(|h| h == "ErrorDetails").unwrap();
     assert_eq!(plain[0][error_col], "", "a note is not an error");
@@ -206,6 +207,7 @@ async fn a_large_export_has_one_header_and_every_row() {
         correlation_id: uuid::Uuid::new_v4(),
         now: crate::helpers::start_time(),
         mode: UpsertMode::KeepHistory,
+        hold: false,
     };
     app.store.upsert_people(&batch, people).await.unwrap();
     let text = app.admin_get("export").await.text().await.unwrap();

@@ -9,8 +9,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use mfa_core::clock::{Clock, ManualClock};
 use mfa_core::config::Vars;
-use mfa_core::domain::{BatchId, NewPerson, ObjectId, OnboardingRecord, Source, StatusEvent, Upn};
-use mfa_core::passes::{PassRunner, PassState, RunReport, RunRequest};
+use mfa_core::domain::{
+    BatchId, MailKind, NewPerson, ObjectId, OnboardingRecord, Source, StatusEvent, Upn,
+};
+use mfa_core::passes::{PassRunner, PassState, RunReport, RunRequest, SampleEmail};
 use mfa_core::store::sqlite::SqliteStore;
 use mfa_core::store::{Store, UploadBatch, UpsertMode};
 use mfa_handler::group::{GroupError, GroupMembership};
@@ -50,6 +52,21 @@ impl PassRunner for RecordingRunner {
             anyhow::bail!("simulated worker failure: database is locked at /secret/path");
         }
         Ok(self.state.lock().clone())
+    }
+
+    async fn sample_email(
+        &self,
+        kind: MailKind,
+        upn: Option<&Upn>,
+    ) -> anyhow::Result<Option<SampleEmail>> {
+        Ok(Some(SampleEmail {
+            kind: kind.header_value().into(),
+            to: upn.map(|u| vec![u.to_string()]).unwrap_or_default(),
+            subject: format!("sample {}", kind.header_value()),
+            html: "<p>sample</p>".into(),
+            text: "sample".into(),
+            templates: Vec::new(),
+        }))
     }
 }
 
@@ -282,6 +299,7 @@ impl TestApp {
             correlation_id: uuid::Uuid::new_v4(),
             now: self.clock.now(),
             mode: UpsertMode::KeepHistory,
+            hold: false,
         };
         self.store
             .upsert_people(&batch, people)

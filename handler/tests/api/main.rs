@@ -4,6 +4,7 @@
 mod admin;
 mod auth;
 mod cli;
+mod control;
 mod enrol;
 mod functions;
 mod helpers;

@@ -111,6 +111,8 @@ pub struct Rendered {
 pub struct Templates {
     html: Handlebars<'static>,
     text: Handlebars<'static>,
+    /// The files taken from the override directory.
+    overridden: Vec<&'static str>,
 }
 
 handlebars_helper!(concat: |*args| args.iter().map(|a| match a.as_str() {
@@ -175,10 +177,14 @@ impl Templates {
     pub fn load(override_dir: Option<&Path>) -> anyhow::Result<Self> {
         let mut html = registry(true);
         let mut text = registry(false);
+        let mut overridden = Vec::new();
         for (file, embedded) in EMBEDDED {
             let source = match override_dir.map(|d| d.join(file)) {
-                Some(path) if path.is_file() => std::fs::read_to_string(&path)
-                    .with_context(|| format!("reading template {}", path.display()))?,
+                Some(path) if path.is_file() => {
+                    overridden.push(*file);
+                    std::fs::read_to_string(&path)
+                        .with_context(|| format!("reading template {}", path.display()))?
+                }
                 _ => (*embedded).to_string(),
             };
             let name = file.trim_end_matches(".hbs");
@@ -193,7 +199,30 @@ impl Templates {
                     .with_context(|| format!("template {file}"))?;
             }
         }
-        Ok(Self { html, text })
+        Ok(Self {
+            html,
+            text,
+            overridden,
+        })
+    }
+
+    /// The files `template` is made of (its subject, HTML and text, and the shared partials),
+    /// each marked built-in or override.
+    pub fn sources(&self, template: Template) -> Vec<mfa_core::passes::TemplateSource> {
+        let name = template.name();
+        EMBEDDED
+            .iter()
+            .map(|(file, _)| *file)
+            .filter(|file| file.starts_with(&format!("{name}.")) || file.contains(".partial."))
+            .map(|file| mfa_core::passes::TemplateSource {
+                file: file.to_string(),
+                source: if self.overridden.contains(&file) {
+                    "override".into()
+                } else {
+                    "built-in".into()
+                },
+            })
+            .collect()
     }
 
     /// Renders one email with `data` (values are HTML-escaped in the HTML body).

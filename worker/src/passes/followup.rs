@@ -77,11 +77,7 @@ pub async fn run(ctx: &mut RunCtx, actions: Actions) -> anyhow::Result<Vec<PassO
             if actions.deadline && !rec.in_group && past_deadline(ctx, &rec, now) {
                 changed |= add_to_group(ctx, &mut rec, &mut deadline, "deadline reached").await?;
             }
-            let last_email = rec
-                .last_reminder_date
-                .max(rec.invite_sent_date)
-                .unwrap_or(now);
-            let wants_reminder = now >= last_email + ctx.settings.campaign.reminder_interval;
+            let wants_reminder = now >= ctx.reminder_at(&rec);
             // A reminder first (when due), then the escalation it may make owed, in one visit.
             let mut visit = Visit::Continue;
             if actions.reminder && wants_reminder && !ctx.owes_escalation(&rec) {
@@ -127,7 +123,9 @@ pub async fn run(ctx: &mut RunCtx, actions: Actions) -> anyhow::Result<Vec<PassO
                         .notes
                         .push(format!("{}: changed meanwhile; next run", who(&rec))),
                 }
-            } else if changed {
+            } else if changed || ctx.control.is_paused() {
+                // (Paused: nothing was sent; they are due again when their reminder would be,
+                // counted with the pause so far, rather than met again by every run.)
                 rec.next_due_at = Some(ctx.next_due(&rec));
                 RunCtx::release(&mut rec);
                 if ctx.save(&rec).await?.is_none() {
@@ -327,9 +325,7 @@ async fn email_budget(ctx: &mut RunCtx) -> anyhow::Result<Option<u64>> {
 }
 
 fn past_deadline(ctx: &RunCtx, rec: &OnboardingRecord, now: DateTime<Utc>) -> bool {
-    ctx.extra
-        .deadline_for(rec.invite_sent_date)
-        .is_some_and(|d| d <= now)
+    ctx.deadline_at(rec).is_some_and(|d| d <= now)
 }
 
 async fn add_to_group(

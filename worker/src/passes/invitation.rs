@@ -5,6 +5,7 @@
 use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
+use mfa_core::control;
 use mfa_core::domain::{
     BatchId, InviteStatus, MailKind, ObjectId, OnboardingRecord, StatusEvent, Upn,
 };
@@ -32,6 +33,8 @@ pub async fn run(ctx: &mut RunCtx) -> anyhow::Result<PassOutcome> {
         pass: Some(PassKind::Invitation),
         ..Default::default()
     };
+    super::release::run(ctx, &mut out).await?;
+    let mut cap = DailyCap::read(ctx).await?;
     let pending = [InviteStatus::Pending];
     let mut turns: VecDeque<(BatchId, Option<Cursor>)> = ctx
         .store
@@ -68,8 +71,18 @@ pub async fn run(ctx: &mut RunCtx) -> anyhow::Result<PassOutcome> {
                 out.deferred += 1;
                 continue;
             }
+            let first = rec.invite_sent_date.is_none();
+            if first && cap.reached(ctx) {
+                out.notes.push(format!(
+                    "MFA_INVITES_PER_DAY reached ({} first invitations today); the rest wait for tomorrow",
+                    cap.sent
+                ));
+                out.deferred += 1 + people.len() as u64;
+                return Ok(out);
+            }
             match invite(ctx, &mut rec, &mut out).await? {
-                Step::Done => {}
+                Step::Emailed if first => cap.count(ctx).await?,
+                Step::Emailed | Step::Done => {}
                 Step::StopPass => {
                     out.deferred += 1 + people.len() as u64;
                     return Ok(out);
@@ -90,8 +103,52 @@ pub async fn anyone_due(ctx: &RunCtx) -> anyhow::Result<bool> {
 }
 
 enum Step {
+    /// Invited (or would be, in a dry run).
+    Emailed,
+    /// Nothing sent; on to the next person.
     Done,
     StopPass,
+}
+
+/// `MFA_INVITES_PER_DAY`: first invitations sent today (counted in the store as they go, so
+/// every run and process shares one count; a run that crosses midnight starts the new day's).
+struct DailyCap {
+    cap: Option<u32>,
+    day: chrono::NaiveDate,
+    sent: u64,
+}
+
+impl DailyCap {
+    async fn read(ctx: &RunCtx) -> anyhow::Result<Self> {
+        let cap = ctx.settings.campaign.invites_per_day;
+        let now = ctx.now();
+        let sent = match cap {
+            Some(_) => control::invites_today(ctx.store.as_ref()).await?.on(now),
+            None => 0,
+        };
+        Ok(Self {
+            cap,
+            day: now.date_naive(),
+            sent,
+        })
+    }
+
+    fn reached(&mut self, ctx: &RunCtx) -> bool {
+        let today = ctx.now().date_naive();
+        if today != self.day {
+            self.day = today;
+            self.sent = 0;
+        }
+        self.cap.is_some_and(|cap| self.sent >= u64::from(cap))
+    }
+
+    async fn count(&mut self, ctx: &RunCtx) -> anyhow::Result<()> {
+        self.sent += 1;
+        if self.cap.is_some() && !ctx.dry_run {
+            control::count_invites(ctx.store.as_ref(), 1, ctx.now()).await?;
+        }
+        Ok(())
+    }
 }
 
 /// Resolves people without an object id and reads methods for everyone on the page, in `$batch`
@@ -240,11 +297,11 @@ async fn invite(
             RunCtx::release(rec);
             let saved = ctx.save(rec).await?;
             tally(out, saved.is_some(), true);
-            Step::Done
+            Step::Emailed
         }
         Emailed::DryRun => {
             tally(out, false, false);
-            Step::Done
+            Step::Emailed
         }
         Emailed::Conflict => Step::Done,
         Emailed::Deferred => Step::StopPass,

@@ -5,6 +5,7 @@
 //! - [`check`]: MFA registration detection (report or per-user reads).
 //! - [`events`]: detection from directory audit events, with a slower reconciliation.
 //! - [`followup`]: group-add retries, deadline, escalation and reminders for people due.
+//! - [`release`]: held uploads released by an admin become due (before invitations).
 //! - [`report`]: the admin summary email.
 //! - [`directory_report`]: the directory section of the admin report.
 //! - [`pilot`]: the pilot scope (`MFA_PILOT_GROUP`) every pass respects.
@@ -19,6 +20,7 @@ pub mod followup;
 pub mod invitation;
 pub mod phone;
 pub mod pilot;
+pub mod release;
 pub mod report;
 
 use mfa_core::domain::{InviteStatus, OnboardingRecord, Upn};

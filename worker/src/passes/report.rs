@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::context::{RunCtx, SendOutcome};
-use crate::mail::{compose, Template};
+use crate::mail::{compose, Rendered, Template};
 use crate::settings::ReportSchedule;
 
 /// The funnel at the last report, for "since the last report".
@@ -41,6 +41,25 @@ pub fn percent_text(part: u64, whole: u64) -> String {
     }
 }
 
+/// The report as it would be sent at `now` (the admin's preview).
+pub async fn render(ctx: &RunCtx, now: DateTime<Utc>) -> anyhow::Result<Rendered> {
+    Ok(report_as_of(ctx, now).await?.1)
+}
+
+async fn report_as_of(ctx: &RunCtx, now: DateTime<Utc>) -> anyhow::Result<(Summary, Rendered)> {
+    let summary = ctx.store.summary(now).await?;
+    let last: Option<Snapshot> = ctx
+        .store
+        .get_meta(LAST_KEY)
+        .await?
+        .and_then(|s| serde_json::from_str(&s).ok());
+    let body = body(ctx, &summary, last.as_ref(), now).await?;
+    let rendered = ctx
+        .templates
+        .render(Template::Report, &compose::report(&ctx.settings, body))?;
+    Ok((summary, rendered))
+}
+
 /// Sends the report if the schedule says so today (or `force`).
 pub async fn run(ctx: &mut RunCtx, force: bool) -> anyhow::Result<PassOutcome> {
     let mut out = PassOutcome {
@@ -64,22 +83,23 @@ pub async fn run(ctx: &mut RunCtx, force: bool) -> anyhow::Result<PassOutcome> {
             return Ok(out);
         }
     };
-    let summary = ctx.store.summary(now).await?;
-    let last: Option<Snapshot> = ctx
-        .store
-        .get_meta(LAST_KEY)
-        .await?
-        .and_then(|s| serde_json::from_str(&s).ok());
-    let body = body(ctx, &summary, last.as_ref(), now).await?;
-    let rendered = ctx
-        .templates
-        .render(Template::Report, &compose::report(&ctx.settings, body))?;
+    let (summary, rendered) = report_as_of(ctx, now).await?;
     if ctx.dry_run {
+        if ctx.paused().await? {
+            out.notes
+                .push("the campaign is paused: the report would not be sent".into());
+            return Ok(out);
+        }
         out.notes.push(format!(
             "would send \"{}\" to {}",
             rendered.subject,
             recipients.join(", ")
         ));
+        *out.planned
+            .entry(MailKind::Report.header_value().to_string())
+            .or_default()
+            .entry(String::new())
+            .or_default() += 1;
         return Ok(out);
     }
     match ctx

@@ -169,6 +169,7 @@ async fn uploads_racing_a_pass_lose_nobody_and_regress_nobody() {
                         correlation_id: uuid::Uuid::new_v4(),
                         now,
                         mode: UpsertMode::KeepHistory,
+                        hold: false,
                     },
                     people,
                 )

@@ -158,6 +158,11 @@ impl TestEnv {
 
     /// Uploads people as batch `batch_id`.
     pub async fn upload_batch(&self, batch_id: &str, upns: &[String]) {
+        self.upload_with(batch_id, upns, false).await;
+    }
+
+    /// Uploads people as batch `batch_id`, held (nobody emailed until released) or not.
+    pub async fn upload_with(&self, batch_id: &str, upns: &[String], hold: bool) {
         let people = upns
             .iter()
             .map(|u| NewPerson::new(Upn::parse(u).expect("valid upn")))
@@ -168,6 +173,7 @@ impl TestEnv {
             correlation_id: uuid::Uuid::new_v4(),
             now: self.clock.now(),
             mode: UpsertMode::KeepHistory,
+            hold,
         };
         self.store
             .upsert_people(&batch, people)

@@ -1,6 +1,7 @@
 //! Campaign tests: the worker against a real SQLite store and the tenant simulator, with a
 //! moved clock.
 
+mod control;
 mod digest;
 mod directory;
 mod events;

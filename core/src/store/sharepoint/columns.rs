@@ -102,6 +102,10 @@ pub mod f {
     /// Our notes for the admin (the old list's own `Notes` column is the admins' and is never
     /// written).
     pub const PROCESSING_NOTES: &str = "ProcessingNotes";
+    /// An admin's hold or exclusion (`Held`, `Excluded`; empty: none).
+    pub const ADMIN_HOLD: &str = "AdminHold";
+    /// One line per event in the person's timeline.
+    pub const HISTORY: &str = "History";
     /// SharePoint's own creation time (read-only), used for rows without `CreatedAt`.
     pub const SP_CREATED: &str = "Created";
 }
@@ -158,6 +162,8 @@ pub const PEOPLE: &[Spec] = &[
     spec(f::PHONE_CHECKED_AT, Kind::DateTime, false, false),
     spec(f::PER_USER_MFA, Kind::Text, false, false),
     spec(f::PROCESSING_NOTES, Kind::Note, false, false),
+    spec(f::ADMIN_HOLD, Kind::Text, false, false),
+    spec(f::HISTORY, Kind::Note, false, false),
 ];
 
 /// Columns of the companion list holding meta values and the mail log.

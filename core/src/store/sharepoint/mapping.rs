@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::columns::{f, LEGACY_ERROR, LEGACY_SKIPPED};
 use crate::domain::{
-    BatchId, InviteStatus, MailKind, MfaState, ObjectId, OnboardingRecord, PerUserMfa,
+    BatchId, Hold, InviteStatus, MailKind, MfaState, ObjectId, OnboardingRecord, PerUserMfa,
     PhoneOutcome, Source, TrackingToken, Upn,
 };
 use crate::graph::ListItem;
@@ -152,6 +152,8 @@ pub fn read_row(item: &ListItem, now: DateTime<Utc>) -> Option<Row> {
         phone_checked_at: date(fields, f::PHONE_CHECKED_AT),
         per_user_mfa: text(fields, f::PER_USER_MFA).and_then(|s| s.parse().ok()),
         notes: text(fields, f::PROCESSING_NOTES),
+        hold: text(fields, f::ADMIN_HOLD).and_then(|s| s.parse().ok()),
+        history: text(fields, f::HISTORY),
     };
     Some(Row {
         record,
@@ -248,6 +250,11 @@ pub fn write_fields(rec: &OnboardingRecord) -> Map<String, Value> {
         f::PROCESSING_NOTES,
         rec.notes.as_deref().map_or(Value::Null, |n| json!(n)),
     );
+    put(f::ADMIN_HOLD, opt_text(rec.hold.map(Hold::as_str)));
+    put(
+        f::HISTORY,
+        rec.history.as_deref().map_or(Value::Null, |h| json!(h)),
+    );
     m
 }
 
@@ -262,7 +269,7 @@ pub fn create_fields(rec: &OnboardingRecord) -> Map<String, Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::NewPerson;
+    use crate::domain::{NewPerson, StatusEvent};
 
     fn item(fields: Value) -> ListItem {
         ListItem {
@@ -293,6 +300,7 @@ mod tests {
         rec.phone_checked_at = Some(now);
         rec.per_user_mfa = Some(PerUserMfa::Enforced);
         rec.add_note("No manager in Entra ID: escalation not sent.");
+        rec.apply(StatusEvent::Excluded, now).expect("exclude");
         let back = read_row(&item(Value::Object(write_fields(&rec))), now).expect("row");
         assert_eq!(back.record, rec);
         assert!(back.has_token);

@@ -15,7 +15,7 @@ use super::mapping::ts;
 use super::{backend, SharePointStore};
 use crate::domain::Upn;
 use crate::graph::{GraphError, ListItem, RangeFilter};
-use crate::store::{SendLogEntry, StoreError, StoreResult};
+use crate::store::{AuditEntry, Page, SendLogEntry, StoreError, StoreResult};
 
 /// Attempts of a meta write that keeps losing races.
 const ATTEMPTS: usize = 10;
@@ -200,4 +200,54 @@ pub async fn sends_since(
         .collect();
     out.sort_by_key(|(at, id, _)| (*at, *id));
     Ok(out.into_iter().map(|(_, _, e)| e).collect())
+}
+
+/// The key of audit log items (their entry is the JSON in `Value`; no `SentAt`, so the mail
+/// log's pruning never touches them).
+const AUDIT_KEY: &str = "audit";
+
+/// Appends an audit log entry: one item, never changed afterwards.
+pub async fn append_audit(store: &SharePointStore, e: &AuditEntry) -> StoreResult<()> {
+    let mut m = Map::new();
+    m.insert(KEY.into(), json!(AUDIT_KEY));
+    let value = serde_json::to_string(e).map_err(|e| StoreError::Backend(e.into()))?;
+    m.insert(VALUE.into(), json!(value));
+    store.meta.create(m).await.map_err(backend)?;
+    Ok(())
+}
+
+/// One page of the audit log, newest first (the log is read whole: admin actions are few).
+pub async fn audit(
+    store: &SharePointStore,
+    target: Option<&str>,
+    page: u64,
+    page_size: u64,
+) -> StoreResult<Page<AuditEntry>> {
+    let mut items = store
+        .meta
+        .scan(
+            Filter::Eq(KEY.into(), AUDIT_KEY.into()),
+            &[KEY.to_string(), VALUE.to_string()],
+        )
+        .await
+        .map_err(backend)?;
+    items.sort_by_key(|it| std::cmp::Reverse(item_number(it)));
+    let entries: Vec<AuditEntry> = items
+        .iter()
+        .filter_map(|it| serde_json::from_str(&value_of(it)?).ok())
+        .filter(|e: &AuditEntry| target.is_none_or(|t| e.target.as_deref() == Some(t)))
+        .collect();
+    let total = entries.len() as u64;
+    let start = usize::try_from(page.saturating_mul(page_size)).unwrap_or(usize::MAX);
+    let items = entries
+        .into_iter()
+        .skip(start)
+        .take(usize::try_from(page_size).unwrap_or(usize::MAX))
+        .collect();
+    Ok(Page {
+        items,
+        total,
+        page,
+        page_size,
+    })
 }

@@ -29,8 +29,8 @@ use futures::stream::{self, BoxStream, StreamExt};
 use parking_lot::Mutex;
 
 use super::{
-    check_limit, DueQuery, Lease, Page, PeopleFilter, SendLogEntry, Store, StoreError, StoreResult,
-    Summary, UploadBatch, UpsertSummary,
+    check_limit, AuditEntry, DueQuery, Lease, Page, PeopleFilter, SendLogEntry, Store, StoreError,
+    StoreResult, Summary, UploadBatch, UpsertSummary,
 };
 use crate::domain::{BatchId, InviteStatus, NewPerson, OnboardingRecord, TrackingToken, Upn};
 use crate::graph::{GraphClient, GraphError};
@@ -333,5 +333,23 @@ impl Store for SharePointStore {
 
     async fn sends_since(&self, since: DateTime<Utc>) -> StoreResult<Vec<SendLogEntry>> {
         meta::sends_since(self, since).await
+    }
+
+    async fn delete(&self, upn: &Upn) -> StoreResult<bool> {
+        writes::delete(self, upn).await
+    }
+
+    async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
+        meta::append_audit(self, entry).await
+    }
+
+    async fn audit(
+        &self,
+        target: Option<&str>,
+        page: u64,
+        page_size: u64,
+    ) -> StoreResult<Page<AuditEntry>> {
+        check_limit(usize::try_from(page_size).unwrap_or(usize::MAX))?;
+        meta::audit(self, target, page, page_size).await
     }
 }

@@ -10,7 +10,7 @@ use super::columns::{f, LEGACY_ERROR, LEGACY_SKIPPED};
 use super::list::{batch_items, Filter, RU_WRITE};
 use super::mapping::{ts, Row};
 use super::{backend, oldest, SharePointStore};
-use crate::domain::{BatchId, InviteStatus, OnboardingRecord, Upn};
+use crate::domain::{BatchId, Hold, InviteStatus, OnboardingRecord, Upn};
 use crate::graph::RangeFilter;
 use crate::store::{
     Attention, BatchCounts, DayCounts, DueQuery, Funnel, PeopleFilter, ReasonCount, StoreResult,
@@ -241,6 +241,8 @@ fn matches(r: &OnboardingRecord, f: &PeopleFilter) -> bool {
         Some(Attention::Escalated) => r.escalated_to_manager,
         Some(Attention::Errors) => r.error_details.is_some(),
         Some(Attention::Queued { now }) => is_queued(r, now),
+        Some(Attention::Held) => r.hold == Some(Hold::Held),
+        Some(Attention::Excluded) => r.hold == Some(Hold::Excluded),
     }
 }
 
@@ -310,6 +312,7 @@ pub async fn summary(store: &SharePointStore, now: DateTime<Utc>) -> StoreResult
         f::SP_CREATED,
         f::PHONE_OUTCOME,
         f::PER_USER_MFA,
+        f::ADMIN_HOLD,
     ];
     let select: Vec<String> = store
         .select_all()
@@ -325,7 +328,7 @@ pub async fn summary(store: &SharePointStore, now: DateTime<Utc>) -> StoreResult
     for st in InviteStatus::ALL {
         s.by_status.insert(st.as_str().to_string(), 0);
     }
-    let mut batches: BTreeMap<String, Funnel> = BTreeMap::new();
+    let mut batches: BTreeMap<String, (Funnel, u64)> = BTreeMap::new();
     let mut days: BTreeMap<NaiveDate, DayCounts> = BTreeMap::new();
     let mut reasons: HashMap<String, u64> = HashMap::new();
     let read_at = store.now();
@@ -338,10 +341,12 @@ pub async fn summary(store: &SharePointStore, now: DateTime<Utc>) -> StoreResult
             .entry(r.status.as_str().to_string())
             .or_default() += 1;
         add_funnel(&mut s.funnel, &r);
-        add_funnel(
-            batches.entry(r.batch_id.as_str().to_string()).or_default(),
-            &r,
-        );
+        let batch = batches.entry(r.batch_id.as_str().to_string()).or_default();
+        add_funnel(&mut batch.0, &r);
+        let held = r.hold == Some(Hold::Held);
+        batch.1 += u64::from(held);
+        s.held += u64::from(held);
+        s.excluded += u64::from(r.hold == Some(Hold::Excluded));
         s.escalated += u64::from(r.escalated_to_manager);
         if let Some(reason) = &r.error_details {
             s.errors += 1;
@@ -365,7 +370,11 @@ pub async fn summary(store: &SharePointStore, now: DateTime<Utc>) -> StoreResult
     }
     s.by_batch = batches
         .into_iter()
-        .map(|(batch_id, funnel)| BatchCounts { batch_id, funnel })
+        .map(|(batch_id, (funnel, held))| BatchCounts {
+            batch_id,
+            funnel,
+            held,
+        })
         .collect();
     s.by_day = days.into_values().collect();
     s.error_reasons = ReasonCount::top(reasons);

@@ -2,7 +2,7 @@
 //! bumps `RowVersion`; a 412 means someone else wrote first: the item is re-read and the
 //! decision taken again, and a record is never overwritten blindly.
 
-use crate::store::reupload;
+use crate::store::{new_record, reupload};
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
@@ -12,7 +12,7 @@ use super::columns::f;
 use super::list::{batch_items, RU_WRITE};
 use super::mapping::{self, ts, Row};
 use super::{backend, queries, Known, SharePointStore};
-use crate::domain::{NewPerson, OnboardingRecord, TrackingToken};
+use crate::domain::{NewPerson, OnboardingRecord, TrackingToken, Upn};
 use crate::graph::{BatchResponse, GraphError, GraphResult};
 use crate::store::{DueQuery, Lease, StoreError, StoreResult, UploadBatch, UpsertSummary};
 
@@ -163,13 +163,9 @@ pub async fn upsert_people(
     for person in people {
         match existing.get(person.upn.as_str()) {
             None => {
-                creates.push(OnboardingRecord::new_pending(
-                    person,
-                    batch.batch_id.clone(),
-                    batch.source,
-                    batch.correlation_id,
-                    batch.now,
-                ));
+                creates.push(
+                    new_record(person, batch).map_err(|e| StoreError::Invalid(e.to_string()))?,
+                );
                 summary.inserted += 1;
             }
             Some(row) => {
@@ -433,4 +429,22 @@ pub async fn record_opens(
         pending = again;
     }
     Ok(changed)
+}
+
+/// Deletes every item of `upn` (duplicates included). Returns whether there was one.
+pub async fn delete(store: &SharePointStore, upn: &Upn) -> StoreResult<bool> {
+    let items = store
+        .people
+        .scan(
+            super::list::Filter::Eq(f::TITLE.to_string(), upn.as_str().to_string()),
+            &[f::TITLE.to_string()],
+        )
+        .await
+        .map_err(backend)?;
+    let mut any = false;
+    for it in &items {
+        any |= store.people.delete(&it.id, None).await.map_err(backend)?;
+    }
+    store.known.lock().remove(upn.as_str());
+    Ok(any)
 }

@@ -19,8 +19,8 @@ use parking_lot::Mutex;
 use rusqlite::{Connection, OpenFlags};
 
 use super::{
-    check_limit, DueQuery, Lease, Page, PeopleFilter, SendLogEntry, Store, StoreError, StoreResult,
-    Summary, UploadBatch, UpsertSummary,
+    check_limit, AuditEntry, DueQuery, Lease, Page, PeopleFilter, SendLogEntry, Store, StoreError,
+    StoreResult, Summary, UploadBatch, UpsertSummary,
 };
 use crate::domain::{BatchId, InviteStatus, NewPerson, OnboardingRecord, TrackingToken, Upn};
 
@@ -315,5 +315,28 @@ impl Store for SqliteStore {
 
     async fn sends_since(&self, since: DateTime<Utc>) -> StoreResult<Vec<SendLogEntry>> {
         self.write(move |c| queries::sends_since(c, since)).await
+    }
+
+    async fn delete(&self, upn: &Upn) -> StoreResult<bool> {
+        let upn = upn.clone();
+        self.write(move |c| Ok(c.execute("DELETE FROM people WHERE upn = ?1", [upn.as_str()])? > 0))
+            .await
+    }
+
+    async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
+        let entry = entry.clone();
+        self.write(move |c| queries::append_audit(c, &entry)).await
+    }
+
+    async fn audit(
+        &self,
+        target: Option<&str>,
+        page: u64,
+        page_size: u64,
+    ) -> StoreResult<Page<AuditEntry>> {
+        check_limit(usize::try_from(page_size).unwrap_or(usize::MAX))?;
+        let target = target.map(str::to_string);
+        self.read(move |c| queries::audit(c, target.as_deref(), page, page_size))
+            .await
     }
 }

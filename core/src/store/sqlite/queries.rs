@@ -10,8 +10,8 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transact
 use super::rows::{read_record, ts, write_record, COLUMNS, INSERT, UPDATE};
 use crate::domain::{BatchId, InviteStatus, NewPerson, OnboardingRecord};
 use crate::store::{
-    reupload, Attention, BatchCounts, DayCounts, DueQuery, Funnel, Lease, Page, PeopleFilter,
-    ReasonCount, SendLogEntry, StoreError, Summary, UploadBatch, UpsertSummary,
+    new_record, reupload, Attention, AuditEntry, BatchCounts, DayCounts, DueQuery, Funnel, Lease,
+    Page, PeopleFilter, ReasonCount, SendLogEntry, StoreError, Summary, UploadBatch, UpsertSummary,
 };
 
 pub fn get_one(
@@ -55,13 +55,7 @@ pub fn upsert_people(
                 .query_row([person.upn.as_str()], read_record)
                 .optional()?;
             let Some(mut rec) = existing else {
-                let rec = OnboardingRecord::new_pending(
-                    person,
-                    batch.batch_id.clone(),
-                    batch.source,
-                    batch.correlation_id,
-                    batch.now,
-                );
+                let rec = new_record(person, batch)?;
                 write_record(&mut insert, &rec, None)?;
                 summary.inserted += 1;
                 continue;
@@ -318,7 +312,8 @@ pub fn summary(c: &Connection, now: DateTime<Utc>) -> anyhow::Result<Summary> {
     }
     let sql = format!(
         "SELECT {FUNNEL_SQL}, COALESCE(SUM(escalated_to_manager), 0), COUNT(error_details), \
-         COALESCE(SUM(status <> 'Active' AND next_due_at IS NOT NULL AND next_due_at <= ?1), 0) \
+         COALESCE(SUM(status <> 'Active' AND next_due_at IS NOT NULL AND next_due_at <= ?1), 0), \
+         COALESCE(SUM(hold = 'Held'), 0), COALESCE(SUM(hold = 'Excluded'), 0) \
          FROM people"
     );
     c.prepare_cached(&sql)?.query_row([ts(now)], |r| {
@@ -326,15 +321,20 @@ pub fn summary(c: &Connection, now: DateTime<Utc>) -> anyhow::Result<Summary> {
         s.escalated = r.get::<_, i64>(6)? as u64;
         s.errors = r.get::<_, i64>(7)? as u64;
         s.queued = r.get::<_, i64>(8)? as u64;
+        s.held = r.get::<_, i64>(9)? as u64;
+        s.excluded = r.get::<_, i64>(10)? as u64;
         Ok(())
     })?;
-    let sql =
-        format!("SELECT batch_id, {FUNNEL_SQL} FROM people GROUP BY batch_id ORDER BY batch_id");
+    let sql = format!(
+        "SELECT batch_id, {FUNNEL_SQL}, COALESCE(SUM(hold = 'Held'), 0) FROM people \
+         GROUP BY batch_id ORDER BY batch_id"
+    );
     let mut stmt = c.prepare_cached(&sql)?;
     for row in stmt.query_map([], |r| {
         Ok(BatchCounts {
             batch_id: r.get(0)?,
             funnel: read_funnel(r, 1)?,
+            held: r.get::<_, i64>(7)? as u64,
         })
     })? {
         s.by_batch.push(row?);
@@ -442,6 +442,8 @@ fn filter_sql(f: &PeopleFilter) -> (String, Vec<String>) {
                 "status <> 'Active' AND next_due_at IS NOT NULL AND next_due_at <= {p}"
             ));
         }
+        Some(Attention::Held) => clauses.push("hold = 'Held'".to_string()),
+        Some(Attention::Excluded) => clauses.push("hold = 'Excluded'".to_string()),
     }
     (clauses.join(" AND "), params)
 }
@@ -562,6 +564,81 @@ pub fn sends_since(c: &mut Connection, since: DateTime<Utc>) -> anyhow::Result<V
         });
     }
     Ok(out)
+}
+
+pub fn append_audit(c: &Connection, e: &AuditEntry) -> anyhow::Result<()> {
+    c.prepare_cached(
+        "INSERT INTO audit (id, at, actor, origin, action, target, detail) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        e.id.to_string(),
+        ts(e.at),
+        e.actor,
+        e.origin,
+        e.action,
+        e.target,
+        e.detail
+    ])?;
+    Ok(())
+}
+
+pub fn audit(
+    c: &Connection,
+    target: Option<&str>,
+    page: u64,
+    page_size: u64,
+) -> anyhow::Result<Page<AuditEntry>> {
+    let clause = if target.is_some() {
+        "target = ?1"
+    } else {
+        "?1 IS NULL"
+    };
+    let total: i64 = c
+        .prepare_cached(&format!("SELECT COUNT(*) FROM audit WHERE {clause}"))?
+        .query_row([target], |r| r.get(0))?;
+    let sql = format!(
+        "SELECT id, at, actor, origin, action, target, detail FROM audit WHERE {clause} \
+         ORDER BY seq DESC LIMIT ?2 OFFSET ?3"
+    );
+    let mut stmt = c.prepare_cached(&sql)?;
+    let offset = page.saturating_mul(page_size);
+    let items = stmt
+        .query_map(
+            params![target, page_size as i64, offset.min(i64::MAX as u64) as i64],
+            |r| {
+                let id: String = r.get(0)?;
+                let at: String = r.get(1)?;
+                Ok((
+                    id,
+                    at,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                ))
+            },
+        )?
+        .map(|row| {
+            let (id, at, actor, origin, action, target, detail) = row?;
+            Ok(AuditEntry {
+                id: uuid::Uuid::parse_str(&id)?,
+                at: DateTime::parse_from_rfc3339(&at)?.to_utc(),
+                actor,
+                origin,
+                action,
+                target,
+                detail,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Page {
+        items,
+        total: total as u64,
+        page,
+        page_size,
+    })
 }
 
 #[cfg(test)]

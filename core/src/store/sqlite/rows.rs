@@ -13,7 +13,7 @@ pub const COLUMNS: &str = "upn, display_name, department, job_title, status, in_
     escalation_date, manager_upn, source, batch_id, error_details, correlation_id, object_id, \
     next_due_at, resend_count, last_resend_at, send_intent, send_intent_at, lease_owner, \
     lease_until, created_at, updated_at, version, phone_outcome, phone_detail, phone_checked_at, \
-    per_user_mfa, notes";
+    per_user_mfa, notes, hold, history";
 
 /// Timestamps are stored as fixed-width RFC 3339 UTC text, so text order is time order.
 pub fn ts(t: DateTime<Utc>) -> String {
@@ -119,6 +119,8 @@ pub fn read_record(row: &Row<'_>) -> rusqlite::Result<OnboardingRecord> {
         phone_checked_at: get_ts(row, 36)?,
         per_user_mfa: parse_opt(row, 37, str::parse)?,
         notes: row.get(38)?,
+        hold: parse_opt(row, 39, str::parse)?,
+        history: row.get(40)?,
     })
 }
 
@@ -129,14 +131,14 @@ pub const INSERT: &str = "INSERT INTO people (upn, display_name, department, job
     escalated_to_manager, escalation_date, manager_upn, source, batch_id, error_details, \
     correlation_id, object_id, next_due_at, resend_count, last_resend_at, send_intent, \
     send_intent_at, lease_owner, lease_until, created_at, updated_at, version, phone_outcome, \
-    phone_detail, phone_checked_at, per_user_mfa, notes) VALUES (:upn, \
+    phone_detail, phone_checked_at, per_user_mfa, notes, hold, history) VALUES (:upn, \
     :display_name, :department, :job_title, :status, :in_group, :mfa_state, \
     :mfa_registration_date, :token, :clicked_link_date, :added_to_group_date, :invite_sent_date, \
     :last_reminder_date, :reminder_count, :last_checked, :email_opened_date, \
     :escalated_to_manager, :escalation_date, :manager_upn, :source, :batch_id, :error_details, \
     :correlation_id, :object_id, :next_due_at, :resend_count, :last_resend_at, :send_intent, \
     :send_intent_at, :lease_owner, :lease_until, :created_at, :updated_at, :version, \
-    :phone_outcome, :phone_detail, :phone_checked_at, :per_user_mfa, :notes)";
+    :phone_outcome, :phone_detail, :phone_checked_at, :per_user_mfa, :notes, :hold, :history)";
 
 /// SQL for a compare-and-set update of a full record: `:version` is the new version and
 /// `:expected` the one the writer read.
@@ -155,7 +157,8 @@ pub const UPDATE: &str =
     send_intent_at = :send_intent_at, lease_owner = :lease_owner, lease_until = :lease_until, \
     created_at = :created_at, updated_at = :updated_at, version = :version, \
     phone_outcome = :phone_outcome, phone_detail = :phone_detail, \
-    phone_checked_at = :phone_checked_at, per_user_mfa = :per_user_mfa, notes = :notes \
+    phone_checked_at = :phone_checked_at, per_user_mfa = :per_user_mfa, notes = :notes, \
+    hold = :hold, history = :history \
     WHERE upn = :upn AND version = :expected";
 
 /// Runs [`INSERT`] (or [`UPDATE`] with `expected`) for `r`. Returns rows changed.
@@ -204,6 +207,8 @@ pub fn write_record(
         ":phone_checked_at": opt_ts(r.phone_checked_at),
         ":per_user_mfa": r.per_user_mfa.map(|m| m.as_str()),
         ":notes": r.notes,
+        ":hold": r.hold.map(|h| h.as_str()),
+        ":history": r.history,
     };
     match expected {
         None => stmt.execute(common),

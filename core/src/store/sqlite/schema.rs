@@ -86,6 +86,23 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE people ADD COLUMN notes TEXT;
     "#,
+    // 7: an admin's hold or exclusion, the person's timeline, and the admin audit log.
+    r#"
+    ALTER TABLE people ADD COLUMN hold TEXT;
+    ALTER TABLE people ADD COLUMN history TEXT;
+    CREATE INDEX people_batch_hold ON people(batch_id, hold) WHERE hold IS NOT NULL;
+    CREATE TABLE audit (
+        seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+        id      TEXT NOT NULL UNIQUE,
+        at      TEXT NOT NULL,
+        actor   TEXT NOT NULL,
+        origin  TEXT,
+        action  TEXT NOT NULL,
+        target  TEXT,
+        detail  TEXT
+    );
+    CREATE INDEX audit_target ON audit(target, seq);
+    "#,
 ];
 
 /// The schema version this build writes.

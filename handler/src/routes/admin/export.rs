@@ -66,6 +66,14 @@ pub async fn export(
     if include_tokens {
         // Anyone holding the file can act on every person's link: say who asked.
         tracing::warn!(admin = %admin.name, "export with personal link tokens (includeTokens=true)");
+        crate::audit::record(
+            &state,
+            &admin,
+            "export.tokens",
+            filter.batch_id.as_ref().map(ToString::to_string),
+            Some("export with personal link tokens (includeTokens=true)".into()),
+        )
+        .await;
     }
     let name = file_name(
         filter.batch_id.as_ref().map(|b| b.as_str()),

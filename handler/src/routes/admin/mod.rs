@@ -1,7 +1,12 @@
-//! The admin API under `/api/admin/`: [`report`], [`users`], [`export`] and [`run`]. Every route
+//! The admin API under `/api/admin/`: [`report`], [`users`] and one [`person`], [`export`],
+//! [`run`], the [`preview`], the campaign [`control`]s and the [`audit`] log. Every route
 //! needs admin authentication (see [`crate::auth`]); CORS allows only the portal origin.
 
+pub mod audit;
+pub mod control;
 pub mod export;
+pub mod person;
+pub mod preview;
 pub mod report;
 pub mod run;
 pub mod users;
@@ -58,9 +63,11 @@ pub fn filter(query: &AdminQuery, now: DateTime<Utc>) -> Result<PeopleFilter, Ap
         Some("escalated") => Some(Attention::Escalated),
         Some("errors") => Some(Attention::Errors),
         Some("queued") => Some(Attention::Queued { now }),
+        Some("held") => Some(Attention::Held),
+        Some("excluded") => Some(Attention::Excluded),
         Some(other) => {
             return Err(ApiError::BadRequest(format!(
-                "attention must be notClicked, clickedNotRegistered, escalated, errors or queued, got {other:?}"
+                "attention must be notClicked, clickedNotRegistered, escalated, errors, queued, held or excluded, got {other:?}"
             )))
         }
     };

@@ -52,7 +52,15 @@ pub async fn run(
     let Some(runner) = state.runner.clone() else {
         return Err(ApiError::Unavailable("the worker is not available".into()).into());
     };
-    tracing::info!(admin = %admin.name, ?passes, "admin run requested");
+    let names: Vec<&str> = passes.iter().map(|p| p.as_str()).collect();
+    crate::audit::record(
+        &state,
+        &admin,
+        if parsed.dry_run { "run.dry" } else { "run" },
+        None,
+        Some(names.join(", ")),
+    )
+    .await;
     let report = runner
         .run(RunRequest {
             passes,

@@ -11,7 +11,6 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use mfa_core::domain::{BatchId, Source};
-use mfa_core::passes::{PassKind, RunRequest};
 use mfa_core::store::{UploadBatch, UpsertMode};
 use serde_json::{json, Value};
 use warp::http::StatusCode;
@@ -29,8 +28,21 @@ use parse::{InvalidRows, Parsed, Rejected};
 struct Options {
     batch_id: Option<String>,
     send_now: Option<bool>,
+    hold: Option<bool>,
     mode: Option<String>,
     invalid_rows: Option<String>,
+}
+
+/// `hold=`: `true`/`false` (and `1`/`0`, `yes`/`no`); anything else is refused, so a typo
+/// never sends a wave that was meant to be held.
+fn flag(s: &str) -> Result<bool, ApiError> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" | "" => Ok(false),
+        other => Err(ApiError::BadRequest(format!(
+            "hold must be true or false, got {other:?}"
+        ))),
+    }
 }
 
 fn truthy(s: &str) -> bool {
@@ -52,6 +64,7 @@ impl Options {
         Ok(Self {
             batch_id: q.batch_id,
             send_now: q.send_now.map(|s| truthy(&s)),
+            hold: q.hold.as_deref().map(flag).transpose()?,
             mode: q.mode,
             invalid_rows: q.invalid_rows,
         })
@@ -66,6 +79,13 @@ impl Options {
         }
         if self.send_now.is_none() {
             self.send_now = obj.get("sendNow").and_then(|v| match v {
+                Value::Bool(b) => Some(*b),
+                Value::String(s) => Some(truthy(s)),
+                _ => None,
+            });
+        }
+        if self.hold.is_none() {
+            self.hold = obj.get("hold").and_then(|v| match v {
                 Value::Bool(b) => Some(*b),
                 Value::String(s) => Some(truthy(s)),
                 _ => None,
@@ -190,6 +210,7 @@ pub async fn upload(
         correlation_id: uuid::Uuid::new_v4(),
         now,
         mode,
+        hold: options.hold.unwrap_or(false),
     };
     let summary = state
         .store
@@ -198,10 +219,38 @@ pub async fn upload(
         .map_err(ApiError::from)?;
     tracing::info!(admin = %principal.name, batch = %batch_id, correlation_id = %batch.correlation_id,
         rows, skipped_rows, ?summary, "upload stored");
-    let send_now = if options.send_now.unwrap_or(false) {
-        start_invitations(&state)
-    } else {
+    crate::audit::record(
+        &state,
+        &principal,
+        "upload",
+        Some(batch_id.to_string()),
+        Some(format!(
+            "{rows} rows: {} new, {} re-queued, {} reset, {} unchanged{}{}",
+            summary.inserted,
+            summary.requeued,
+            summary.reset,
+            summary.unchanged,
+            if skipped_rows > 0 {
+                format!(", {skipped_rows} invalid rows skipped")
+            } else {
+                String::new()
+            },
+            if batch.hold {
+                "; held until released"
+            } else {
+                ""
+            }
+        )),
+    )
+    .await;
+    let send_now = if batch.hold {
+        "held: nobody is emailed until the batch is released"
+    } else if !options.send_now.unwrap_or(false) {
         "not requested"
+    } else if crate::routes::admin::control::start_invitations(&state) {
+        "started"
+    } else {
+        "worker not available"
     };
     let warnings: Vec<String> = if ignored_columns.is_empty() {
         Vec::new()
@@ -224,6 +273,7 @@ pub async fn upload(
             "reset": summary.reset,
             "unchanged": summary.unchanged,
             "mode": if mode == UpsertMode::Reset { "reset" } else { "keepHistory" },
+            "hold": batch.hold,
             "sendNow": send_now,
             "ignoredColumns": ignored_columns,
             "warnings": warnings,
@@ -245,24 +295,4 @@ fn refused(rejected: Rejected, started: Instant) -> Response {
             "elapsedMs": started.elapsed().as_millis() as u64,
         }),
     )
-}
-
-/// Starts the invitation pass in the background (the upload answer does not wait for it).
-fn start_invitations(state: &SharedState) -> &'static str {
-    let Some(runner) = state.runner.clone() else {
-        tracing::warn!("sendNow requested but the worker is not available");
-        return "worker not available";
-    };
-    tokio::spawn(async move {
-        let request = RunRequest {
-            passes: vec![PassKind::Invitation],
-            now: None,
-            dry_run: false,
-            trigger: "upload".into(),
-        };
-        if let Err(e) = runner.run(request).await {
-            tracing::error!(error = ?e, "invitation pass after upload failed");
-        }
-    });
-    "started"
 }

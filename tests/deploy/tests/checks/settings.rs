@@ -86,6 +86,10 @@ const LEFT_TO_DEFAULT_IN_AZURE: &[(&str, &str)] = &[
         "MFA_ESCALATION_GRACE_DAYS",
         "campaign rule; the default (3 days) suits most tenants",
     ),
+    (
+        "MFA_INVITES_PER_DAY",
+        "optional wave cap (unset: only the mail limits); set in the app settings when needed",
+    ),
     ("MFA_GRAPH_MAX_RETRIES", "Graph client tuning knob"),
     ("MFA_GRAPH_MAX_WAIT_SECONDS", "Graph client tuning knob"),
     ("MFA_GRAPH_BACKOFF_BASE_MS", "Graph client tuning knob"),
