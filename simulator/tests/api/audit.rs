@@ -88,7 +88,8 @@ async fn reasons_name_the_method_and_deletions_are_logged_too() {
         1
     );
     t.advance(1).await;
-    let r = t.get(AUDITS).await;
+    let security_info = enc("loggedByService eq 'Authentication Methods'");
+    let r = t.get(&format!("{AUDITS}?$filter={security_info}")).await;
     let seen: Vec<(String, String, String)> = r.body["value"]
         .as_array()
         .unwrap()
@@ -109,7 +110,7 @@ async fn reasons_name_the_method_and_deletions_are_logged_too() {
         seen,
         [
             row(added, "User registered Mobile Phone SMS", "Add"),
-            row(added, "User registered Fido", "Add"),
+            row(added, "User registered Passkey (device-bound)", "Add"),
             row(added, "User registered Email", "Add"),
             // Not registered through the security-info flow: no method named.
             row(added, "", "Add"),
@@ -223,6 +224,8 @@ async fn lost_events_are_not_served() {
         .register_mfa("b@contoso.example", MethodKind::Fido2)
         .unwrap();
     t.advance(1).await;
+    // A registration's events (here the security-info event and the Device Registration
+    // Service's `Add Passkey (device-bound)`) are lost together.
     let r = t.get(AUDITS).await;
     let users: Vec<&str> = r.body["value"]
         .as_array()
@@ -230,7 +233,7 @@ async fn lost_events_are_not_served() {
         .iter()
         .filter_map(|e| e["targetResources"][0]["userPrincipalName"].as_str())
         .collect();
-    assert_eq!(users, ["b@contoso.example"]);
+    assert_eq!(users, ["b@contoso.example", "b@contoso.example"]);
 }
 
 #[tokio::test]
