@@ -3,7 +3,8 @@
 //! enforcing the published service limits against an injectable clock.
 //!
 //! Modules: [`clock`] (the simulated clock), [`config`] (settings and [`Limits`]), [`state`]
-//! (users, groups, methods, outbox), [`sharepoint`] (sites, lists, indexed items, delta),
+//! (users, groups, methods, outbox), [`policy`] (the registration campaign), [`sharepoint`]
+//! (sites, lists, indexed items, delta),
 //! [`limits`] (rolling windows and the throttler), [`log`] (request and violation records),
 //! [`faults`] (injectable failures), [`odata`] (`$filter`/`$select`/paging), [`errors`]
 //! (Graph error bodies), [`http`] (transport-neutral request/response), [`demo`] (seeding a
@@ -22,6 +23,7 @@ pub mod http;
 pub mod limits;
 pub mod log;
 pub mod odata;
+pub mod policy;
 pub mod sharepoint;
 pub mod state;
 
@@ -42,6 +44,10 @@ pub use demo::DemoOrg;
 pub use faults::{FaultAction, FaultMatcher, FaultRule, FaultTrigger};
 pub use limits::Category;
 pub use log::{RequestRecord, Violation, ViolationKind};
+pub use policy::{CampaignTarget, RegistrationCampaign};
 pub use sim::{Simulator, SHUTDOWN_GRACE};
-pub use state::{AuthMethod, Group, MethodKind, NewUser, Recipient, SentMail, User};
+pub use state::{
+    aaguid, AuthMethod, Group, MethodKind, MethodOptions, NewUser, Passkey, PasskeyType, Recipient,
+    SentMail, User,
+};
 pub use tenant::{Fields, SimError, Tenant};

@@ -16,7 +16,10 @@ pub enum MethodKind {
     MicrosoftAuthenticator,
     /// Software OATH token.
     SoftwareOath,
-    /// FIDO2 security key / passkey.
+    /// Hardware OATH token.
+    HardwareOath,
+    /// FIDO2 security key or passkey of any kind ([`AuthMethod::passkey_type`] and
+    /// [`AuthMethod::aa_guid`] say which).
     Fido2,
     /// Windows Hello for Business.
     WindowsHelloForBusiness,
@@ -26,20 +29,24 @@ pub enum MethodKind {
     TemporaryAccessPass,
     /// Platform credential (macOS).
     PlatformCredential,
+    /// A certificate for certificate-based authentication.
+    X509Certificate,
 }
 
 impl MethodKind {
     /// Every kind.
-    pub const ALL: [MethodKind; 9] = [
+    pub const ALL: [MethodKind; 11] = [
         Self::Password,
         Self::Phone,
         Self::MicrosoftAuthenticator,
         Self::SoftwareOath,
+        Self::HardwareOath,
         Self::Fido2,
         Self::WindowsHelloForBusiness,
         Self::Email,
         Self::TemporaryAccessPass,
         Self::PlatformCredential,
+        Self::X509Certificate,
     ];
 
     /// The camelCase name used in `@odata.type` and the control API.
@@ -49,11 +56,13 @@ impl MethodKind {
             Self::Phone => "phone",
             Self::MicrosoftAuthenticator => "microsoftAuthenticator",
             Self::SoftwareOath => "softwareOath",
+            Self::HardwareOath => "hardwareOath",
             Self::Fido2 => "fido2",
             Self::WindowsHelloForBusiness => "windowsHelloForBusiness",
             Self::Email => "email",
             Self::TemporaryAccessPass => "temporaryAccessPass",
             Self::PlatformCredential => "platformCredential",
+            Self::X509Certificate => "x509Certificate",
         }
     }
 
@@ -64,13 +73,15 @@ impl MethodKind {
             .find(|k| k.name().eq_ignore_ascii_case(s))
     }
 
-    /// Whether this method satisfies MFA.
+    /// Whether this method satisfies MFA (the report's `isMfaRegistered`). Certificates are not
+    /// registered security info, so they do not count here.
     pub fn is_mfa_capable(self) -> bool {
         matches!(
             self,
             Self::Phone
                 | Self::MicrosoftAuthenticator
                 | Self::SoftwareOath
+                | Self::HardwareOath
                 | Self::Fido2
                 | Self::WindowsHelloForBusiness
                 | Self::PlatformCredential
@@ -92,6 +103,109 @@ pub struct AuthMethod {
     pub phone_number: Option<String>,
     /// `mobile`, `alternateMobile` or `office` for phone methods.
     pub phone_type: Option<String>,
+    /// `passkeyType` of a FIDO2 method.
+    pub passkey_type: Option<PasskeyType>,
+    /// `aaGuid` of a FIDO2 method (lower case).
+    pub aa_guid: Option<String>,
+}
+
+impl AuthMethod {
+    /// A method of `kind` registered at `created`, with no phone or passkey details.
+    pub fn new(id: impl Into<String>, kind: MethodKind, created: DateTime<Utc>) -> Self {
+        Self {
+            id: id.into(),
+            kind,
+            created,
+            phone_number: None,
+            phone_type: None,
+            passkey_type: None,
+            aa_guid: None,
+        }
+    }
+}
+
+/// `passkeyType` of a FIDO2 method (Graph: `deviceBound`, `synced`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PasskeyType {
+    /// Bound to one authenticator (security key, Authenticator app, Windows Hello).
+    DeviceBound,
+    /// Synced by a passkey provider.
+    Synced,
+}
+
+/// Well-known AAGUIDs (which authenticator holds a passkey), for seeding passkeys of each kind.
+pub mod aaguid {
+    /// YubiKey 5 Series with NFC (a security key; the default for a FIDO2 method).
+    pub const YUBIKEY_5_NFC: &str = "2fc0579f-8113-47ea-b116-bb5a8db9202a";
+    /// Microsoft Authenticator for iOS.
+    pub const AUTHENTICATOR_IOS: &str = "90a3ccdf-635c-4729-a248-9b709135078f";
+    /// Microsoft Authenticator for Android.
+    pub const AUTHENTICATOR_ANDROID: &str = "de1e552d-db1d-4423-a619-566b625cdc84";
+    /// Windows Hello hardware authenticator.
+    pub const WINDOWS_HELLO: &str = "08987058-cadc-4b81-b6e1-30de50dcbe96";
+    /// iCloud Keychain (synced).
+    pub const ICLOUD_KEYCHAIN: &str = "fbfc3007-154e-4ecc-8c0b-6e020557d7bd";
+    /// Google Password Manager (synced).
+    pub const GOOGLE_PASSWORD_MANAGER: &str = "ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4";
+}
+
+/// Details of a method to register beyond its kind (the control API's optional fields).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct MethodOptions {
+    /// `passkeyType` of a FIDO2 method; `deviceBound` when absent.
+    pub passkey_type: Option<PasskeyType>,
+    /// `aaGuid` of a FIDO2 method; [`aaguid::YUBIKEY_5_NFC`] (or iCloud Keychain for a synced
+    /// passkey) when absent.
+    pub aa_guid: Option<String>,
+}
+
+/// The passkeys people have, as presets of [`MethodOptions`] for a FIDO2 method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Passkey {
+    /// A FIDO2 security key (device-bound).
+    SecurityKey,
+    /// A device-bound passkey in Microsoft Authenticator (iOS).
+    Authenticator,
+    /// A device-bound passkey in Windows Hello.
+    WindowsHello,
+    /// A synced passkey (iCloud Keychain).
+    Synced,
+}
+
+impl Passkey {
+    /// Every preset.
+    pub const ALL: [Passkey; 4] = [
+        Passkey::SecurityKey,
+        Passkey::Authenticator,
+        Passkey::WindowsHello,
+        Passkey::Synced,
+    ];
+
+    /// The FIDO2 method details of this preset.
+    pub fn options(self) -> MethodOptions {
+        let (t, g) = match self {
+            Passkey::SecurityKey => (PasskeyType::DeviceBound, aaguid::YUBIKEY_5_NFC),
+            Passkey::Authenticator => (PasskeyType::DeviceBound, aaguid::AUTHENTICATOR_IOS),
+            Passkey::WindowsHello => (PasskeyType::DeviceBound, aaguid::WINDOWS_HELLO),
+            Passkey::Synced => (PasskeyType::Synced, aaguid::ICLOUD_KEYCHAIN),
+        };
+        MethodOptions {
+            passkey_type: Some(t),
+            aa_guid: Some(g.to_string()),
+        }
+    }
+}
+
+/// Whether `g` is a GUID in its 8-4-4-4-12 hexadecimal form.
+pub(crate) fn is_guid(g: &str) -> bool {
+    let parts: Vec<&str> = g.split('-').collect();
+    parts.len() == 5
+        && parts
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(p, n)| p.len() == n && p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// Well-known id of the password method.
@@ -255,6 +369,8 @@ pub struct TenantState {
     pub(crate) group_order: Vec<String>,
     pub(crate) mailboxes: HashSet<String>,
     pub(crate) outbox: Vec<SentMail>,
+    /// The authentication methods policy's registration campaign.
+    pub(crate) campaign: crate::policy::RegistrationCampaign,
 }
 
 impl TenantState {

@@ -6,9 +6,13 @@ use crate::clock::SimClock;
 use crate::config::{Licence, Limits};
 use crate::faults::FaultRule;
 use crate::log::{RequestRecord, Violation};
+use crate::policy::RegistrationCampaign;
 use crate::shared::Shared;
 use crate::sharepoint::List;
-use crate::state::{AuthMethod, Group, MethodKind, NewUser, SentMail, User};
+use crate::state::{
+    aaguid, is_guid, AuthMethod, Group, MethodKind, MethodOptions, NewUser, Passkey, PasskeyType,
+    SentMail, User,
+};
 use std::sync::Arc;
 
 /// Column values of a list item.
@@ -195,17 +199,61 @@ impl Tenant {
     }
 
     /// Registers an authentication method for a user now (phone uses the directory mobile
-    /// number when it is in `+CC number` form, else a placeholder).
+    /// number when it is in `+CC number` form, else a placeholder; a FIDO2 method is a
+    /// device-bound security key). See [`Tenant::register_method`].
     pub fn register_mfa(&self, user: &str, kind: MethodKind) -> Result<AuthMethod, SimError> {
+        self.register_method(user, kind, MethodOptions::default())
+    }
+
+    /// Registers a passkey of the given kind (a FIDO2 method with its `passkeyType` and
+    /// `aaGuid`) for a user now.
+    pub fn register_passkey(&self, user: &str, passkey: Passkey) -> Result<AuthMethod, SimError> {
+        self.register_method(user, MethodKind::Fido2, passkey.options())
+    }
+
+    /// Registers an authentication method for a user now, as the person would through their
+    /// security info, and writes the audit events Entra writes for it
+    /// ([`crate::audit::registration_entries`]). `options` apply to FIDO2 methods only:
+    /// `passkeyType` defaults to `deviceBound`, `aaGuid` to a YubiKey (or iCloud Keychain for a
+    /// synced passkey).
+    pub fn register_method(
+        &self,
+        user: &str,
+        kind: MethodKind,
+        options: MethodOptions,
+    ) -> Result<AuthMethod, SimError> {
         let now = self.shared.clock.now();
-        let mut t = self.shared.tenant.lock();
-        let u = t.user_mut(user).or_not_found(user)?;
         if kind == MethodKind::Password {
             return Err(SimError::Invalid(
                 "every user already has a password".into(),
             ));
         }
-        let (id, phone_number, phone_type) = if kind == MethodKind::Phone {
+        if kind != MethodKind::Fido2 && options != MethodOptions::default() {
+            return Err(SimError::Invalid(format!(
+                "passkeyType and aaGuid apply to fido2 methods, not {}",
+                kind.name()
+            )));
+        }
+        let mut m = AuthMethod::new(uuid::Uuid::new_v4().to_string(), kind, now);
+        if kind == MethodKind::Fido2 {
+            let passkey_type = options.passkey_type.unwrap_or(PasskeyType::DeviceBound);
+            let default_guid = match passkey_type {
+                PasskeyType::Synced => aaguid::ICLOUD_KEYCHAIN,
+                PasskeyType::DeviceBound => aaguid::YUBIKEY_5_NFC,
+            };
+            let guid = options
+                .aa_guid
+                .unwrap_or_else(|| default_guid.to_string())
+                .to_ascii_lowercase();
+            if !is_guid(&guid) {
+                return Err(SimError::Invalid(format!("aaGuid '{guid}' is not a GUID")));
+            }
+            m.passkey_type = Some(passkey_type);
+            m.aa_guid = Some(guid);
+        }
+        let mut t = self.shared.tenant.lock();
+        let u = t.user_mut(user).or_not_found(user)?;
+        if kind == MethodKind::Phone {
             if u.methods
                 .iter()
                 .any(|m| m.phone_type.as_deref() == Some("mobile"))
@@ -219,32 +267,34 @@ impl Tenant {
                 .clone()
                 .filter(|n| crate::routes::methods::valid_phone(n))
                 .unwrap_or_else(|| "+1 5550100".to_string());
-            (
-                phone_method_id("mobile").to_string(),
-                Some(number),
-                Some("mobile".to_string()),
-            )
-        } else {
-            (uuid::Uuid::new_v4().to_string(), None, None)
-        };
-        let m = AuthMethod {
-            id,
-            kind,
-            created: now,
-            phone_number,
-            phone_type,
-        };
+            m.id = phone_method_id("mobile").to_string();
+            m.phone_number = Some(number);
+            m.phone_type = Some("mobile".to_string());
+        }
         u.methods.push(m.clone());
         let (id, upn) = (u.id.clone(), u.user_principal_name.clone());
         drop(t);
-        self.shared.audit.lock().record(
-            crate::audit::USER_REGISTERED,
-            crate::audit::reason(kind, true),
-            now,
-            &id,
-            &upn,
-        );
+        self.shared
+            .audit
+            .lock()
+            .record(crate::audit::registration_entries(&m), now, &id, &upn);
         Ok(m)
+    }
+
+    /// The authentication methods policy's registration campaign as Graph serves it.
+    pub fn registration_campaign(&self) -> RegistrationCampaign {
+        self.shared.tenant.lock().campaign.clone()
+    }
+
+    /// Replaces the registration campaign (what an admin would set in the Entra admin center);
+    /// refuses what Graph would refuse.
+    pub fn set_registration_campaign(
+        &self,
+        campaign: RegistrationCampaign,
+    ) -> Result<(), SimError> {
+        campaign.validate().map_err(SimError::Invalid)?;
+        self.shared.tenant.lock().campaign = campaign;
+        Ok(())
     }
 
     /// Every directory audit event recorded so far (visible or not yet), oldest first.
@@ -283,8 +333,13 @@ impl Tenant {
         drop(t);
         let mut audit = self.shared.audit.lock();
         for m in &removed {
-            let reason = crate::audit::reason(m.kind, false);
-            audit.record(crate::audit::USER_DELETED, reason, now, &id, &upn);
+            let reason = crate::audit::reason(m, false);
+            let entry = crate::audit::Entry::new(
+                crate::audit::AUTH_METHODS_SERVICE,
+                crate::audit::USER_DELETED,
+                reason,
+            );
+            audit.record(vec![entry], now, &id, &upn);
         }
         Ok(removed.len())
     }

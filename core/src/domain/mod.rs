@@ -6,6 +6,8 @@
 //! - [`OnboardingRecord`]: one person's row; [`NewPerson`]: what an upload supplies.
 //! - [`PhoneOutcome`], [`PerUserMfa`]: outcomes of the opt-in directory passes.
 //! - [`BatchId`], [`ObjectId`], [`Source`], [`MfaState`], [`MailKind`]: the smaller columns.
+//! - [`Strength`], [`TargetStrength`], [`MethodLabel`]: how strong a person's methods are and
+//!   what a campaign asks for (classified from Graph in [`crate::graph::strength`]).
 
 /// `Display` (the name) and case-insensitive `FromStr` (refusing with [`UnknownStatus`]) for
 /// enums with `ALL` and `as_str`.
@@ -59,6 +61,7 @@ mod directory;
 mod ids;
 mod record;
 mod status;
+mod strength;
 mod token;
 mod upn;
 
@@ -66,6 +69,10 @@ pub use directory::{PerUserMfa, PhoneOutcome};
 pub use ids::{BatchId, BatchIdError, ObjectId, ObjectIdError, Source, UnknownSource};
 pub use record::{MailKind, NewPerson, OnboardingRecord, MAX_HISTORY, MAX_TEXT};
 pub use status::{Hold, InviteStatus, MfaState, StatusEvent, TransitionError, UnknownStatus};
+pub use strength::{
+    MethodLabel, Strength, TargetStrength, UnknownMethodLabel, UnknownStrength,
+    UnknownTargetStrength,
+};
 pub use token::{TokenError, TrackingToken};
 pub use upn::{Upn, UpnError, MAX_LEN as UPN_MAX_LEN};
 

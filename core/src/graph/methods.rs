@@ -23,7 +23,10 @@ pub enum MethodKind {
     MicrosoftAuthenticator,
     /// Software OATH token.
     SoftwareOath,
-    /// FIDO2 security key or passkey.
+    /// Hardware OATH token.
+    HardwareOath,
+    /// FIDO2 security key or passkey of any kind ([`AuthMethod::passkey_type`],
+    /// [`AuthMethod::aa_guid`] tell which).
     Fido2,
     /// Windows Hello for Business.
     WindowsHelloForBusiness,
@@ -33,6 +36,8 @@ pub enum MethodKind {
     TemporaryAccessPass,
     /// Platform credential (macOS).
     PlatformCredential,
+    /// A certificate for certificate-based authentication.
+    X509Certificate,
     /// Anything else, with the type name without prefix/suffix.
     Unknown(String),
 }
@@ -49,17 +54,25 @@ impl MethodKind {
             "phone" => MethodKind::Phone,
             "microsoftAuthenticator" => MethodKind::MicrosoftAuthenticator,
             "softwareOath" => MethodKind::SoftwareOath,
+            "hardwareOath" => MethodKind::HardwareOath,
             "fido2" => MethodKind::Fido2,
             "windowsHelloForBusiness" => MethodKind::WindowsHelloForBusiness,
             "email" => MethodKind::Email,
             "temporaryAccessPass" => MethodKind::TemporaryAccessPass,
             "platformCredential" => MethodKind::PlatformCredential,
+            "x509Certificate" => MethodKind::X509Certificate,
             other => MethodKind::Unknown(other.to_string()),
         }
     }
 
     /// Whether the method satisfies MFA: phone, Authenticator, software OATH, FIDO2, Windows Hello
     /// for Business, platform credential. Password, email and TAP do not.
+    ///
+    /// This is the rule the check pass has always used, kept as it was for its callers: the
+    /// kinds recognised later ([`MethodKind::HardwareOath`], [`MethodKind::X509Certificate`])
+    /// answer `false` here, as they did when they parsed as [`MethodKind::Unknown`]. How strong
+    /// a person's methods are, hardware tokens and certificates included, is
+    /// [`crate::graph::strength`]'s question.
     pub fn is_mfa_capable(&self) -> bool {
         matches!(
             self,
@@ -92,6 +105,30 @@ impl AuthMethod {
         self.kind.is_mfa_capable()
     }
 
+    /// `passkeyType` of a FIDO2 method (`deviceBound`, `synced`); `None` when absent (other
+    /// kinds, or a tenant that predates the property) or a newer value.
+    pub fn passkey_type(&self) -> Option<PasskeyType> {
+        match self.raw.get("passkeyType").and_then(Value::as_str)? {
+            t if t.eq_ignore_ascii_case("deviceBound") => Some(PasskeyType::DeviceBound),
+            t if t.eq_ignore_ascii_case("synced") => Some(PasskeyType::Synced),
+            _ => None,
+        }
+    }
+
+    /// `aaGuid` of a FIDO2 method (lower case): which authenticator holds the key.
+    pub fn aa_guid(&self) -> Option<String> {
+        self.raw
+            .get("aaGuid")
+            .and_then(Value::as_str)
+            .map(|g| g.trim().to_ascii_lowercase())
+            .filter(|g| !g.is_empty())
+    }
+
+    /// `phoneType` of a phone method (`mobile`, `alternateMobile`, `office`).
+    pub fn phone_type(&self) -> Option<&str> {
+        self.raw.get("phoneType").and_then(Value::as_str)
+    }
+
     fn from_value(raw: Value) -> Self {
         let text = |k: &str| raw.get(k).and_then(Value::as_str).map(str::to_string);
         Self {
@@ -101,6 +138,17 @@ impl AuthMethod {
             raw,
         }
     }
+}
+
+/// `passkeyType` of a FIDO2 method (Graph: `deviceBound`, `synced`, `unknownFutureValue`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PasskeyType {
+    /// The private key never leaves one authenticator (security key, Authenticator app,
+    /// Windows Hello).
+    DeviceBound,
+    /// The key is synced by a passkey provider (iCloud Keychain, Google Password Manager, …).
+    Synced,
 }
 
 /// Phone method types Graph accepts.
@@ -358,12 +406,46 @@ mod tests {
                 MethodKind::Unknown("qrCodePin".into()),
                 false,
             ),
+            // Recognised later; the legacy MFA rule still answers as it did for Unknown.
+            (
+                "#microsoft.graph.hardwareOathAuthenticationMethod",
+                MethodKind::HardwareOath,
+                false,
+            ),
+            (
+                "#microsoft.graph.x509CertificateAuthenticationMethod",
+                MethodKind::X509Certificate,
+                false,
+            ),
         ];
         for (t, kind, mfa) in cases {
             let parsed = MethodKind::from_odata_type(t);
             assert_eq!(parsed, kind, "{t}");
             assert_eq!(parsed.is_mfa_capable(), mfa, "{t}");
         }
+    }
+
+    #[test]
+    fn passkey_details_are_read_from_the_object() {
+        let m = AuthMethod::from_value(json!({
+            "@odata.type": "#microsoft.graph.fido2AuthenticationMethod",
+            "id": "k1",
+            "aaGuid": "90A3CCDF-635C-4729-A248-9B709135078F",
+            "passkeyType": "deviceBound",
+        }));
+        assert_eq!(m.passkey_type(), Some(PasskeyType::DeviceBound));
+        assert_eq!(
+            m.aa_guid().as_deref(),
+            Some("90a3ccdf-635c-4729-a248-9b709135078f")
+        );
+        let synced = AuthMethod::from_value(json!({
+            "@odata.type": "#microsoft.graph.fido2AuthenticationMethod",
+            "passkeyType": "synced",
+        }));
+        assert_eq!(synced.passkey_type(), Some(PasskeyType::Synced));
+        assert_eq!(synced.aa_guid(), None);
+        let newer = AuthMethod::from_value(json!({"passkeyType": "unknownFutureValue"}));
+        assert_eq!(newer.passkey_type(), None);
     }
 
     #[test]

@@ -7,7 +7,10 @@
 //!   `Retry-After` parsing and the backoff policy.
 //! - [`throttle`]: per-[`Category`] gates and adaptive concurrency, and the counters.
 //! - [`batch`]: JSON `$batch` with per-sub-request retries.
-//! - [`users`], [`groups`], [`methods`], [`reports`], [`audit`], [`mail`], [`sharepoint`]: typed calls.
+//! - [`users`], [`groups`], [`methods`], [`reports`], [`audit`], [`mail`], [`sharepoint`],
+//!   [`policy`]: typed calls.
+//! - [`strength`]: a person's [`Strength`](crate::domain::Strength) and method list from
+//!   `/authentication/methods` or the registration report's `methodsRegistered`.
 //! - [`settings`]: [`GraphSettings`], every tunable, loaded from app settings.
 //!
 //! # Categories
@@ -55,11 +58,13 @@ pub mod error;
 pub mod groups;
 pub mod mail;
 pub mod methods;
+pub mod policy;
 pub mod reports;
 pub mod request;
 pub mod retry;
 pub mod settings;
 pub mod sharepoint;
+pub mod strength;
 pub mod throttle;
 pub mod users;
 
@@ -73,11 +78,15 @@ pub use client::GraphClient;
 pub use error::{GraphError, GraphResult};
 pub use groups::{Group, MemberUser};
 pub use mail::Mail;
-pub use methods::{AuthMethod, MethodKind, PerUserMfaState, PhoneType};
+pub use methods::{AuthMethod, MethodKind, PasskeyType, PerUserMfaState, PhoneType};
+pub use policy::{CampaignState, CampaignTarget, RegistrationCampaign};
 pub use reports::RegistrationDetails;
 pub use request::{odata_string, segment, GraphRequest, GraphResponse, Page};
 pub use retry::{Fault, Retry, RetryPolicy, TOKEN_RETRIES};
 pub use settings::{GraphSettings, MailFormat};
 pub use sharepoint::{Column, ItemQuery, List, ListItem, RangeFilter};
+pub use strength::{
+    labels_of_methods, labels_of_registered, strength_of_methods, strength_of_registered,
+};
 pub use throttle::{Category, CategoryStats, GraphStats};
 pub use users::{AddMember, User};

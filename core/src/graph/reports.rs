@@ -3,6 +3,15 @@
 //! `Authentication_RequestFromNonPremiumTenantOrB2CTenant`, surfaced as
 //! [`GraphError::NotLicensed`](super::GraphError::NotLicensed) so the caller can fall back to
 //! per-user method reads ([`GraphClient::list_methods_batch`]).
+//!
+//! Every request carries `Prefer: include-unknown-enum-members` ([`PREFER_UNKNOWN_ENUM_MEMBERS`]):
+//! the passkey-era `methodsRegistered` values (`passKeyDeviceBound…`, `passKeySynced`,
+//! `macOsSecureEnclaveKey`) are members of an evolvable enumeration that Graph replaces with
+//! `unknownFutureValue` unless the client opts in (Graph's `usageAuthMethod` enumeration,
+//! <https://learn.microsoft.com/graph/api/resources/usageauthmethod?view=graph-rest-beta>, and
+//! "Handling future members in evolvable enumerations",
+//! <https://learn.microsoft.com/graph/best-practices-concept>). Without them a person with only a
+//! passkey would look like a person with nothing; see [`super::strength`].
 
 use chrono::{DateTime, Utc};
 use futures::Stream;
@@ -12,6 +21,10 @@ use super::client::GraphClient;
 use super::error::GraphResult;
 use super::request::{odata_string, query, GraphRequest, Page};
 use super::throttle::Category;
+
+/// The `Prefer` header value that makes Graph return evolvable-enum members added after
+/// `unknownFutureValue` instead of the sentinel.
+pub const PREFER_UNKNOWN_ENUM_MEMBERS: &str = "include-unknown-enum-members";
 
 /// `$filter` for people without MFA.
 pub const FILTER_NOT_MFA_REGISTERED: &str = "isMfaRegistered eq false";
@@ -39,7 +52,15 @@ pub struct RegistrationDetails {
     /// Registered and allowed to use MFA.
     #[serde(default)]
     pub is_mfa_capable: bool,
-    /// Registered method names (`mobilePhone`, `microsoftAuthenticatorPush`, …).
+    /// Registered a passwordless method (FIDO2, Windows Hello for Business, Authenticator
+    /// passwordless) that the policy allows.
+    #[serde(default)]
+    pub is_passwordless_capable: bool,
+    /// `member` or `guest`.
+    #[serde(default)]
+    pub user_type: Option<String>,
+    /// Registered method names (`mobilePhone`, `microsoftAuthenticatorPush`, `passKeySynced`,
+    /// …); [`RegistrationDetails::strength`] and [`RegistrationDetails::method_labels`] read them.
     #[serde(default)]
     pub methods_registered: Vec<String>,
     /// When the row was last refreshed (the report lags by up to a few hours).
@@ -55,6 +76,7 @@ fn first_request(filter: Option<&str>) -> GraphRequest {
     GraphRequest::get(format!(
         "/v1.0/reports/authenticationMethods/userRegistrationDetails{q}"
     ))
+    .header("Prefer", PREFER_UNKNOWN_ENUM_MEMBERS)
     .category(Category::Reports)
 }
 

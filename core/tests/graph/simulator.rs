@@ -576,3 +576,175 @@ async fn pilot_group_lookup_transitive_members_and_phone_methods() {
     );
     assert_no_violations(&sim, false);
 }
+
+#[tokio::test]
+async fn strength_of_every_kind_from_methods_and_from_the_report() {
+    use mfa_core::domain::{MethodLabel, Strength};
+    use mfa_core::graph::{labels_of_methods, strength_of_methods, CampaignState};
+    use tenant_sim::{MethodKind as Sim, Passkey};
+
+    let Setup { sim, client, .. } = setup().await;
+    let t = sim.tenant();
+    type Seed = fn(&tenant_sim::Tenant, &str);
+    let people: Vec<(&str, Seed, Strength, &str)> = vec![
+        ("nothing", |_, _| {}, Strength::None, ""),
+        (
+            "sms",
+            |t, u| t.register_mfa(u, Sim::Phone).map(drop).unwrap(),
+            Strength::PhoneOnly,
+            "sms",
+        ),
+        (
+            "email",
+            |t, u| t.register_mfa(u, Sim::Email).map(drop).unwrap(),
+            Strength::PhoneOnly,
+            "email",
+        ),
+        (
+            "sms-push",
+            |t, u| {
+                t.register_mfa(u, Sim::Phone).map(drop).unwrap();
+                t.register_mfa(u, Sim::MicrosoftAuthenticator)
+                    .map(drop)
+                    .unwrap();
+            },
+            Strength::App,
+            "authenticator-push,sms",
+        ),
+        (
+            "hwoath",
+            |t, u| t.register_mfa(u, Sim::HardwareOath).map(drop).unwrap(),
+            Strength::App,
+            "hardware-oath",
+        ),
+        (
+            "key",
+            |t, u| {
+                t.register_passkey(u, Passkey::SecurityKey)
+                    .map(drop)
+                    .unwrap()
+            },
+            Strength::PhishingResistant,
+            "passkey-device-bound",
+        ),
+        (
+            "app-passkey",
+            |t, u| {
+                t.register_passkey(u, Passkey::Authenticator)
+                    .map(drop)
+                    .unwrap()
+            },
+            Strength::PhishingResistant,
+            "passkey-authenticator",
+        ),
+        (
+            "hello-passkey",
+            |t, u| {
+                t.register_passkey(u, Passkey::WindowsHello)
+                    .map(drop)
+                    .unwrap()
+            },
+            Strength::PhishingResistant,
+            "passkey-windows-hello",
+        ),
+        (
+            "sms-synced",
+            |t, u| {
+                t.register_mfa(u, Sim::Phone).map(drop).unwrap();
+                t.register_passkey(u, Passkey::Synced).map(drop).unwrap();
+            },
+            Strength::PhishingResistant,
+            "passkey-synced,sms",
+        ),
+        (
+            "whfb",
+            |t, u| {
+                t.register_mfa(u, Sim::WindowsHelloForBusiness)
+                    .map(drop)
+                    .unwrap()
+            },
+            Strength::PhishingResistant,
+            "windows-hello",
+        ),
+        (
+            "mac",
+            |t, u| {
+                t.register_mfa(u, Sim::PlatformCredential)
+                    .map(drop)
+                    .unwrap()
+            },
+            Strength::PhishingResistant,
+            "platform-credential",
+        ),
+    ];
+    let mut ids = Vec::new();
+    for (name, seed, _, _) in &people {
+        let upn = format!("{name}@contoso.example");
+        ids.push(t.add_user(NewUser::upn(&upn)).unwrap().id);
+        seed(&t, &upn);
+    }
+    // A certificate is read from the user's methods; the report does not list it.
+    let cert = t.add_user(NewUser::upn("cert@contoso.example")).unwrap();
+    t.register_mfa(&cert.id, Sim::X509Certificate).unwrap();
+
+    let methods = client.list_methods_batch(&ids).await;
+    for ((name, _, strength, labels), got) in people.iter().zip(&methods) {
+        let got = got.as_ref().unwrap();
+        assert_eq!(strength_of_methods(got), *strength, "{name} from methods");
+        assert_eq!(
+            MethodLabel::join(&labels_of_methods(got)),
+            *labels,
+            "{name} from methods"
+        );
+    }
+    let cert_methods = client.list_methods(&cert.id).await.unwrap();
+    assert_eq!(labels_of_methods(&cert_methods), [MethodLabel::Certificate]);
+
+    // The report: only the Prefer header makes passkeys visible, and the client sends it.
+    let rows: Vec<_> = client
+        .registration_details(None)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap()
+        .into_iter()
+        .flat_map(|p| p.value)
+        .collect();
+    for (name, _, strength, labels) in &people {
+        let upn = format!("{name}@contoso.example");
+        let row = rows
+            .iter()
+            .find(|r| r.user_principal_name.as_deref() == Some(upn.as_str()))
+            .unwrap_or_else(|| panic!("{name} in the report"));
+        assert_eq!(row.strength(), *strength, "{name} from the report: {row:?}");
+        assert_eq!(
+            MethodLabel::join(&row.method_labels()),
+            *labels,
+            "{name} from the report"
+        );
+        assert!(
+            !row.methods_registered
+                .iter()
+                .any(|m| m == "unknownFutureValue"),
+            "{name}: {row:?}"
+        );
+    }
+
+    let campaign = client.registration_campaign().await.unwrap();
+    assert_eq!(campaign.state, CampaignState::Default);
+    let mut set = tenant_sim::RegistrationCampaign {
+        state: "enabled".into(),
+        snooze_duration_in_days: 0,
+        ..Default::default()
+    };
+    set.exclude_targets.push(tenant_sim::CampaignTarget {
+        id: ids[0].clone(),
+        target_type: "user".into(),
+        targeted_authentication_method: None,
+    });
+    t.set_registration_campaign(set).unwrap();
+    let campaign = client.registration_campaign().await.unwrap();
+    assert_eq!(campaign.state, CampaignState::Enabled);
+    assert_eq!(campaign.snooze_duration_in_days, Some(0));
+    assert_eq!(campaign.exclude_targets[0].id, ids[0]);
+    assert_no_violations(&sim, false);
+}

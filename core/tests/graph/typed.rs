@@ -213,6 +213,13 @@ async fn registration_report_pages_and_unlicensed_fallback() {
         server.received_at("GET", path)[2].query_decoded(),
         "$filter=userPrincipalName eq 'o''neil@x'"
     );
+    for (i, r) in server.received_at("GET", path).iter().enumerate() {
+        assert_eq!(
+            r.header("prefer").as_deref(),
+            Some("include-unknown-enum-members"),
+            "request {i} (first page, next link, point lookup) opts into passkey values"
+        );
+    }
 }
 
 #[tokio::test]
@@ -314,4 +321,46 @@ async fn phone_method_and_per_user_mfa_state() {
         .unwrap();
     let patch = server.received_at("PATCH", "/beta/users/u1/authentication/requirements")[0].json();
     assert_eq!(patch, json!({"perUserMfaState": "enforced"}));
+}
+
+#[tokio::test]
+async fn registration_campaign_is_read_and_403_is_not_permitted() {
+    use mfa_core::graph::CampaignState;
+    let server = TestServer::start().await;
+    let path = "/v1.0/policies/authenticationMethodsPolicy";
+    server.on(
+        "GET",
+        path,
+        vec![
+            reply(200).json(json!({
+                "id": "authenticationMethodsPolicy",
+                "registrationEnforcement": {"authenticationMethodsRegistrationCampaign": {
+                    "snoozeDurationInDays": 2, "state": "enabled",
+                    "excludeTargets": [{"id": "u9", "targetType": "user"}],
+                    "includeTargets": [{"id": "all_users", "targetType": "group", "targetedAuthenticationMethod": "microsoftAuthenticator"}]
+                }},
+                "authenticationMethodConfigurations": []
+            })),
+            reply(200).json(json!({"id": "authenticationMethodsPolicy"})),
+            graph_error(403, "Authorization_RequestDenied", "Insufficient privileges"),
+        ],
+    );
+    let client = server.client();
+    let c = client.registration_campaign().await.unwrap();
+    assert_eq!(c.state, CampaignState::Enabled);
+    assert_eq!(c.snooze_duration_in_days, Some(2));
+    assert_eq!(c.exclude_targets[0].id, "u9");
+    assert_eq!(c.include_targets[0].target_type.as_deref(), Some("group"));
+    let missing = client.registration_campaign().await.unwrap();
+    assert_eq!(
+        missing.state,
+        CampaignState::Default,
+        "no section: Microsoft's default"
+    );
+    assert!(missing.include_targets.is_empty());
+    assert!(matches!(
+        client.registration_campaign().await,
+        Err(GraphError::NotPermitted { .. })
+    ));
+    assert_eq!(client.stats()[&Category::Identity].requests, 3);
 }

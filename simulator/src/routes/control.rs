@@ -3,9 +3,10 @@
 
 use crate::faults::FaultRule;
 use crate::http::{SimRequest, SimResponse};
+use crate::policy::RegistrationCampaign;
 use crate::routes::outbox;
 use crate::shared::Shared;
-use crate::state::{MethodKind, NewUser};
+use crate::state::{MethodKind, MethodOptions, NewUser};
 use crate::tenant::{SimError, Tenant};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -51,15 +52,22 @@ pub(crate) async fn route(shared: &Arc<Shared>, req: &SimRequest, rest: &[&str])
             Err(e) => err(400, e),
         },
         ("POST", ["users", upn, "register-mfa"]) => {
-            // JSON `{"method": …}`, or an outbox page's form (`?method=…&back=<page>`).
-            let name = body
-                .ok()
+            // JSON `{"method": …, "passkeyType"?: …, "aaGuid"?: …}`, or an outbox page's form
+            // (`?method=…&back=<page>`).
+            let json = body.ok().filter(|b| b.is_object());
+            let name = json
+                .as_ref()
                 .and_then(|b| b.get("method").and_then(Value::as_str).map(str::to_string))
                 .or_else(|| req.param("method"))
                 .unwrap_or_default();
+            let options = match json.map(serde_json::from_value::<MethodOptions>) {
+                Some(Ok(o)) => o,
+                Some(Err(e)) => return err(400, e),
+                None => MethodOptions::default(),
+            };
             let back = req.param("back");
             match MethodKind::parse(&name) {
-                Some(kind) => match (tenant.register_mfa(upn, kind), back) {
+                Some(kind) => match (tenant.register_method(upn, kind, options), back) {
                     (Ok(_), Some(back)) => SimResponse {
                         status: 303,
                         headers: vec![("Location".into(), outbox::back_target(&back).into())],
@@ -69,6 +77,18 @@ pub(crate) async fn route(shared: &Arc<Shared>, req: &SimRequest, rest: &[&str])
                     (Err(e), _) => sim_err(e),
                 },
                 None => err(400, format!("unknown method '{name}'")),
+            }
+        }
+        ("GET", ["policies", "registration-campaign"]) => {
+            to_json(200, &tenant.registration_campaign())
+        }
+        ("PUT", ["policies", "registration-campaign"]) => {
+            match body.map(serde_json::from_value::<RegistrationCampaign>) {
+                Ok(Ok(c)) => tenant
+                    .set_registration_campaign(c)
+                    .map_or_else(sim_err, |()| SimResponse::empty(204)),
+                Ok(Err(e)) => err(400, e),
+                Err(e) => err(400, e),
             }
         }
         ("GET", ["groups", id, "members"]) => tenant

@@ -38,6 +38,12 @@ const POLICY_READ: &[&str] = &[
     "UserAuthenticationMethod.ReadWrite.All",
 ];
 const POLICY_WRITE: &[&str] = &["Policy.ReadWrite.AuthenticationMethod"];
+/// `GET /policies/authenticationMethodsPolicy`.
+const AUTH_METHODS_POLICY_READ: &[&str] = &[
+    "Policy.Read.All",
+    "Policy.Read.AuthenticationMethod",
+    "Policy.ReadWrite.AuthenticationMethod",
+];
 const REPORTS: &[&str] = &["AuditLog.Read.All"];
 const MAIL: &[&str] = &["Mail.Send"];
 const SITES_READ: &[&str] = &[
@@ -153,6 +159,7 @@ impl Route {
             Route::Requirements(_, true) => identity(1, true, POLICY_WRITE),
             Route::PhoneMethods(_) | Route::TapCreate(_) => identity(1, true, METHOD_WRITE),
             Route::RegistrationReport => reports(REPORTS),
+            Route::AuthMethodsPolicy => identity(1, false, AUTH_METHODS_POLICY_READ),
             // Also needs Directory.Read.All (checked by the route).
             Route::DirectoryAudits => reports(REPORTS),
             Route::SendMail(mb) => {

@@ -1,10 +1,10 @@
-//! Authentication methods: list, phone prepopulation, Temporary Access Pass, and the beta
-//! per-user MFA requirements.
+//! Authentication methods: list (passkeys with their `passkeyType` and `aaGuid`), phone
+//! prepopulation, Temporary Access Pass, and the beta per-user MFA requirements.
 
 use crate::errors::{json_body, GraphError, GraphResult};
 use crate::http::{SimRequest, SimResponse};
 use crate::shared::{Ctx, Shared};
-use crate::state::{AuthMethod, MethodKind, User, PASSWORD_METHOD_ID};
+use crate::state::{aaguid, AuthMethod, MethodKind, PasskeyType, User, PASSWORD_METHOD_ID};
 use crate::tenant::phone_method_id;
 use chrono::SecondsFormat;
 use serde_json::{json, Value};
@@ -41,9 +41,10 @@ pub(crate) fn method_json(m: &AuthMethod) -> Value {
             json!({"displayName": "iPhone", "deviceTag": "SoftwareTokenActivated", "phoneAppVersion": "6.8.12", "createdDateTime": ts})
         }
         MethodKind::SoftwareOath => json!({"secretKey": null}),
-        MethodKind::Fido2 => {
-            json!({"displayName": "Security key", "createdDateTime": ts, "aaGuid": "2fc0579f-8113-47ea-b116-bb5a8db9202a", "model": "YubiKey 5 NFC", "attestationCertificates": [], "attestationLevel": "attested"})
+        MethodKind::HardwareOath => {
+            json!({"displayName": "Token", "createdDateTime": ts, "device": {"serialNumber": "TOTP123456", "manufacturer": "Contoso", "model": "Hardware Token 1000", "hashFunction": "hmacsha1", "timeIntervalInSeconds": 30}})
         }
+        MethodKind::Fido2 => fido2_json(m, &ts),
         MethodKind::WindowsHelloForBusiness => {
             json!({"displayName": "LAPTOP-01", "createdDateTime": ts, "keyStrength": "normal"})
         }
@@ -54,6 +55,9 @@ pub(crate) fn method_json(m: &AuthMethod) -> Value {
         MethodKind::PlatformCredential => {
             json!({"displayName": "MacBook", "createdDateTime": ts, "keyStrength": "normal", "platform": "macOS"})
         }
+        MethodKind::X509Certificate => {
+            json!({"createdDateTime": ts, "subjectName": "CN=Contoso User", "issuerName": "CN=Contoso Issuing CA", "binding": "x509CertificateMultiFactor"})
+        }
     };
     v["@odata.type"] = json!(format!(
         "#microsoft.graph.{}AuthenticationMethod",
@@ -63,15 +67,43 @@ pub(crate) fn method_json(m: &AuthMethod) -> Value {
     v
 }
 
+/// A `fido2AuthenticationMethod`: what its AAGUID says it is, and its `passkeyType`.
+fn fido2_json(m: &AuthMethod, ts: &str) -> Value {
+    let guid = m.aa_guid.as_deref().unwrap_or(aaguid::YUBIKEY_5_NFC);
+    let (name, model, attested) = match guid {
+        aaguid::AUTHENTICATOR_IOS | aaguid::AUTHENTICATOR_ANDROID => {
+            ("Microsoft Authenticator", "Microsoft Authenticator", true)
+        }
+        aaguid::WINDOWS_HELLO => (
+            "Windows Hello",
+            "Windows Hello Hardware Authenticator",
+            false,
+        ),
+        aaguid::ICLOUD_KEYCHAIN => ("iCloud Keychain", "iCloud Keychain", false),
+        aaguid::GOOGLE_PASSWORD_MANAGER => {
+            ("Google Password Manager", "Google Password Manager", false)
+        }
+        aaguid::YUBIKEY_5_NFC => ("Security key", "YubiKey 5 NFC", true),
+        _ => ("Passkey", "", false),
+    };
+    json!({
+        "displayName": name,
+        "createdDateTime": ts,
+        "aaGuid": guid,
+        "model": model,
+        "attestationCertificates": [],
+        "attestationLevel": if attested { "attested" } else { "notAttested" },
+        "passkeyType": m.passkey_type.unwrap_or(PasskeyType::DeviceBound),
+    })
+}
+
 /// All methods of a user including the implicit password method.
 pub(crate) fn all_methods(u: &User) -> Vec<AuthMethod> {
-    let mut out = vec![AuthMethod {
-        id: PASSWORD_METHOD_ID.to_string(),
-        kind: MethodKind::Password,
-        created: u.created,
-        phone_number: None,
-        phone_type: None,
-    }];
+    let mut out = vec![AuthMethod::new(
+        PASSWORD_METHOD_ID,
+        MethodKind::Password,
+        u.created,
+    )];
     out.extend(u.methods.iter().cloned());
     out
 }
@@ -143,11 +175,9 @@ pub(crate) fn add_phone(
         return Err(bad_request(format!("Invalid phone number '{number}'. Expected format: +{{country code}} {{number}}x{{extension}}.")));
     }
     let m = AuthMethod {
-        id: phone_method_id(phone_type).to_string(),
-        kind: MethodKind::Phone,
-        created: ctx.now,
         phone_number: Some(number.to_string()),
         phone_type: Some(phone_type.to_string()),
+        ..AuthMethod::new(phone_method_id(phone_type), MethodKind::Phone, ctx.now)
     };
     let (v, user_id) = add_method(
         shared,
@@ -213,13 +243,11 @@ pub(crate) fn add_tap(
         .get("isUsableOnce")
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    let m = AuthMethod {
-        id: uuid::Uuid::new_v4().to_string(),
-        kind: MethodKind::TemporaryAccessPass,
-        created: ctx.now,
-        phone_number: None,
-        phone_type: None,
-    };
+    let m = AuthMethod::new(
+        uuid::Uuid::new_v4().to_string(),
+        MethodKind::TemporaryAccessPass,
+        ctx.now,
+    );
     let entity = "temporaryAccessPassAuthenticationMethod";
     let (mut v, _) = add_method(shared, version, id, entity, &m, |_| None)?;
     v["lifetimeInMinutes"] = json!(lifetime);

@@ -9,6 +9,7 @@ pub(crate) mod groups;
 pub(crate) mod mail;
 pub(crate) mod methods;
 pub(crate) mod outbox;
+pub(crate) mod policies;
 pub(crate) mod reports;
 pub(crate) mod sharepoint;
 pub(crate) mod users;
@@ -45,6 +46,7 @@ pub(crate) enum Route {
     Requirements(String, bool),
     RegistrationReport,
     DirectoryAudits,
+    AuthMethodsPolicy,
     SendMail(String),
     Batch,
     Site(String),
@@ -105,6 +107,7 @@ pub(crate) fn resolve(method: &str, version: &str, segs: &[String]) -> Option<Ro
             Route::RegistrationReport
         }
         ("GET", ["auditlogs", "directoryaudits"]) => Route::DirectoryAudits,
+        ("GET", ["policies", "authenticationmethodspolicy"]) => Route::AuthMethodsPolicy,
         (_, ["sites", ..]) => return resolve_sites(m, &s),
         _ => return None,
     })
@@ -189,6 +192,7 @@ impl Route {
             Route::Requirements(u, write) => methods::requirements(shared, req, u, *write),
             Route::RegistrationReport => reports::registration_details(shared, ctx, req, version),
             Route::DirectoryAudits => audit::directory_audits(shared, ctx, req, version),
+            Route::AuthMethodsPolicy => policies::authentication_methods_policy(shared, version),
             Route::SendMail(s) => mail::send_mail(shared, ctx, req, s),
             Route::Batch => batch::batch(shared, ctx, req, version).await,
             Route::Site(s) => sharepoint::get_site(shared, version, s),

@@ -1,5 +1,8 @@
 //! `GET /reports/authenticationMethods/userRegistrationDetails`: the bulk registration report
-//! (P1/P2 only, enabled users only, optional lag, `$filter`, paging by next link).
+//! (P1/P2 only, enabled users only, optional lag, `$filter`, paging by next link). The
+//! passkey-era `methodsRegistered` values are served only to requests carrying `Prefer:
+//! include-unknown-enum-members` (answered with `Preference-Applied`); others get
+//! `unknownFutureValue` in their place.
 
 use crate::config::Licence;
 use crate::errors::{GraphError, GraphResult};
@@ -7,22 +10,32 @@ use crate::http::{SimRequest, SimResponse};
 use crate::odata::{self, Expr, Lit, Op};
 use crate::routes::users::{filter_param, Offset};
 use crate::shared::{Ctx, Shared};
-use crate::state::{MethodKind, User};
+use crate::state::{aaguid, AuthMethod, MethodKind, PasskeyType, User};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
 
-/// Names the report uses in `methodsRegistered`.
-fn registered_name(kind: MethodKind, phone_type: Option<&str>) -> Option<&'static str> {
-    Some(match kind {
-        MethodKind::Password => return None,
-        MethodKind::Phone => match phone_type {
+/// Names the report uses in `methodsRegistered` (`None`: not listed). A FIDO2 method is named
+/// by its kind of passkey: synced, in Authenticator, in Windows Hello (by AAGUID), or any other
+/// device-bound passkey (security keys included).
+fn registered_name(m: &AuthMethod) -> Option<&'static str> {
+    Some(match m.kind {
+        MethodKind::Password | MethodKind::X509Certificate => return None,
+        MethodKind::Phone => match m.phone_type.as_deref() {
             Some("alternateMobile") => "alternateMobilePhone",
             Some("office") => "officePhone",
             _ => "mobilePhone",
         },
         MethodKind::MicrosoftAuthenticator => "microsoftAuthenticatorPush",
         MethodKind::SoftwareOath => "softwareOneTimePasscode",
-        MethodKind::Fido2 => "fido2",
+        MethodKind::HardwareOath => "hardwareOneTimePasscode",
+        MethodKind::Fido2 if m.passkey_type == Some(PasskeyType::Synced) => "passKeySynced",
+        MethodKind::Fido2 => match m.aa_guid.as_deref() {
+            Some(aaguid::AUTHENTICATOR_IOS | aaguid::AUTHENTICATOR_ANDROID) => {
+                "passKeyDeviceBoundAuthenticator"
+            }
+            Some(aaguid::WINDOWS_HELLO) => "passKeyDeviceBoundWindowsHello",
+            _ => "passKeyDeviceBound",
+        },
         MethodKind::WindowsHelloForBusiness => "windowsHelloForBusiness",
         MethodKind::Email => "email",
         MethodKind::TemporaryAccessPass => "temporaryAccessPass",
@@ -30,8 +43,39 @@ fn registered_name(kind: MethodKind, phone_type: Option<&str>) -> Option<&'stati
     })
 }
 
+/// `methodsRegistered` members added after the evolvable enumeration's `unknownFutureValue`
+/// sentinel that this simulator serves (Graph's `usageAuthMethod` enumeration lists them among
+/// the members needing `Prefer: include-unknown-enum-members`; the long-standing names it also
+/// lists there, such as `mobilePhone`, have always been returned by this report and stay so).
+const EVOLVABLE_MEMBERS: [&str; 5] = [
+    "passKeyDeviceBound",
+    "passKeyDeviceBoundAuthenticator",
+    "passKeyDeviceBoundWindowsHello",
+    "passKeySynced",
+    "macOsSecureEnclaveKey",
+];
+
+/// The `Prefer` preference that opts into evolvable-enum members.
+const INCLUDE_UNKNOWN: &str = "include-unknown-enum-members";
+
+/// Whether the request's `Prefer` header (comma-separated preferences) holds
+/// `include-unknown-enum-members`.
+pub(crate) fn includes_unknown_members(req: &SimRequest) -> bool {
+    req.header("prefer").is_some_and(|p| {
+        p.split(',')
+            .any(|x| x.trim().eq_ignore_ascii_case(INCLUDE_UNKNOWN))
+    })
+}
+
 /// One report row as of `visible_before` (methods registered later are not yet reported).
-pub(crate) fn row(u: &User, visible_before: DateTime<Utc>) -> Map<String, Value> {
+/// Without `unknown_members` the evolvable members of `methodsRegistered` read
+/// `unknownFutureValue`, as Graph serves them to a client that did not opt in; the flags
+/// (`isMfaRegistered`, `isPasswordlessCapable`, …) are the same either way.
+pub(crate) fn row(
+    u: &User,
+    visible_before: DateTime<Utc>,
+    unknown_members: bool,
+) -> Map<String, Value> {
     let visible: Vec<_> = u
         .methods
         .iter()
@@ -55,10 +99,17 @@ pub(crate) fn row(u: &User, visible_before: DateTime<Utc>) -> Map<String, Value>
                 | MethodKind::PlatformCredential
         )
     });
-    let names: Vec<&str> = visible
-        .iter()
-        .filter_map(|m| registered_name(m.kind, m.phone_type.as_deref()))
-        .collect();
+    let mut names: Vec<&str> = Vec::new();
+    for name in visible.iter().filter_map(|m| registered_name(m)) {
+        let name = if unknown_members || !EVOLVABLE_MEMBERS.contains(&name) {
+            name
+        } else {
+            "unknownFutureValue"
+        };
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
     let preferred = if visible
         .iter()
         .any(|m| m.kind == MethodKind::MicrosoftAuthenticator)
@@ -115,6 +166,14 @@ pub(crate) fn registration_details(
     let Offset { skip: start, top } = Offset::of(req, 999, 999)?;
     let visible_before =
         ctx.now - chrono::Duration::from_std(shared.config.report_lag).unwrap_or_default();
+    let unknown_members = includes_unknown_members(req);
+    let applied = |r: SimResponse| {
+        if unknown_members {
+            r.with_header("Preference-Applied", INCLUDE_UNKNOWN)
+        } else {
+            r
+        }
+    };
     let t = shared.tenant.lock();
     let keep = |r: &Map<String, Value>| {
         filter.as_ref().is_none_or(|f| {
@@ -136,14 +195,14 @@ pub(crate) fn registration_details(
             .iter()
             .filter_map(|k| t.user(k))
             .filter(|u| u.account_enabled && seen.insert(u.id.clone()))
-            .map(|u| row(u, visible_before))
+            .map(|u| row(u, visible_before, unknown_members))
             .filter(|r| keep(r))
             .map(|r| Value::Object(odata::apply_select(r, &select)))
             .collect();
-        return Ok(SimResponse::json(
+        return Ok(applied(SimResponse::json(
             200,
             json!({"@odata.context": context, "value": value}),
-        ));
+        )));
     }
     let mut value = Vec::new();
     let mut pos = start;
@@ -158,7 +217,7 @@ pub(crate) fn registration_details(
         if registered.is_some_and(|want| mfa_registered(u, visible_before) != want) {
             continue;
         }
-        let r = row(u, visible_before);
+        let r = row(u, visible_before, unknown_members);
         if keep(&r) {
             value.push(Value::Object(odata::apply_select(r, &select)));
         }
@@ -175,7 +234,7 @@ pub(crate) fn registration_details(
             &pos.to_string(),
         ));
     }
-    Ok(SimResponse::json(200, body))
+    Ok(applied(SimResponse::json(200, body)))
 }
 
 /// `isMfaRegistered` as [`row`] computes it.

@@ -88,7 +88,8 @@ async fn reasons_name_the_method_and_deletions_are_logged_too() {
         1
     );
     t.advance(1).await;
-    let r = t.get(AUDITS).await;
+    let security_info = enc("loggedByService eq 'Authentication Methods'");
+    let r = t.get(&format!("{AUDITS}?$filter={security_info}")).await;
     let seen: Vec<(String, String, String)> = r.body["value"]
         .as_array()
         .unwrap()
@@ -109,7 +110,7 @@ async fn reasons_name_the_method_and_deletions_are_logged_too() {
         seen,
         [
             row(added, "User registered Mobile Phone SMS", "Add"),
-            row(added, "User registered Fido", "Add"),
+            row(added, "User registered Passkey (device-bound)", "Add"),
             row(added, "User registered Email", "Add"),
             // Not registered through the security-info flow: no method named.
             row(added, "", "Add"),
@@ -223,6 +224,8 @@ async fn lost_events_are_not_served() {
         .register_mfa("b@contoso.example", MethodKind::Fido2)
         .unwrap();
     t.advance(1).await;
+    // A registration's events (here the security-info event and the Device Registration
+    // Service's `Add Passkey (device-bound)`) are lost together.
     let r = t.get(AUDITS).await;
     let users: Vec<&str> = r.body["value"]
         .as_array()
@@ -230,7 +233,7 @@ async fn lost_events_are_not_served() {
         .iter()
         .filter_map(|e| e["targetResources"][0]["userPrincipalName"].as_str())
         .collect();
-    assert_eq!(users, ["b@contoso.example"]);
+    assert_eq!(users, ["b@contoso.example", "b@contoso.example"]);
 }
 
 #[tokio::test]
@@ -273,4 +276,107 @@ async fn audit_reads_count_against_the_reports_limit() {
     let r = t.get(AUDITS).await;
     assert_graph_error(&r, 429, "TooManyRequests");
     assert_eq!(r.header("retry-after").as_deref(), Some("10"));
+}
+
+#[tokio::test]
+async fn credential_registrations_are_logged_by_the_device_registration_service_too() {
+    use tenant_sim::{aaguid, Passkey};
+    let mut t = spawn(SimConfig {
+        audit_delay: Duration::ZERO,
+        ..unlimited()
+    })
+    .await;
+    let u = t
+        .tenant()
+        .add_user(NewUser::upn("a@contoso.example"))
+        .unwrap();
+    for p in [
+        Passkey::Authenticator,
+        Passkey::Synced,
+        Passkey::SecurityKey,
+    ] {
+        t.tenant().register_passkey(&u.id, p).unwrap();
+        t.sim.clock().advance(Duration::from_secs(1));
+    }
+    for kind in [
+        MethodKind::WindowsHelloForBusiness,
+        MethodKind::PlatformCredential,
+        MethodKind::MicrosoftAuthenticator,
+    ] {
+        t.tenant().register_mfa(&u.id, kind).unwrap();
+        t.sim.clock().advance(Duration::from_secs(1));
+    }
+    t.advance(1).await;
+
+    let drs = enc("loggedByService eq 'Device Registration Service'");
+    let r = t.get(&format!("{AUDITS}?$filter={drs}")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let seen: Vec<(String, Option<String>)> = r.body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|e| {
+            assert_eq!(e["category"], "UserManagement");
+            assert_eq!(e["operationType"], "Add");
+            assert_eq!(e["targetResources"][0]["id"], u.id.as_str());
+            assert_eq!(
+                e["initiatedBy"]["user"]["userPrincipalName"],
+                "a@contoso.example"
+            );
+            let guid = e["additionalDetails"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|d| d["key"] == "AAGuid")
+                .and_then(|d| d["value"].as_str())
+                .map(str::to_string);
+            (e["activityDisplayName"].as_str().unwrap().to_string(), guid)
+        })
+        .collect();
+    let row = |a: &str, g: Option<&str>| (a.to_string(), g.map(str::to_string));
+    assert_eq!(
+        seen,
+        [
+            row(
+                "Add Passkey (device-bound)",
+                Some(aaguid::AUTHENTICATOR_IOS)
+            ),
+            row("Add Passkey (synced)", Some(aaguid::ICLOUD_KEYCHAIN)),
+            row("Add Passkey (device-bound)", Some(aaguid::YUBIKEY_5_NFC)),
+            row("Add Windows Hello for Business credential", None),
+            row("Add platform credential", None),
+        ],
+        "the Authenticator app's push registration is security info only"
+    );
+
+    // The security-info events the product reads name the passkeys in words it matches.
+    let synced = enc("activityDisplayName eq 'Add Passkey (synced)'");
+    assert_eq!(
+        t.get(&format!("{AUDITS}?$filter={synced}")).await.body["value"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "the documented way to find synced passkey registrations"
+    );
+    let info = enc("activityDisplayName eq 'User registered security info'");
+    let reasons: Vec<String> = t.get(&format!("{AUDITS}?$filter={info}")).await.body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|e| e["resultReason"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "User registered Passkey (device-bound)",
+            "User registered Passkey (synced)",
+            "User registered Passkey (device-bound)",
+            "",
+            "",
+            "User registered Authenticator App with Notification and Code",
+        ]
+    );
 }

@@ -8,5 +8,7 @@ mod directory;
 mod helpers;
 mod mail;
 mod outbox;
+mod passkeys;
+mod policy;
 mod reports;
 mod sharepoint;
