@@ -21,8 +21,11 @@ use crate::domain::{
 
 #[cfg(any(test, feature = "test-support"))]
 pub mod contract;
+pub mod import;
 pub mod sharepoint;
 pub mod sqlite;
+
+pub use import::{Import, ImportState};
 
 /// Shared handle to the store.
 pub type SharedStore = Arc<dyn Store>;
@@ -66,8 +69,10 @@ pub enum UpsertMode {
     Reset,
 }
 
-/// The upload a set of people arrives in.
-#[derive(Debug, Clone)]
+/// The upload a set of people arrives in. Serialisable, so a background import stages the whole
+/// description with its rows ([`Import::batch`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UploadBatch {
     /// Batch id (new people get it as `SourceBatchId`).
     pub batch_id: BatchId,
@@ -104,6 +109,18 @@ pub fn reupload(
     batch: &UploadBatch,
     summary: &mut UpsertSummary,
 ) -> Result<bool, TransitionError> {
+    if rec.correlation_id == batch.correlation_id {
+        // Already written by this very upload: a background import re-writing a chunk that a
+        // recycled instance had half written. Leave it, and count it as it was counted.
+        if rec.created_at.timestamp() == batch.now.timestamp() && rec.batch_id == batch.batch_id {
+            summary.inserted += 1;
+        } else if batch.mode == UpsertMode::Reset {
+            summary.reset += 1;
+        } else {
+            summary.requeued += 1;
+        }
+        return Ok(false);
+    }
     let names_filled = fill_missing(rec, person);
     match batch.mode {
         UpsertMode::Reset => {
@@ -503,6 +520,48 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Mail log entries at or after `since`, oldest first. Entries older than `since` may be
     /// pruned by the call.
     async fn sends_since(&self, since: DateTime<Utc>) -> StoreResult<Vec<SendLogEntry>>;
+
+    /// People per staged chunk of a background import: the store's unit of work, small enough
+    /// that one chunk is written well within an import lease.
+    fn import_chunk_rows(&self) -> usize {
+        1000
+    }
+
+    /// Stages a background import: its chunks of validated people (chunk `i` holds
+    /// `chunks[i]`), then its header, so an import is visible only once all its rows are kept.
+    /// An id already staged is refused ([`StoreError::Invalid`]).
+    async fn stage_import(&self, import: &Import, chunks: &[Vec<NewPerson>]) -> StoreResult<()>;
+
+    /// Every import's header, the newest first.
+    async fn imports(&self) -> StoreResult<Vec<Import>>;
+
+    /// One import's header.
+    async fn get_import(&self, id: Uuid) -> StoreResult<Option<Import>>;
+
+    /// Compare-and-set write of an import's header: stores `import` if the stored version still
+    /// equals `import.version` and returns it with the new version; `None` when the header
+    /// changed since it was read (another process took the lease or wrote progress) or is gone.
+    async fn update_import(&self, import: &Import) -> StoreResult<Option<Import>>;
+
+    /// The people of staged chunk `index` (`None` when it is not staged: dropped or unknown).
+    async fn staged_chunk(&self, id: Uuid, index: u32) -> StoreResult<Option<Vec<NewPerson>>>;
+
+    /// Deletes the staged chunks of an import that finished; its header stays as history.
+    async fn drop_staged(&self, id: Uuid) -> StoreResult<()>;
+
+    /// Writes one chunk of a background import: what [`Store::upsert_people`] does with
+    /// `batch`, and idempotent (a chunk half written by a process that died is written again
+    /// without a duplicate and counted as before: see [`reupload`]). A backend may reuse what it
+    /// read for the earlier chunks of the same import; `last` says it may forget it.
+    async fn write_import_chunk(
+        &self,
+        batch: &UploadBatch,
+        people: Vec<NewPerson>,
+        last: bool,
+    ) -> StoreResult<UpsertSummary> {
+        let _ = last;
+        self.upsert_people(batch, people).await
+    }
 }
 
 /// One email sent (or about to be sent) from a sender mailbox.

@@ -6,6 +6,7 @@ mod directory;
 mod events;
 mod faults;
 mod helpers;
+mod imports;
 mod notes;
 mod report;
 mod sharepoint;

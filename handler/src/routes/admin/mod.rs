@@ -1,7 +1,9 @@
-//! The admin API under `/api/admin/`: [`report`], [`users`], [`export`] and [`run`]. Every route
+//! The admin API under `/api/admin/`: [`report`], [`users`], [`export`], [`run`] and
+//! [`imports`]. Every route
 //! needs admin authentication (see [`crate::auth`]); CORS allows only the portal origin.
 
 pub mod export;
+pub mod imports;
 pub mod report;
 pub mod run;
 pub mod users;
