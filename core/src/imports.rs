@@ -257,12 +257,14 @@ impl Importer {
             };
             let rows = people.len() as u64;
             let last = index + 1 == import.chunks_total;
+            tracing::debug!(import = %import.id, chunk = index, rows, "writing an import chunk");
             let began = Instant::now();
             let written = self
                 .store
                 .write_import_chunk(&import.batch, people, last)
                 .await;
             last_chunk = began.elapsed();
+            tracing::debug!(import = %import.id, chunk = index, ok = written.is_ok(), took = ?last_chunk, "import chunk written");
             let now = self.clock.now();
             let mut next = import.clone();
             next.updated_at = now;
