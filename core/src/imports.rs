@@ -150,7 +150,9 @@ impl Importer {
             self.release_guard(&fingerprint, id).await;
             return Err(e);
         }
-        let import = self.write_chunks(header, Some(&chunks), Some(deadline)).await?;
+        let import = self
+            .write_chunks(header, Some(&chunks), Some(deadline))
+            .await?;
         Ok(match import.state {
             ImportState::Running => Started::Running(import),
             _ => Started::Completed(import),
@@ -206,7 +208,8 @@ impl Importer {
         };
         tracing::info!(import = %import.id, chunk = import.chunks_done, of = import.chunks_total, "resuming an import");
         let mut import = self.write_chunks(import, None, deadline).await?;
-        if import.state == ImportState::Running && import.lease_owner.as_deref() == Some(&self.owner)
+        if import.state == ImportState::Running
+            && import.lease_owner.as_deref() == Some(&self.owner)
         {
             // Out of time: let the next process take it at once.
             import.lease_until = Some(self.clock.now());

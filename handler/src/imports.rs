@@ -40,7 +40,11 @@ impl std::fmt::Debug for ImportJobs {
 impl ImportJobs {
     /// Tasks writing with `importer`; `runner` starts the invitation pass after an import
     /// that asked for `sendNow`.
-    pub fn new(importer: Importer, store: SharedStore, runner: Option<Arc<dyn PassRunner>>) -> Self {
+    pub fn new(
+        importer: Importer,
+        store: SharedStore,
+        runner: Option<Arc<dyn PassRunner>>,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 importer,
@@ -138,7 +142,9 @@ impl ImportJobs {
             import.lease_until = Some(now);
             match self.inner.store.update_import(&import).await {
                 Ok(_) => tracing::info!(import = %import.id, "import handed over at shutdown"),
-                Err(e) => tracing::warn!(error = ?e, import = %import.id, "could not hand an import over"),
+                Err(e) => {
+                    tracing::warn!(error = ?e, import = %import.id, "could not hand an import over")
+                }
             }
         }
     }

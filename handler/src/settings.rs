@@ -97,7 +97,9 @@ fn import_request_budget(vars: &Vars) -> Result<Duration, ConfigError> {
             Ok(n) if (0.0..=200.0).contains(&n) => Ok(Duration::from_secs_f64(n)),
             _ => Err(ConfigError::new(
                 NAME,
-                format!("expected seconds from 0 to 200 (the host cuts requests at 230 s), got {s:?}"),
+                format!(
+                    "expected seconds from 0 to 200 (the host cuts requests at 230 s), got {s:?}"
+                ),
             )),
         },
     }
@@ -122,14 +124,22 @@ mod tests {
 
     #[test]
     fn import_request_budget_is_bounded_by_the_host_limit() {
-        let ok = HandlerSettings::from_vars(&Vars::from_pairs([("MFA_IMPORT_REQUEST_SECONDS", "0.5")]));
+        let ok =
+            HandlerSettings::from_vars(&Vars::from_pairs([("MFA_IMPORT_REQUEST_SECONDS", "0.5")]));
         assert_eq!(
             ok.map(|s| s.import_request_budget).ok(),
             Some(Duration::from_millis(500))
         );
         for bad in ["230", "-1", "soon"] {
-            let err = HandlerSettings::from_vars(&Vars::from_pairs([("MFA_IMPORT_REQUEST_SECONDS", bad)]));
-            assert_eq!(err.err().map(|e| e.variable), Some("MFA_IMPORT_REQUEST_SECONDS"), "{bad}");
+            let err = HandlerSettings::from_vars(&Vars::from_pairs([(
+                "MFA_IMPORT_REQUEST_SECONDS",
+                bad,
+            )]));
+            assert_eq!(
+                err.err().map(|e| e.variable),
+                Some("MFA_IMPORT_REQUEST_SECONDS"),
+                "{bad}"
+            );
         }
     }
 

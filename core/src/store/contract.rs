@@ -961,7 +961,6 @@ pub async fn send_log_window(store: SharedStore) {
     );
 }
 
-
 fn staged_header(id: Uuid, b: &UploadBatch, rows: u64, chunks: u32) -> Import {
     Import {
         id,
@@ -1016,7 +1015,10 @@ pub async fn imports_stage_read_update_and_drop(store: SharedStore) {
     }
     assert_eq!(store.staged_chunk(id, 3).await.expect("past the end"), None);
     assert_eq!(
-        store.staged_chunk(Uuid::new_v4(), 0).await.expect("unknown"),
+        store
+            .staged_chunk(Uuid::new_v4(), 0)
+            .await
+            .expect("unknown"),
         None
     );
     // A second, later import lists first.
@@ -1069,7 +1071,11 @@ pub async fn import_chunk_written_twice_counts_once(store: SharedStore) {
     let people: Vec<NewPerson> = (0..120)
         .map(|i| person(&format!("user{i:05}@contoso.com")))
         .collect();
-    let b = batch("chunked", t0() + Duration::hours(1), UpsertMode::KeepHistory);
+    let b = batch(
+        "chunked",
+        t0() + Duration::hours(1),
+        UpsertMode::KeepHistory,
+    );
     let first = store
         .write_import_chunk(&b, people.clone(), false)
         .await
@@ -1139,7 +1145,10 @@ pub async fn importer_resumes_an_abandoned_import(store: SharedStore) {
     // The first holder dies here. Another process finds it held until the lease lapses.
     let next = Importer::new(store.clone(), shared.clone());
     assert!(next.resume(None).await.expect("resume").is_empty());
-    assert_eq!(store.summary(t0()).await.expect("summary").funnel.uploaded, 0);
+    assert_eq!(
+        store.summary(t0()).await.expect("summary").funnel.uploaded,
+        0
+    );
     clock.advance((LEASE + Duration::seconds(1)).to_std().expect("duration"));
     let resumed = next.resume(None).await.expect("resume");
     assert_eq!(resumed.len(), 1);
@@ -1151,7 +1160,10 @@ pub async fn importer_resumes_an_abandoned_import(store: SharedStore) {
     assert_eq!(done.state, ImportState::Completed, "{done:?}");
     assert_eq!((done.rows_written, done.outcome.inserted), (450, 450));
     assert!(done.finished_at.is_some() && done.lease_owner.is_none());
-    assert_eq!(store.staged_chunk(import.id, 0).await.expect("dropped"), None);
+    assert_eq!(
+        store.staged_chunk(import.id, 0).await.expect("dropped"),
+        None
+    );
     assert_eq!(
         store.summary(t0()).await.expect("summary").funnel.uploaded,
         450

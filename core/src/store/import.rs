@@ -111,7 +111,9 @@ impl Import {
         if self.state != ImportState::Running || self.rows_written == 0 {
             return None;
         }
-        let spent = (self.updated_at - self.started_at).num_milliseconds().max(1);
+        let spent = (self.updated_at - self.started_at)
+            .num_milliseconds()
+            .max(1);
         let per_row = spent as f64 / self.rows_written as f64;
         let left = (per_row * self.rows_left() as f64).round() as i64;
         Some(now.max(self.updated_at) + Duration::milliseconds(left))

@@ -15,7 +15,9 @@ use mfa_handler::imports::ImportJobs;
 use mfa_handler::settings::HandlerSettings;
 use mfa_handler::startup::{Application, Deps, ShutdownHandle};
 use serde_json::Value;
-use tenant_sim::{FaultAction, FaultMatcher, FaultRule, FaultTrigger, SimClock, SimConfig, Simulator};
+use tenant_sim::{
+    FaultAction, FaultMatcher, FaultRule, FaultTrigger, SimClock, SimConfig, Simulator,
+};
 
 use crate::helpers::{as_host, spawn_app, spawn_with, start_time, FakeGroup, TestApp};
 
@@ -59,13 +61,23 @@ async fn small_upload_on_sqlite_answers_200_with_final_counts() {
     let one = &list["imports"][0];
     assert_eq!(one["id"], body["importId"]);
     assert_eq!(one["state"], "completed");
-    assert_eq!((one["rowsTotal"].clone(), one["rowsWritten"].clone(), one["rowsLeft"].clone()), (2500.into(), 2500.into(), 0.into()));
+    assert_eq!(
+        (
+            one["rowsTotal"].clone(),
+            one["rowsWritten"].clone(),
+            one["rowsLeft"].clone()
+        ),
+        (2500.into(), 2500.into(), 0.into())
+    );
     assert_eq!(one["outcome"]["inserted"], 2500);
     assert_eq!(one["batchId"], "wave-1");
     assert_eq!(one["startedBy"], "dev (loopback)");
     assert!(one["finishedAt"].is_string());
     let by_id = app
-        .admin_get(&format!("imports/{}", body["importId"].as_str().expect("id")))
+        .admin_get(&format!(
+            "imports/{}",
+            body["importId"].as_str().expect("id")
+        ))
         .await;
     assert_eq!(by_id.status(), 200);
     let by_id: Value = by_id.json().await.expect("json");
@@ -112,7 +124,10 @@ async fn no_time_in_the_request_answers_202_and_the_import_completes() {
     assert_eq!(body["state"], "running");
     assert_eq!(body["rowsWritten"], 0);
     assert_eq!(body["rowsLeft"], 12_000);
-    let done = wait_for(&app.client, &app.address, &id, |v| v["state"] == "completed").await;
+    let done = wait_for(&app.client, &app.address, &id, |v| {
+        v["state"] == "completed"
+    })
+    .await;
     assert_eq!(done["rowsWritten"], 12_000);
     assert_eq!(done["outcome"]["inserted"], 12_000);
     assert_eq!(done["percent"], 100);
@@ -181,9 +196,10 @@ impl SharePointEnv {
         ]);
         let shared: SharedClock = Arc::new(clock.clone());
         let tenant = sim.tenant();
-        let tokens = mfa_core::bootstrap::GraphTokens::Supplied(Arc::new(IssuedTokens::new(
-            move || tenant.issue_token(),
-        )));
+        let tokens =
+            mfa_core::bootstrap::GraphTokens::Supplied(Arc::new(IssuedTokens::new(move || {
+                tenant.issue_token()
+            })));
         let client = mfa_core::bootstrap::graph_client_with(&vars, shared, &tokens, |_| {})
             .expect("graph client");
         let site = sim.tenant().add_site("mfa");
@@ -272,12 +288,15 @@ impl SharePointEnv {
 
 impl Instance {
     async fn upload(&self, body: String) -> reqwest::Response {
-        as_host(self.client.post(format!("{}/api/upload-users", self.address)))
-            .header("Content-Type", "text/csv")
-            .body(body)
-            .send()
-            .await
-            .expect("request")
+        as_host(
+            self.client
+                .post(format!("{}/api/upload-users", self.address)),
+        )
+        .header("Content-Type", "text/csv")
+        .body(body)
+        .send()
+        .await
+        .expect("request")
     }
 
     async fn import(&self, id: &str) -> Value {
@@ -293,7 +312,10 @@ async fn sharepoint_upload_of_3000_rows_answers_at_once_and_completes_exactly_on
     let resp = a.upload(csv(3000)).await;
     let answered = started.elapsed();
     assert_eq!(resp.status(), 202);
-    assert!(answered < Duration::from_secs(10), "answered in {answered:?}");
+    assert!(
+        answered < Duration::from_secs(10),
+        "answered in {answered:?}"
+    );
     let body: Value = resp.json().await.expect("json");
     let id = body["importId"].as_str().expect("import id").to_string();
     let written = body["rowsWritten"].as_u64().expect("rows written");
@@ -359,15 +381,28 @@ async fn a_recycled_instance_import_is_completed_by_the_next_without_duplicates(
     assert_eq!(done["state"], "completed", "{done}");
     assert_eq!(done["rowsWritten"], 3000);
     assert_eq!(done["rowsLeft"], 0);
-    assert_eq!(done["outcome"]["inserted"], 3000, "each row counted once: {done}");
+    assert_eq!(
+        done["outcome"]["inserted"], 3000,
+        "each row counted once: {done}"
+    );
     let titles = env.titles();
     assert_eq!(titles.len(), 3000);
     let dupes: Vec<_> = titles.iter().filter(|(_, n)| **n > 1).collect();
     assert!(dupes.is_empty(), "duplicate items: {dupes:?}");
     // Finished: its staged rows are gone from the meta list and the file may be uploaded again.
-    assert_eq!(b.store.staged_chunk(id.parse().expect("uuid"), 0).await.expect("read"), None);
+    assert_eq!(
+        b.store
+            .staged_chunk(id.parse().expect("uuid"), 0)
+            .await
+            .expect("read"),
+        None
+    );
     let third = b.upload(file).await;
-    assert_eq!(third.status(), 202, "uploaded again once the first finished");
+    assert_eq!(
+        third.status(),
+        202,
+        "uploaded again once the first finished"
+    );
     b.shutdown.shutdown();
     env.assert_no_violations();
 }

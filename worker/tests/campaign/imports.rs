@@ -51,7 +51,10 @@ async fn invitations_follow_the_written_rows_and_the_next_run_resumes_the_import
         send_now: false,
         version: 0,
     };
-    env.store.stage_import(&header, &chunks).await.expect("stage");
+    env.store
+        .stage_import(&header, &chunks)
+        .await
+        .expect("stage");
     let first = env
         .store
         .write_import_chunk(&batch, chunks[0].clone(), false)
@@ -78,13 +81,24 @@ async fn invitations_follow_the_written_rows_and_the_next_run_resumes_the_import
         let mails = env.mail_to(upn).len();
         assert_eq!(mails, usize::from(i < 10), "{upn}");
     }
-    let held = env.store.get_import(header.id).await.expect("read").expect("kept");
+    let held = env
+        .store
+        .get_import(header.id)
+        .await
+        .expect("read")
+        .expect("kept");
     assert_eq!((held.state, held.rows_written), (ImportState::Running, 10));
 
     // The lease lapses: the next run resumes the import; the one after invites the rest.
-    env.clock.advance((LEASE + Duration::minutes(1)).to_std().expect("duration"));
+    env.clock
+        .advance((LEASE + Duration::minutes(1)).to_std().expect("duration"));
     env.run(&[PassKind::Invitation]).await;
-    let done = env.store.get_import(header.id).await.expect("read").expect("kept");
+    let done = env
+        .store
+        .get_import(header.id)
+        .await
+        .expect("read")
+        .expect("kept");
     assert_eq!(done.state, ImportState::Completed, "{done:?}");
     assert_eq!((done.rows_written, done.outcome.inserted), (30, 30));
     assert!(done.lease_owner.is_none());

@@ -121,7 +121,10 @@ pub async fn stage(
         shape.push(texts.len());
         for (p, text) in texts.into_iter().enumerate() {
             let mut m = Map::new();
-            m.insert(KEY.into(), json!(format!("import-chunk:{}:{i}:{p}", import.id)));
+            m.insert(
+                KEY.into(),
+                json!(format!("import-chunk:{}:{i}:{p}", import.id)),
+            );
             m.insert(VALUE.into(), json!(text));
             requests.push((store.meta.create_request(m), RU_WRITE));
         }

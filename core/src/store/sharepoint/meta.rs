@@ -109,7 +109,11 @@ pub async fn compare_and_set(
     Ok(false)
 }
 
-pub(super) async fn create_key(store: &SharePointStore, key: &str, value: &str) -> StoreResult<bool> {
+pub(super) async fn create_key(
+    store: &SharePointStore,
+    key: &str,
+    value: &str,
+) -> StoreResult<bool> {
     let mut m = Map::new();
     m.insert(KEY.into(), json!(key_title(key)));
     m.insert(VALUE.into(), json!(value));

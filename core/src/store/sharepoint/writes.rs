@@ -205,7 +205,10 @@ pub async fn import_chunk(
             };
             people
                 .iter()
-                .filter_map(|p| rows.get(p.upn.as_str()).map(|r| (p.upn.as_str().to_string(), r.clone())))
+                .filter_map(|p| {
+                    rows.get(p.upn.as_str())
+                        .map(|r| (p.upn.as_str().to_string(), r.clone()))
+                })
                 .collect()
         }
     };

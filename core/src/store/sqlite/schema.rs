@@ -12,7 +12,9 @@ use rusqlite::Connection;
 /// `(version, SQL)`: each entry moves the schema to `version`, in increasing order.
 const MIGRATIONS: &[(usize, &str)] = &[
     // 1: the people table and its indexes.
-    (1, r#"
+    (
+        1,
+        r#"
     CREATE TABLE people (
         upn                   TEXT PRIMARY KEY NOT NULL,
         display_name          TEXT,
@@ -56,9 +58,12 @@ const MIGRATIONS: &[(usize, &str)] = &[
         key   TEXT PRIMARY KEY NOT NULL,
         value TEXT NOT NULL
     );
-    "#),
+    "#,
+    ),
     // 2: the mail log that sending limits are counted from.
-    (2, r#"
+    (
+        2,
+        r#"
     CREATE TABLE send_log (
         id         INTEGER PRIMARY KEY,
         mailbox    TEXT NOT NULL,
@@ -66,34 +71,49 @@ const MIGRATIONS: &[(usize, &str)] = &[
         recipients INTEGER NOT NULL
     );
     CREATE INDEX send_log_at ON send_log(at);
-    "#),
+    "#,
+    ),
     // 3: due rows of one upload batch (the invitation pass shares sending across batches).
-    (3, r#"
+    (
+        3,
+        r#"
     CREATE INDEX people_batch_due ON people(status, batch_id, next_due_at) WHERE next_due_at IS NOT NULL;
-    "#),
+    "#,
+    ),
     // 4: outcomes of the opt-in directory passes (phone prepopulation, per-user MFA).
-    (4, r#"
+    (
+        4,
+        r#"
     ALTER TABLE people ADD COLUMN phone_outcome TEXT;
     ALTER TABLE people ADD COLUMN phone_detail TEXT;
     ALTER TABLE people ADD COLUMN phone_checked_at TEXT;
     ALTER TABLE people ADD COLUMN per_user_mfa TEXT;
-    "#),
+    "#,
+    ),
     // 5: due indexes end in `upn`, the tie-breaker of the due order: a page after a cursor is an
     // index seek, not a sort of every due row (an upload's rows share one due instant, so each
     // page of 20 out of 100,000 Pending people used to read and sort all of them).
-    (5, r#"
+    (
+        5,
+        r#"
     CREATE INDEX people_due_upn ON people(status, next_due_at, upn) WHERE next_due_at IS NOT NULL;
     CREATE INDEX people_batch_due_upn ON people(status, batch_id, next_due_at, upn) WHERE next_due_at IS NOT NULL;
     DROP INDEX people_due;
     DROP INDEX people_batch_due;
-    "#),
+    "#,
+    ),
     // 6: notes for the admin, apart from the errors that stop processing.
-    (6, r#"
+    (
+        6,
+        r#"
     ALTER TABLE people ADD COLUMN notes TEXT;
-    "#),
+    "#,
+    ),
     // 7: reserved (issue #20).
     // 8: background imports: headers (JSON, compare-and-set on `version`) and staged chunks.
-    (8, r#"
+    (
+        8,
+        r#"
     CREATE TABLE IF NOT EXISTS imports (
         id         TEXT PRIMARY KEY NOT NULL,
         started_at TEXT NOT NULL,
@@ -107,7 +127,8 @@ const MIGRATIONS: &[(usize, &str)] = &[
         people    TEXT NOT NULL,
         PRIMARY KEY (import_id, idx)
     );
-    "#),
+    "#,
+    ),
 ];
 
 /// The schema version this build writes.

@@ -87,7 +87,9 @@ impl ImportView {
             rows_total: i.rows_total,
             rows_written: i.rows_written,
             rows_left: i.rows_left(),
-            percent: (i.rows_written * 100).checked_div(i.rows_total).unwrap_or(100),
+            percent: (i.rows_written * 100)
+                .checked_div(i.rows_total)
+                .unwrap_or(100),
             eta,
             eta_seconds: eta.map(|e| (e - now).num_seconds().max(0)),
             outcome: i.outcome,
@@ -135,5 +137,8 @@ pub async fn one(
         return Err(ApiError::NotFound.into());
     };
     nudge(&state, std::slice::from_ref(&import), now);
-    Ok(respond::json(StatusCode::OK, &ImportView::new(&import, now)))
+    Ok(respond::json(
+        StatusCode::OK,
+        &ImportView::new(&import, now),
+    ))
 }
