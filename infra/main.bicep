@@ -124,6 +124,14 @@ param logFormat string = 'json'
 @description('Days before the next reminder (1-365).')
 param reminderIntervalDays int = 7
 
+@description('What a person must have registered to count as done: any, beyond-phone (no SMS/voice alone) or phishing-resistant (passkeys, security keys, Windows Hello).')
+@allowed([
+  'any'
+  'beyond-phone'
+  'phishing-resistant'
+])
+param targetStrength string = 'any'
+
 @description('Reminders without completion before the manager is told.')
 param escalateAfterReminders int = 2
 
@@ -289,6 +297,7 @@ var productSettings = union(
     MFA_PORTAL_ORIGIN: effectivePortalOrigin
     // Campaign
     MFA_REMINDER_INTERVAL_DAYS: string(reminderIntervalDays)
+    MFA_TARGET_STRENGTH: targetStrength
     MFA_ESCALATE_AFTER_REMINDERS: string(escalateAfterReminders)
     MFA_ESCALATION_FALLBACK: escalationFallback
     MFA_SETUP_URL: setupUrl

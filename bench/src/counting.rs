@@ -156,4 +156,45 @@ impl Store for CountingStore {
     ) -> StoreResult<Page<AuditEntry>> {
         self.inner.audit(target, page, page_size).await
     }
+
+    fn import_chunk_rows(&self) -> usize {
+        self.inner.import_chunk_rows()
+    }
+    async fn stage_import(
+        &self,
+        import: &mfa_core::store::Import,
+        chunks: &[Vec<NewPerson>],
+    ) -> StoreResult<()> {
+        self.inner.stage_import(import, chunks).await
+    }
+    async fn imports(&self) -> StoreResult<Vec<mfa_core::store::Import>> {
+        self.inner.imports().await
+    }
+    async fn get_import(&self, id: uuid::Uuid) -> StoreResult<Option<mfa_core::store::Import>> {
+        self.inner.get_import(id).await
+    }
+    async fn update_import(
+        &self,
+        import: &mfa_core::store::Import,
+    ) -> StoreResult<Option<mfa_core::store::Import>> {
+        self.inner.update_import(import).await
+    }
+    async fn staged_chunk(
+        &self,
+        id: uuid::Uuid,
+        index: u32,
+    ) -> StoreResult<Option<Vec<NewPerson>>> {
+        self.inner.staged_chunk(id, index).await
+    }
+    async fn drop_staged(&self, id: uuid::Uuid) -> StoreResult<()> {
+        self.inner.drop_staged(id).await
+    }
+    async fn write_import_chunk(
+        &self,
+        batch: &UploadBatch,
+        people: Vec<NewPerson>,
+        last: bool,
+    ) -> StoreResult<UpsertSummary> {
+        self.inner.write_import_chunk(batch, people, last).await
+    }
 }

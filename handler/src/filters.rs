@@ -258,11 +258,27 @@ pub fn admin_api(state: SharedState) -> BoxedFilter<(Response,)> {
         .unify()
         .or(sample)
         .unify();
+    let inner = inner.or(imports_api(state.clone())).unify();
     with_cors(
         warp::path!("api" / "admin" / ..).boxed(),
         inner.boxed(),
         state,
     )
+}
+
+/// `GET /api/admin/imports` and `GET /api/admin/imports/{id}` (inside [`admin_api`]).
+fn imports_api(state: SharedState) -> BoxedFilter<(Response,)> {
+    let list = warp::path!("imports")
+        .and(warp::get())
+        .and(admin_auth(state.clone()))
+        .and(with_state(state.clone()))
+        .and_then(admin::imports::list);
+    let one = warp::path!("imports" / String)
+        .and(warp::get())
+        .and(admin_auth(state.clone()))
+        .and(with_state(state))
+        .and_then(admin::imports::one);
+    list.or(one).unify().boxed()
 }
 
 /// Wraps an admin route group: preflight, errors as responses, CORS headers on every answer.

@@ -12,7 +12,8 @@
 //! - [`auth`] and [`cors`]: who may call the admin API, and from which browser origin.
 //! - [`pages`]: branded HTML pages rendered from handlebars templates.
 //! - [`opens`]: the buffered, coalescing email-open tracker; [`resend`]: the off-path resend
-//!   queue and [`ratelimit`]; [`group`]: the Conditional Access group seam (Graph in production).
+//!   queue and [`ratelimit`]; [`group`]: the Conditional Access group seam (Graph in production);
+//!   [`imports`]: background imports (uploads written after the answer, resumed after a recycle).
 //! - [`wiring`]: production dependencies (store, Graph, group, the worker) from the environment.
 //! - [`cli`]: the command line (clap); `local`: `handler local`, the whole system on one
 //!   machine with the tenant simulator (feature `local`, on by default, off in the Azure package).
@@ -26,6 +27,7 @@ pub mod cors;
 pub mod error;
 pub mod filters;
 pub mod group;
+pub mod imports;
 #[cfg(feature = "local")]
 pub mod local;
 pub mod models;

@@ -132,6 +132,10 @@ pub struct ExportRow {
     pub notes: Cell,
     #[serde(rename = "AdminHold")]
     pub admin_hold: Cell,
+    #[serde(rename = "MfaStrength")]
+    pub mfa_strength: Cell,
+    #[serde(rename = "MfaMethods")]
+    pub mfa_methods: Cell,
 }
 
 impl From<&OnboardingRecord> for ExportRow {
@@ -168,6 +172,8 @@ impl From<&OnboardingRecord> for ExportRow {
             updated_at: Cell::new(date(Some(r.updated_at))),
             notes: Cell::new(text(&r.notes)),
             admin_hold: Cell::new(r.hold.map(|h| h.to_string()).unwrap_or_default()),
+            mfa_strength: Cell::new(r.strength.map(|s| s.to_string()).unwrap_or_default()),
+            mfa_methods: Cell::new(text(&r.methods)),
         }
     }
 }
@@ -276,6 +282,10 @@ pub struct RecordView {
     pub notes: Option<String>,
     /// `AdminHold`: `Held` (a held upload) or `Excluded`; `None`: emailed as the campaign says.
     pub hold: Option<String>,
+    /// `MfaStrength`: `none`, `phone-only`, `app` or `phishing-resistant` (`None`: not read yet).
+    pub strength: Option<String>,
+    /// `MfaMethods`: the methods last seen, strongest first, comma-separated.
+    pub methods: Option<String>,
     /// `CorrelationId`.
     pub correlation_id: String,
     /// `ObjectId`.
@@ -319,6 +329,8 @@ impl From<&OnboardingRecord> for RecordView {
             error_details: r.error_details.clone(),
             notes: r.notes.clone(),
             hold: r.hold.map(|h| h.to_string()),
+            strength: r.strength.map(|s| s.to_string()),
+            methods: r.methods.clone(),
             correlation_id: r.correlation_id.to_string(),
             object_id: r.object_id.as_ref().map(ToString::to_string),
             next_due_at: r.next_due_at,
@@ -382,7 +394,7 @@ mod tests {
              TrackingToken,ClickedLinkDate,AddedToGroupDate,InviteSentDate,LastReminderDate,\
              ReminderCount,LastChecked,EmailOpenedDate,EscalatedToManager,EscalationDate,ManagerUPN,\
              Source,SourceBatchId,ErrorDetails,CorrelationId,ObjectId,Department,JobTitle,\
-             ResendCount,LastResendAt,NextDueAt,CreatedAt,UpdatedAt,Notes,AdminHold"
+             ResendCount,LastResendAt,NextDueAt,CreatedAt,UpdatedAt,Notes,AdminHold,MfaStrength,MfaMethods"
         );
     }
 }

@@ -18,6 +18,8 @@ pub mod defaults {
     pub const OPEN_BUFFER: usize = 100_000;
     /// Buffered opens that trigger an early flush.
     pub const OPEN_FLUSH_BATCH: usize = 500;
+    /// `MFA_IMPORT_REQUEST_SECONDS`.
+    pub const IMPORT_REQUEST_SECONDS: u32 = 20;
     /// `MFA_PORTAL_DIR`, relative to the working directory.
     pub const PORTAL_DIR: &str = "portal/dist";
 }
@@ -39,6 +41,9 @@ pub struct HandlerSettings {
     pub open_buffer: usize,
     /// `MFA_PORTAL_DIR`: the built admin portal served at `/portal/` (local use).
     pub portal_dir: PathBuf,
+    /// `MFA_IMPORT_REQUEST_SECONDS`: how long an upload writes rows before it answers `202`
+    /// and leaves the rest to a background import (0: every upload is a background import).
+    pub import_request_budget: Duration,
 }
 
 impl HandlerSettings {
@@ -52,6 +57,7 @@ impl HandlerSettings {
             open_flush_interval: Duration::from_millis(defaults::OPEN_FLUSH_MS),
             open_buffer: defaults::OPEN_BUFFER,
             portal_dir: PathBuf::from(defaults::PORTAL_DIR),
+            import_request_budget: Duration::from_secs(defaults::IMPORT_REQUEST_SECONDS.into()),
         }
     }
 
@@ -77,7 +83,25 @@ impl HandlerSettings {
             positive(vars, "MFA_OPEN_FLUSH_MS", defaults::OPEN_FLUSH_MS as u32)?.into(),
         );
         s.open_buffer = positive(vars, "MFA_OPEN_BUFFER", defaults::OPEN_BUFFER as u32)? as usize;
+        s.import_request_budget = import_request_budget(vars)?;
         Ok(s)
+    }
+}
+
+/// `MFA_IMPORT_REQUEST_SECONDS`: 0 to 200 (the host cuts a request at 230 s), fractions allowed.
+fn import_request_budget(vars: &Vars) -> Result<Duration, ConfigError> {
+    const NAME: &str = "MFA_IMPORT_REQUEST_SECONDS";
+    match vars.get(NAME) {
+        None => Ok(Duration::from_secs(defaults::IMPORT_REQUEST_SECONDS.into())),
+        Some(s) => match s.trim().parse::<f64>() {
+            Ok(n) if (0.0..=200.0).contains(&n) => Ok(Duration::from_secs_f64(n)),
+            _ => Err(ConfigError::new(
+                NAME,
+                format!(
+                    "expected seconds from 0 to 200 (the host cuts requests at 230 s), got {s:?}"
+                ),
+            )),
+        },
     }
 }
 
@@ -97,6 +121,27 @@ fn positive(vars: &Vars, name: &'static str, default: u32) -> Result<u32, Config
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn import_request_budget_is_bounded_by_the_host_limit() {
+        let ok =
+            HandlerSettings::from_vars(&Vars::from_pairs([("MFA_IMPORT_REQUEST_SECONDS", "0.5")]));
+        assert_eq!(
+            ok.map(|s| s.import_request_budget).ok(),
+            Some(Duration::from_millis(500))
+        );
+        for bad in ["230", "-1", "soon"] {
+            let err = HandlerSettings::from_vars(&Vars::from_pairs([(
+                "MFA_IMPORT_REQUEST_SECONDS",
+                bad,
+            )]));
+            assert_eq!(
+                err.err().map(|e| e.variable),
+                Some("MFA_IMPORT_REQUEST_SECONDS"),
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn handler_settings_name_the_bad_variable() {

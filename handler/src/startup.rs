@@ -7,6 +7,7 @@ use anyhow::Context;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use mfa_core::clock::SharedClock;
+use mfa_core::imports::Importer;
 use mfa_core::passes::PassRunner;
 use mfa_core::store::SharedStore;
 use tokio::sync::watch;
@@ -15,6 +16,7 @@ use tokio::task::JoinHandle;
 use crate::auth::AdminGate;
 use crate::filters;
 use crate::group::SharedGroup;
+use crate::imports::ImportJobs;
 use crate::opens::OpenTracker;
 use crate::pages::Pages;
 use crate::resend::ResendQueue;
@@ -51,6 +53,8 @@ pub struct Application {
     opens: OpenTracker,
     flusher: JoinHandle<()>,
     shutdown: watch::Sender<bool>,
+    imports: ImportJobs,
+    clock: SharedClock,
 }
 
 impl std::fmt::Debug for Application {
@@ -76,6 +80,11 @@ impl Application {
             settings.resend_per_ip_per_hour,
         );
         let admin = AdminGate::from_settings(&settings.core.admin_auth);
+        let imports = ImportJobs::new(
+            Importer::new(deps.store.clone(), deps.clock.clone()),
+            deps.store.clone(),
+            deps.runner.clone(),
+        );
         let (shutdown, rx) = watch::channel(false);
         let flusher = opens.spawn_flusher(settings.open_flush_interval, rx.clone());
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, settings.core.port));
@@ -89,7 +98,9 @@ impl Application {
             opens: opens.clone(),
             resends,
             admin,
+            imports: imports.clone(),
         });
+        let state_clock = state.clock.clone();
         let routes = filters::routes(state);
         let (bound, server) = warp::serve(routes)
             .try_bind_with_graceful_shutdown(addr, stop_signal(rx))
@@ -101,7 +112,14 @@ impl Application {
             opens,
             flusher,
             shutdown,
+            imports,
+            clock: state_clock,
         })
+    }
+
+    /// The background import tasks (tests end them as a recycled instance would).
+    pub fn import_jobs(&self) -> ImportJobs {
+        self.imports.clone()
     }
 
     /// The port actually bound.
@@ -128,6 +146,7 @@ impl Application {
             tracing::error!(error = %e, "the open-tracking writer stopped abnormally");
         }
         self.opens.flush().await;
+        self.imports.stop(self.clock.now()).await;
         tracing::info!("handler stopped");
         Ok(())
     }

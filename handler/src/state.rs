@@ -8,6 +8,7 @@ use mfa_core::store::SharedStore;
 
 use crate::auth::AdminGate;
 use crate::group::SharedGroup;
+use crate::imports::ImportJobs;
 use crate::opens::OpenTracker;
 use crate::pages::Pages;
 use crate::resend::ResendQueue;
@@ -33,6 +34,8 @@ pub struct AppState {
     pub resends: ResendQueue,
     /// Admin API authentication.
     pub admin: AdminGate,
+    /// Background imports (uploads written after the answer).
+    pub imports: ImportJobs,
 }
 
 impl std::fmt::Debug for AppState {

@@ -113,9 +113,14 @@ export interface UsersPage {
   pageSize: number;
 }
 
-/** `POST /api/upload-users` answers (200 and 400). */
+/** `POST /api/upload-users` answers (200, 202, 400, 409). */
 export interface UploadAnswer {
   ok: boolean;
+  /** The import that writes the rows (202: still running in the background). */
+  importId?: string;
+  state?: string;
+  rowsWritten?: number;
+  rowsLeft?: number;
   batchId?: string;
   correlationId?: string;
   rows?: number;
@@ -135,6 +140,27 @@ export interface UploadAnswer {
   /** With `invalidRows=skip`: how many rows were left out, and the first ones with reasons. */
   skippedRows?: number;
   skipped?: Problem[];
+}
+
+/** One background import (`GET /api/admin/imports`). */
+export interface ImportView {
+  id: string;
+  state: "running" | "completed" | "failed";
+  batchId: string;
+  mode: string;
+  startedBy: string;
+  startedAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+  rowsTotal: number;
+  rowsWritten: number;
+  rowsLeft: number;
+  percent: number;
+  eta: string | null;
+  etaSeconds: number | null;
+  outcome: { inserted: number; requeued: number; reset: number; unchanged: number };
+  error: string | null;
+  waiting: boolean;
 }
 
 /** Query string of a filter (empty values left out). */
@@ -215,6 +241,10 @@ export class Api {
   /** Counts people matching a filter without reading them. */
   async count(filter: PeopleFilter): Promise<number> {
     return (await this.users(filter, 0, 1)).total;
+  }
+
+  imports(): Promise<{ imports: ImportView[]; running: number }> {
+    return this.json(`/api/admin/imports`);
   }
 
   run(passes: string[]): Promise<unknown> {

@@ -5,6 +5,7 @@ import { Api, ApiError, type UploadAnswer } from "./api";
 import { batchIdProblem, checkCsv, decode, defaultBatchId, type CheckResult, type Problem } from "./csv";
 import { fill, h, uid } from "./dom";
 import { n } from "./format";
+import { ImportsPanel } from "./imports";
 
 /** Problems listed on screen (all are counted). */
 const SHOWN_PROBLEMS = 200;
@@ -28,6 +29,24 @@ export function problemTable(problems: Problem[], caption: string, id?: string):
 
 /** Renders the server's answer to an upload (used by the CSV and manual sections). */
 export function renderAnswer(target: HTMLElement, status: number, a: UploadAnswer): void {
+  if (a.ok && status === 202) {
+    fill(
+      target,
+      h(
+        "div",
+        { class: "result ok", "data-result": "running" },
+        h("h3", {}, `Upload accepted: batch ${a.batchId ?? ""}`),
+        h("p", {}, `${n(a.rowsWritten)} of ${n(a.rows)} people written so far; the other ${n(a.rowsLeft)} are being written in the background. Progress is shown above and survives a page reload.`),
+        ...(a.warnings ?? []).map((w) => h("p", { class: "warning" }, `Warning: ${w}`)),
+        a.correlationId ? h("p", { class: "muted" }, `Import ${a.importId ?? ""}, correlation id ${a.correlationId}`) : null,
+      ),
+    );
+    return;
+  }
+  if (status === 409) {
+    fill(target, h("div", { class: "result bad", "data-result": "duplicate" }, h("h3", {}, "This file is being imported already"), h("p", {}, "Nothing new was stored. Its progress is shown above.")));
+    return;
+  }
   if (a.ok) {
     const parts: [string, number | undefined][] = [
       ["added", a.inserted],
@@ -87,11 +106,15 @@ export class UploadPanel {
   private uploadProgress: HTMLProgressElement;
   private result: HTMLElement;
   private busy = false;
+  /** Running imports, with progress (read again after a reload). */
+  imports: ImportsPanel;
 
   constructor(
     private api: Api,
     private onUploaded: () => void,
   ) {
+    this.imports = new ImportsPanel(api);
+    void this.imports.refresh();
     const inputId = uid("csv-file");
     this.fileInput = h("input", { type: "file", id: inputId, accept: ".csv,text/csv,text/plain", class: "visually-hidden" });
     this.fileInput.addEventListener("change", () => {
@@ -167,7 +190,7 @@ export class UploadPanel {
       e.preventDefault();
       void this.upload();
     });
-    this.el = h("section", { class: "panel" }, h("h2", {}, "Upload people from a CSV file"), form);
+    this.el = h("section", { class: "panel" }, h("h2", {}, "Upload people from a CSV file"), this.imports.el, form);
   }
 
   private validateBatch(): boolean {
@@ -301,6 +324,7 @@ export class UploadPanel {
         },
       );
       renderAnswer(this.result, status, answer);
+      if (status === 202 || status === 409) void this.imports.refresh(answer.importId);
       if (answer.ok) {
         this.onUploaded();
         this.batch.value = defaultBatchId();

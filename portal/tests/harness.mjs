@@ -49,8 +49,9 @@ async function waitFor(url, child, ms = 30_000) {
   throw new Error(`${url} did not answer in time: ${last}`);
 }
 
-/** Starts the handler serving the portal at /portal/; returns `{ base, apiBase, stop }`. */
-export async function startServer() {
+/** Starts the handler serving the portal at /portal/ (`env`: extra settings); returns
+ * `{ base, apiBase, stop }`. */
+export async function startServer(env = {}) {
   const bin = process.env.HANDLER_BIN ?? join(repoDir, "target", "debug", "handler");
   if (!existsSync(bin)) throw new Error(`handler binary not found at ${bin}: run cargo build -p mfa-handler (or set HANDLER_BIN)`);
   const dist = resolve(process.env.PORTAL_DIST ?? join(portalDir, "dist"));
@@ -66,6 +67,7 @@ export async function startServer() {
       MFA_ADMIN_AUTH: "dev",
       MFA_PORTAL_DIR: dist,
       MFA_PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+      ...env,
     },
     stdio: ["ignore", process.env.TEST_LOG ? "inherit" : "ignore", process.env.TEST_LOG ? "inherit" : "pipe"],
   });

@@ -11,6 +11,7 @@ use mfa_core::config::Settings;
 use mfa_core::control;
 use mfa_core::domain::{InviteStatus, MailKind, Upn};
 use mfa_core::graph::GraphClient;
+use mfa_core::imports::Importer;
 use mfa_core::passes::{
     PassKind, PassOutcome, PassRunner, PassState, RunReport, RunRequest, SampleEmail,
 };
@@ -37,6 +38,7 @@ pub struct Worker {
     settings: Arc<Settings>,
     extra: Arc<WorkerSettings>,
     templates: Arc<Templates>,
+    importer: Importer,
 }
 
 impl std::fmt::Debug for Worker {
@@ -78,7 +80,9 @@ impl Worker {
         extra: Arc<WorkerSettings>,
     ) -> anyhow::Result<Self> {
         let templates = Arc::new(Templates::load(extra.template_dir.as_deref())?);
+        let importer = Importer::new(store.clone(), clock.clone());
         Ok(Self {
+            importer,
             store,
             graph,
             clock,
@@ -271,14 +275,20 @@ impl Worker {
             passes: self.with_directory_passes(&request.passes),
             ..request
         };
-        let result = match self.resolve_pilot(&mut ctx).await {
-            Ok(()) => self.run_in(&mut ctx, &request).await,
-            Err(e) => Err(e),
+        let passes = async {
+            let result = match self.resolve_pilot(&mut ctx).await {
+                Ok(()) => self.run_in(&mut ctx, &request).await,
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(outcomes) => self.note_pilot(&ctx, outcomes).await,
+                Err(e) => Err(e),
+            }
         };
-        let result = match result {
-            Ok(outcomes) => self.note_pilot(&ctx, outcomes).await,
-            Err(e) => Err(e),
-        };
+        // Alongside the passes: imports a recycled instance left are written on, within this
+        // run's budget (their rows become people the next passes invite).
+        let imports = self.resume_imports(request.dry_run);
+        let (result, ()) = tokio::join!(passes, imports);
         if !request.dry_run {
             self.release_run_lease(&lease).await;
         }
@@ -387,6 +397,23 @@ impl Worker {
             }
         }
         Ok(outcomes)
+    }
+
+    /// Resumes the imports nobody holds, until the run's budget is spent. Failures are logged:
+    /// the import stays running and the next run tries again.
+    async fn resume_imports(&self, dry_run: bool) {
+        if dry_run {
+            return;
+        }
+        let deadline = std::time::Instant::now() + self.settings.run_budget;
+        match self.importer.resume(Some(deadline)).await {
+            Ok(done) => {
+                for i in done {
+                    tracing::info!(import = %i.id, state = i.state.as_str(), written = i.rows_written, left = i.rows_left(), "import resumed by the worker");
+                }
+            }
+            Err(e) => tracing::warn!(error = ?e, "resuming imports failed"),
+        }
     }
 
     /// `passes` with the enabled directory passes added when it includes the check pass (the

@@ -145,6 +145,9 @@ pub struct Campaign {
     /// The most first invitations sent per UTC day, campaign-wide (`MFA_INVITES_PER_DAY`;
     /// `None`: only the mail limits apply). Waves are spread over days by it.
     pub invites_per_day: Option<u32>,
+    /// What a person must have registered to count as done (`MFA_TARGET_STRENGTH`): `any` (the
+    /// default), `beyond-phone` or `phishing-resistant`.
+    pub target: crate::domain::TargetStrength,
     /// Where escalations go when a person has no manager (`MFA_ESCALATION_FALLBACK`).
     pub escalation_fallback: Option<Upn>,
     /// Where the enrol page sends people (`MFA_SETUP_URL`).

@@ -161,6 +161,11 @@ pub(super) fn load(v: &Vars) -> Result<Settings, ConfigError> {
             }
         },
     };
+    let target = match v.get("MFA_TARGET_STRENGTH").map(str::trim) {
+        None | Some("") => crate::domain::TargetStrength::Any,
+        Some(raw) => crate::domain::TargetStrength::parse(raw)
+            .map_err(|e| ConfigError::new("MFA_TARGET_STRENGTH", e.to_string()))?,
+    };
     let per_minute = number(v, "MFA_MAIL_PER_MINUTE", defaults::MAIL_PER_MINUTE)?;
     let per_day = number(v, "MFA_MAIL_PER_DAY", defaults::MAIL_PER_DAY)?;
     if per_minute == 0 || per_day == 0 {
@@ -205,6 +210,7 @@ pub(super) fn load(v: &Vars) -> Result<Settings, ConfigError> {
             )?,
             escalation_grace: chrono::Duration::days(grace_days),
             invites_per_day,
+            target,
             escalation_fallback: v
                 .get("MFA_ESCALATION_FALLBACK")
                 .map(|s| {

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
-    BatchId, Hold, InviteStatus, MfaState, ObjectId, PerUserMfa, PhoneOutcome, Source, StatusEvent,
-    TrackingToken, TransitionError, Upn,
+    BatchId, Hold, InviteStatus, MethodLabel, MfaState, ObjectId, PerUserMfa, PhoneOutcome, Source,
+    StatusEvent, Strength, TrackingToken, TransitionError, Upn,
 };
 
 /// The kinds of email the system sends to or about a person.
@@ -146,6 +146,12 @@ pub struct OnboardingRecord {
     /// or read (`None`: not looked at).
     #[serde(default)]
     pub per_user_mfa: Option<PerUserMfa>,
+    /// `MfaStrength`: the strongest class of the methods last seen (`None`: not read yet).
+    #[serde(default)]
+    pub strength: Option<Strength>,
+    /// `MfaMethods`: the methods last seen, strongest first ([`MethodLabel::join`]).
+    #[serde(default)]
+    pub methods: Option<String>,
     /// `AdminHold`: why nobody emails the person for now (a held upload, an exclusion), apart
     /// from their status. `None`: emailed as the campaign says.
     #[serde(default)]
@@ -247,6 +253,8 @@ impl OnboardingRecord {
             phone_detail: None,
             phone_checked_at: None,
             per_user_mfa: None,
+            strength: None,
+            methods: None,
             hold: None,
             history: None,
             created_at: now,
@@ -323,6 +331,17 @@ impl OnboardingRecord {
             StatusEvent::Excluded => {
                 self.hold = Some(Hold::Excluded);
                 self.next_due_at = None;
+            }
+            StatusEvent::MethodsSeen { methods } => {
+                let strength = MethodLabel::strongest(&methods);
+                self.strength = Some(strength);
+                self.methods = Some(MethodLabel::join(&methods));
+                self.mfa_state = if strength == Strength::None {
+                    MfaState::NotRegistered
+                } else {
+                    MfaState::Registered
+                };
+                self.last_checked = Some(now);
             }
             StatusEvent::Included => {
                 if self.hold.is_some() {
@@ -458,5 +477,13 @@ fn event_line(event: &StatusEvent) -> String {
         ),
         StatusEvent::Excluded => "excluded: never emailed again".into(),
         StatusEvent::Included => "included again".into(),
+        StatusEvent::MethodsSeen { methods } => {
+            let strength = MethodLabel::strongest(methods);
+            if methods.is_empty() {
+                "no MFA method registered".into()
+            } else {
+                format!("methods: {} ({strength})", MethodLabel::join(methods))
+            }
+        }
     }
 }

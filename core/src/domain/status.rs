@@ -65,6 +65,12 @@ pub enum StatusEvent {
     Excluded,
     /// An admin included them again after an exclusion.
     Included,
+    /// Their registered methods were read (strongest first); whether that meets the campaign's
+    /// target is the caller's decision ([`StatusEvent::MfaRegistered`] when it does).
+    MethodsSeen {
+        /// The methods, as stored.
+        methods: Vec<super::MethodLabel>,
+    },
 }
 
 impl StatusEvent {
@@ -84,6 +90,7 @@ impl StatusEvent {
             StatusEvent::Released { .. } => "Released",
             StatusEvent::Excluded => "Excluded",
             StatusEvent::Included => "Included",
+            StatusEvent::MethodsSeen { .. } => "MethodsSeen",
         }
     }
 }
@@ -125,7 +132,7 @@ impl InviteStatus {
             event: event.name(),
         });
         match (self, event) {
-            (_, Held | Released { .. } | Excluded | Included) => Ok(self),
+            (_, Held | Released { .. } | Excluded | Included | MethodsSeen { .. }) => Ok(self),
             (_, Reset) => Ok(Pending),
             (Active, _) => refused,
             (_, MfaRegistered) => Ok(Active),

@@ -12,8 +12,8 @@ use futures::StreamExt;
 use uuid::Uuid;
 
 use super::{
-    Attention, DueQuery, Lease, PeopleFilter, SendLogEntry, SharedStore, StoreError, UploadBatch,
-    UpsertMode,
+    Attention, DueQuery, Import, ImportState, Lease, PeopleFilter, SendLogEntry, SharedStore,
+    StoreError, UploadBatch, UpsertMode, UpsertSummary,
 };
 use crate::domain::{BatchId, InviteStatus, NewPerson, Source, StatusEvent, TrackingToken, Upn};
 
@@ -39,7 +39,9 @@ macro_rules! store_contract_tests {
             list_filters_and_pages, export_streams_everything, meta_round_trip,
             meta_compare_and_set, send_log_window, directory_outcomes_persist_and_count,
             held_upload_is_stored_held_and_counted, delete_removes_the_record,
-            audit_log_appends_and_pages_newest_first);
+            audit_log_appends_and_pages_newest_first,
+            imports_stage_read_update_and_drop, import_chunk_written_twice_counts_once,
+            importer_resumes_an_abandoned_import);
     };
 }
 
@@ -1062,4 +1064,222 @@ pub async fn audit_log_appends_and_pages_newest_first(store: SharedStore) {
         store.audit(None, 0, 0).await.is_err(),
         "page size 0 refused"
     );
+}
+
+fn staged_header(id: Uuid, b: &UploadBatch, rows: u64, chunks: u32) -> Import {
+    Import {
+        id,
+        state: ImportState::Running,
+        batch: b.clone(),
+        fingerprint: "f".repeat(64),
+        started_by: "admin@contoso.com".into(),
+        started_at: t0(),
+        updated_at: t0(),
+        finished_at: None,
+        rows_total: rows,
+        rows_written: 0,
+        chunks_total: chunks,
+        chunks_done: 0,
+        outcome: UpsertSummary::default(),
+        error: None,
+        attempts: 0,
+        lease_owner: Some("importer-a".into()),
+        lease_until: Some(t0() + Duration::minutes(10)),
+        send_now: false,
+        version: 0,
+    }
+}
+
+/// Staging keeps every chunk and the whole batch description; headers are compare-and-set;
+/// dropping the staged rows keeps the header.
+pub async fn imports_stage_read_update_and_drop(store: SharedStore) {
+    let named = |i: usize| NewPerson {
+        upn: upn(&format!("staged{i:04}@contoso.com")),
+        display_name: Some(format!("Person \"{i}\", Ünïcode")),
+        department: (i % 2 == 0).then(|| "Sales".to_string()),
+        job_title: None,
+    };
+    let chunks: Vec<Vec<NewPerson>> = vec![
+        (0..250).map(named).collect(),
+        (250..500).map(named).collect(),
+        vec![named(500)],
+    ];
+    let b = batch("staged", t0(), UpsertMode::Reset);
+    let id = Uuid::new_v4();
+    let header = staged_header(id, &b, 501, 3);
+    assert!(store.imports().await.expect("list").is_empty());
+    store.stage_import(&header, &chunks).await.expect("stage");
+    let again = store.stage_import(&header, &chunks).await;
+    assert!(matches!(again, Err(StoreError::Invalid(_))), "{again:?}");
+    let read = store.get_import(id).await.expect("get").expect("staged");
+    assert_eq!(read, header, "the whole header, batch included, comes back");
+    assert_eq!(read.batch.mode, UpsertMode::Reset);
+    for (i, chunk) in chunks.iter().enumerate() {
+        let got = store.staged_chunk(id, i as u32).await.expect("chunk");
+        assert_eq!(got.as_ref(), Some(chunk), "chunk {i}");
+    }
+    assert_eq!(store.staged_chunk(id, 3).await.expect("past the end"), None);
+    assert_eq!(
+        store
+            .staged_chunk(Uuid::new_v4(), 0)
+            .await
+            .expect("unknown"),
+        None
+    );
+    // A second, later import lists first.
+    let other = Uuid::new_v4();
+    let mut later = staged_header(other, &b, 1, 1);
+    later.started_at = t0() + Duration::minutes(1);
+    store
+        .stage_import(&later, &[vec![named(900)]])
+        .await
+        .expect("stage another");
+    let ids: Vec<Uuid> = store
+        .imports()
+        .await
+        .expect("list")
+        .iter()
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(ids, vec![other, id]);
+    // Compare-and-set on the version.
+    let mut progress = read.clone();
+    progress.chunks_done = 1;
+    progress.rows_written = 250;
+    let stored = store
+        .update_import(&progress)
+        .await
+        .expect("update")
+        .expect("current version wins");
+    assert_eq!(stored.version, read.version + 1);
+    let stale = store.update_import(&progress).await.expect("stale update");
+    assert_eq!(stale, None, "a stale header write changes nothing");
+    let now = store.get_import(id).await.expect("get").expect("kept");
+    assert_eq!((now.chunks_done, now.rows_written), (1, 250));
+    assert_eq!(now.version, stored.version);
+    store.drop_staged(id).await.expect("drop");
+    assert_eq!(store.staged_chunk(id, 0).await.expect("dropped"), None);
+    assert!(store.get_import(id).await.expect("get").is_some());
+    assert_eq!(
+        store.staged_chunk(other, 0).await.expect("other kept"),
+        Some(vec![named(900)])
+    );
+}
+
+/// A chunk written again with the same batch (a recycled instance's half-written chunk) makes
+/// no duplicate, changes nobody and is counted as it was the first time.
+pub async fn import_chunk_written_twice_counts_once(store: SharedStore) {
+    seed(&store, 2, "old").await;
+    let mut errored = must_get(&store, &upn("user00000@contoso.com")).await;
+    errored.record_error("account disabled");
+    store.update(&errored).await.expect("error");
+    let people: Vec<NewPerson> = (0..120)
+        .map(|i| person(&format!("user{i:05}@contoso.com")))
+        .collect();
+    let b = batch(
+        "chunked",
+        t0() + Duration::hours(1),
+        UpsertMode::KeepHistory,
+    );
+    let first = store
+        .write_import_chunk(&b, people.clone(), false)
+        .await
+        .expect("first write");
+    assert_eq!(
+        (first.inserted, first.requeued, first.unchanged),
+        (118, 1, 1)
+    );
+    let tokens: Vec<_> = store
+        .get_many(&people.iter().map(|p| p.upn.clone()).collect::<Vec<_>>())
+        .await
+        .expect("read")
+        .into_iter()
+        .map(|r| (r.upn.clone(), r.token, r.version))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let again = store
+        .write_import_chunk(&b, people.clone(), true)
+        .await
+        .expect("second write");
+    assert_eq!(again, first, "counted as the first time");
+    let after: HashSet<_> = store
+        .get_many(&people.iter().map(|p| p.upn.clone()).collect::<Vec<_>>())
+        .await
+        .expect("read")
+        .into_iter()
+        .map(|r| (r.upn.clone(), r.token, r.version))
+        .collect();
+    assert_eq!(after, tokens.into_iter().collect(), "nobody changed");
+    let s = store.summary(t0()).await.expect("summary");
+    assert_eq!(s.funnel.uploaded, 120, "no duplicate records");
+}
+
+/// An import whose holder died is resumed by another importer once the lease lapses, and
+/// completes with every row exactly once; the same rows are refused while it runs.
+pub async fn importer_resumes_an_abandoned_import(store: SharedStore) {
+    use crate::imports::{Importer, NewImport, Started, LEASE};
+    let clock = crate::clock::ManualClock::new(t0());
+    let shared: crate::clock::SharedClock = Arc::new(clock.clone());
+    let people: Vec<NewPerson> = (0..450)
+        .map(|i| person(&format!("bulk{i:04}@contoso.com")))
+        .collect();
+    let new = |people: Vec<NewPerson>| NewImport {
+        batch: batch("resumed", t0(), UpsertMode::KeepHistory),
+        people,
+        started_by: "admin@contoso.com".into(),
+        send_now: false,
+    };
+    let dead = Importer::new(store.clone(), shared.clone());
+    let started = dead
+        .start(new(people.clone()), std::time::Duration::ZERO)
+        .await
+        .expect("start");
+    let Started::Running(import) = started else {
+        panic!("no time in the request: the import runs in the background, got {started:?}");
+    };
+    assert_eq!((import.rows_total, import.rows_written), (450, 0));
+    let twice = dead
+        .start(new(people.clone()), std::time::Duration::from_secs(60))
+        .await
+        .expect("second start");
+    assert!(
+        matches!(twice, Started::Duplicate(id) if id == import.id),
+        "{twice:?}"
+    );
+    // The first holder dies here. Another process finds it held until the lease lapses.
+    let next = Importer::new(store.clone(), shared.clone());
+    assert!(next.resume(None).await.expect("resume").is_empty());
+    assert_eq!(
+        store.summary(t0()).await.expect("summary").funnel.uploaded,
+        0
+    );
+    clock.advance((LEASE + Duration::seconds(1)).to_std().expect("duration"));
+    let resumed = next.resume(None).await.expect("resume");
+    assert_eq!(resumed.len(), 1);
+    let done = store
+        .get_import(import.id)
+        .await
+        .expect("get")
+        .expect("kept");
+    assert_eq!(done.state, ImportState::Completed, "{done:?}");
+    assert_eq!((done.rows_written, done.outcome.inserted), (450, 450));
+    assert!(done.finished_at.is_some() && done.lease_owner.is_none());
+    assert_eq!(
+        store.staged_chunk(import.id, 0).await.expect("dropped"),
+        None
+    );
+    assert_eq!(
+        store.summary(t0()).await.expect("summary").funnel.uploaded,
+        450
+    );
+    // Finished: the same rows may be imported again (and change nobody).
+    let again = next
+        .start(new(people), std::time::Duration::from_secs(600))
+        .await
+        .expect("again");
+    let Started::Completed(again) = again else {
+        panic!("expected the small import to complete in the request, got {again:?}");
+    };
+    assert_eq!(again.outcome.unchanged, 450);
 }

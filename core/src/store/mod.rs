@@ -21,8 +21,11 @@ use crate::domain::{
 
 #[cfg(any(test, feature = "test-support"))]
 pub mod contract;
+pub mod import;
 pub mod sharepoint;
 pub mod sqlite;
+
+pub use import::{Import, ImportState};
 
 /// Shared handle to the store.
 pub type SharedStore = Arc<dyn Store>;
@@ -66,8 +69,10 @@ pub enum UpsertMode {
     Reset,
 }
 
-/// The upload a set of people arrives in.
-#[derive(Debug, Clone)]
+/// The upload a set of people arrives in. Serialisable, so a background import stages the whole
+/// description with its rows ([`Import::batch`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct UploadBatch {
     /// Batch id (new people get it as `SourceBatchId`).
     pub batch_id: BatchId,
@@ -81,6 +86,7 @@ pub struct UploadBatch {
     pub mode: UpsertMode,
     /// A held upload: the people it adds, re-queues or restarts are emailed only once an admin
     /// releases the batch (they join this batch, so releasing it releases them).
+    #[serde(default)]
     pub hold: bool,
 }
 
@@ -127,6 +133,18 @@ pub fn reupload(
     batch: &UploadBatch,
     summary: &mut UpsertSummary,
 ) -> Result<bool, TransitionError> {
+    if rec.correlation_id == batch.correlation_id {
+        // Already written by this very upload: a background import re-writing a chunk that a
+        // recycled instance had half written. Leave it, and count it as it was counted.
+        if rec.created_at.timestamp() == batch.now.timestamp() && rec.batch_id == batch.batch_id {
+            summary.inserted += 1;
+        } else if batch.mode == UpsertMode::Reset {
+            summary.reset += 1;
+        } else {
+            summary.requeued += 1;
+        }
+        return Ok(false);
+    }
     let names_filled = fill_missing(rec, person);
     match batch.mode {
         UpsertMode::Reset => {
@@ -440,6 +458,10 @@ pub struct Summary {
     /// Excluded by an admin (never emailed).
     #[serde(default)]
     pub excluded: u64,
+    /// People by the strength of what they have registered ([`crate::domain::Strength`] names,
+    /// every one present, and `unknown` for people whose methods were not read yet).
+    #[serde(default)]
+    pub by_strength: BTreeMap<String, u64>,
     /// Per batch, by batch id.
     pub by_batch: Vec<BatchCounts>,
     /// Per day, oldest first.
@@ -447,6 +469,19 @@ pub struct Summary {
     /// Outcomes of the opt-in directory passes.
     #[serde(default)]
     pub directory: DirectoryCounts,
+}
+
+/// Strength counts with every class (and `unknown`) present, zero included.
+pub fn strength_counts(counts: impl Iterator<Item = (String, u64)>) -> BTreeMap<String, u64> {
+    let mut out: BTreeMap<String, u64> = crate::domain::Strength::ALL
+        .iter()
+        .map(|s| (s.as_str().to_string(), 0))
+        .chain(std::iter::once(("unknown".to_string(), 0)))
+        .collect();
+    for (k, n) in counts {
+        *out.entry(k).or_default() += n;
+    }
+    out
 }
 
 /// Storage for onboarding records.
@@ -558,6 +593,48 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         page: u64,
         page_size: u64,
     ) -> StoreResult<Page<AuditEntry>>;
+
+    /// People per staged chunk of a background import: the store's unit of work, small enough
+    /// that one chunk is written well within an import lease.
+    fn import_chunk_rows(&self) -> usize {
+        1000
+    }
+
+    /// Stages a background import: its chunks of validated people (chunk `i` holds
+    /// `chunks[i]`), then its header, so an import is visible only once all its rows are kept.
+    /// An id already staged is refused ([`StoreError::Invalid`]).
+    async fn stage_import(&self, import: &Import, chunks: &[Vec<NewPerson>]) -> StoreResult<()>;
+
+    /// Every import's header, the newest first.
+    async fn imports(&self) -> StoreResult<Vec<Import>>;
+
+    /// One import's header.
+    async fn get_import(&self, id: Uuid) -> StoreResult<Option<Import>>;
+
+    /// Compare-and-set write of an import's header: stores `import` if the stored version still
+    /// equals `import.version` and returns it with the new version; `None` when the header
+    /// changed since it was read (another process took the lease or wrote progress) or is gone.
+    async fn update_import(&self, import: &Import) -> StoreResult<Option<Import>>;
+
+    /// The people of staged chunk `index` (`None` when it is not staged: dropped or unknown).
+    async fn staged_chunk(&self, id: Uuid, index: u32) -> StoreResult<Option<Vec<NewPerson>>>;
+
+    /// Deletes the staged chunks of an import that finished; its header stays as history.
+    async fn drop_staged(&self, id: Uuid) -> StoreResult<()>;
+
+    /// Writes one chunk of a background import: what [`Store::upsert_people`] does with
+    /// `batch`, and idempotent (a chunk half written by a process that died is written again
+    /// without a duplicate and counted as before: see [`reupload`]). A backend may reuse what it
+    /// read for the earlier chunks of the same import; `last` says it may forget it.
+    async fn write_import_chunk(
+        &self,
+        batch: &UploadBatch,
+        people: Vec<NewPerson>,
+        last: bool,
+    ) -> StoreResult<UpsertSummary> {
+        let _ = last;
+        self.upsert_people(batch, people).await
+    }
 }
 
 /// One admin action, as the audit log keeps it.

@@ -62,6 +62,10 @@ pub async fn invoke(timer: TimerFunction, body: Bytes, state: SharedState) -> Re
     }
     let names: Vec<&str> = timer.passes.iter().map(|p| p.as_str()).collect();
     tracing::info!(function = timer.name, past_due, passes = ?names, "timer invocation");
+    if timer.name == ORCHESTRATOR.name {
+        // An import whose instance was recycled is resumed by whichever process runs next.
+        state.imports.resume_in_background();
+    }
     match &state.runner {
         None => {
             let msg = format!("{}: worker not available; no passes ran", timer.name);

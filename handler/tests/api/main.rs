@@ -9,6 +9,7 @@ mod enrol;
 mod functions;
 mod helpers;
 mod host;
+mod imports;
 mod keys;
 #[cfg(feature = "local")]
 mod local_mode;

@@ -36,6 +36,9 @@ pub struct DirectorySettings {
     pub pilot_group: Option<PilotGroup>,
     /// `MFA_PHONE_PREPOPULATE` (default off).
     pub phone_prepopulate: bool,
+    /// `MFA_PHONE_PREPOPULATE=force`: run even when the campaign's target is above `any` (the
+    /// pass would otherwise make exactly the phone-only people the target excludes).
+    pub phone_force: bool,
     /// `MFA_PHONE_DEFAULT_REGION`: region for numbers without a country code.
     pub phone_default_region: Option<Region>,
     /// `MFA_PHONE_RETRY_HOURS` (default 24): when people without a usable number are looked at
@@ -52,12 +55,23 @@ impl Default for DirectorySettings {
         Self {
             pilot_group: None,
             phone_prepopulate: false,
+            phone_force: false,
             phone_default_region: None,
             phone_retry: chrono::Duration::hours(24),
             per_user_mfa: None,
             per_user_mfa_when: EnforceWhen::Active,
         }
     }
+}
+
+/// `MFA_PHONE_PREPOPULATE`: a switch, or `force`.
+fn switch_or_force(v: &Vars) -> Result<bool, ConfigError> {
+    if v.get("MFA_PHONE_PREPOPULATE")
+        .is_some_and(|s| s.trim().eq_ignore_ascii_case("force"))
+    {
+        return Ok(true);
+    }
+    switch(v, "MFA_PHONE_PREPOPULATE")
 }
 
 fn switch(v: &Vars, name: &'static str) -> Result<bool, ConfigError> {
@@ -135,7 +149,10 @@ impl DirectorySettings {
         }
         Ok(Self {
             pilot_group,
-            phone_prepopulate: switch(v, "MFA_PHONE_PREPOPULATE")?,
+            phone_prepopulate: switch_or_force(v)?,
+            phone_force: v
+                .get("MFA_PHONE_PREPOPULATE")
+                .is_some_and(|s| s.trim().eq_ignore_ascii_case("force")),
             phone_default_region,
             phone_retry,
             per_user_mfa,

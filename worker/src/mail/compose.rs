@@ -1,10 +1,13 @@
 //! What goes into each email: the personal links and the branding, as template data.
 
 use mfa_core::config::Settings;
-use mfa_core::domain::{OnboardingRecord, TrackingToken};
+use mfa_core::domain::{OnboardingRecord, Strength, TargetStrength, TrackingToken};
 use serde_json::{json, Value};
 
 /// Microsoft Authenticator in Apple's App Store.
+/// Where people add and manage their sign-in methods (passkeys included).
+pub const SECURITY_INFO: &str = "https://aka.ms/mysecurityinfo";
+
 pub const AUTHENTICATOR_IOS: &str =
     "https://apps.apple.com/app/microsoft-authenticator/id983156458";
 /// Microsoft Authenticator in Google Play.
@@ -71,6 +74,25 @@ pub fn invitation(settings: &Settings, rec: &OnboardingRecord) -> Value {
         "person": person(rec),
         "links": personal_links(settings, rec),
         "deadlineDays": settings.campaign.reminder_interval.num_days(),
+        "target": target(settings, rec),
+    })
+}
+
+/// What the campaign asks of the person (`MFA_TARGET_STRENGTH`) and where they stand, for the
+/// invitation and reminders: `passkey` (the target is above `any`: teach passkeys),
+/// `phishingResistant`, `upgrade` (they have a method already, below the target), `phoneOnly`
+/// (SMS or voice alone: blocked at sign-in from `blockDate` unless they add a passkey).
+pub fn target(settings: &Settings, rec: &OnboardingRecord) -> Value {
+    let target = settings.campaign.target;
+    let strength = rec.strength.unwrap_or(Strength::None);
+    json!({
+        "name": target.as_str(),
+        "passkey": target != TargetStrength::Any,
+        "phishingResistant": target == TargetStrength::PhishingResistant,
+        "upgrade": strength > Strength::None,
+        "phoneOnly": strength == Strength::PhoneOnly,
+        "blockDate": "1 February 2027",
+        "securityInfo": SECURITY_INFO,
     })
 }
 
@@ -82,6 +104,7 @@ pub fn reminder(settings: &Settings, rec: &OnboardingRecord, number: u32) -> Val
         "person": person(rec),
         "links": personal_links(settings, rec),
         "reminderNumber": number,
+        "target": target(settings, rec),
         "escalationWarning": !rec.escalated_to_manager
             && number + 1 >= settings.campaign.escalate_after_reminders,
     })

@@ -16,7 +16,7 @@ use mfa_core::domain::{InviteStatus, MfaState, OnboardingRecord, StatusEvent, Up
 use mfa_core::graph::GraphError;
 use mfa_core::passes::{PassKind, PassOutcome};
 
-use super::{has_mfa, who};
+use super::{who, MethodsRead};
 use crate::context::{tally, RunCtx};
 
 /// Where the per-user check resumes.
@@ -175,9 +175,20 @@ pub(super) async fn by_report(ctx: &mut RunCtx, out: &mut PassOutcome) -> anyhow
         if upns.is_empty() {
             continue;
         }
+        let seen: std::collections::HashMap<String, MethodsRead> = page
+            .value
+            .iter()
+            .filter_map(|r| {
+                let upn = Upn::parse(r.user_principal_name.as_deref()?).ok()?;
+                Some((upn.to_string(), MethodsRead::of_report(r)))
+            })
+            .collect();
         let recs = ctx.store.get_many(&upns).await?;
         for rec in ctx.keep_in_scope(recs) {
-            if rec.status != InviteStatus::Active && mark_active(ctx, rec, out).await? {
+            let Some(seen) = seen.get(rec.upn.as_str()) else {
+                continue;
+            };
+            if rec.status != InviteStatus::Active && observe(ctx, rec, seen, out).await? {
                 activated += 1;
             }
         }
@@ -293,16 +304,11 @@ async fn check_page(
         .filter_map(|r| r.object_id.as_ref().map(|o| o.to_string()))
         .collect();
     let results = ctx.graph.list_methods_batch(&ids).await;
-    for (mut rec, methods) in page.into_iter().zip(results) {
+    for (rec, methods) in page.into_iter().zip(results) {
         match methods {
-            Ok(m) if has_mfa(&m) => activated += u64::from(mark_active(ctx, rec, out).await?),
-            Ok(_) if rec.mfa_state != MfaState::NotRegistered => {
-                rec.mfa_state = MfaState::NotRegistered;
-                rec.last_checked = Some(ctx.now());
-                let saved = ctx.save(&rec).await?;
-                tally(out, saved.is_some(), false);
+            Ok(m) => {
+                activated += u64::from(observe(ctx, rec, &MethodsRead::of_methods(&m), out).await?)
             }
-            Ok(_) => out.examined += 1,
             Err(e) => {
                 tracing::warn!(upn = who(&rec), error = %e, "method read failed; next run retries");
                 out.deferred += 1;
@@ -312,16 +318,44 @@ async fn check_page(
     Ok(activated)
 }
 
-/// Marks `rec` Active (registration date stamped); true when this call made the change.
+/// Records what a read of `rec`'s methods found: Active when it meets the campaign's target
+/// ([`mark_active`]), otherwise the methods are kept (written only when they changed) and the
+/// person stays in the campaign. True when this call made them Active.
+pub(super) async fn observe(
+    ctx: &mut RunCtx,
+    mut rec: OnboardingRecord,
+    seen: &MethodsRead,
+    out: &mut PassOutcome,
+) -> anyhow::Result<bool> {
+    if seen.meets(ctx.settings.campaign.target) {
+        return mark_active(ctx, rec, Some(seen), out).await;
+    }
+    let now = ctx.now();
+    let changed = seen.note(&mut rec, now)?;
+    if changed || rec.mfa_state == MfaState::Unknown {
+        let saved = ctx.save(&rec).await?;
+        tally(out, saved.is_some(), false);
+    } else {
+        out.examined += 1;
+    }
+    Ok(false)
+}
+
+/// Marks `rec` Active (registration date stamped, with the methods seen when known); true when
+/// this call made the change.
 pub(super) async fn mark_active(
     ctx: &mut RunCtx,
     mut rec: OnboardingRecord,
+    seen: Option<&MethodsRead>,
     out: &mut PassOutcome,
 ) -> anyhow::Result<bool> {
     let now = ctx.now();
     for _attempt in 0..3 {
         if rec.status == InviteStatus::Active {
             return Ok(false);
+        }
+        if let Some(seen) = seen {
+            seen.note(&mut rec, now)?;
         }
         rec.apply(StatusEvent::MfaRegistered, now)?;
         if ctx.dry_run {

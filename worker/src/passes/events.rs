@@ -29,10 +29,11 @@ use mfa_core::graph::GraphError;
 use mfa_core::passes::PassOutcome;
 use serde::{Deserialize, Serialize};
 
-use super::check::{by_report, by_user, is_not_licensed, mark_active, report_complete};
-use super::{has_mfa, who};
+use super::check::{by_report, by_user, is_not_licensed, mark_active, observe, report_complete};
+use super::{who, MethodsRead};
 use crate::context::RunCtx;
 use crate::settings::EventsConfirm;
+use mfa_core::domain::TargetStrength;
 
 /// Where the next audit-event query starts (before the overlap), RFC 3339.
 pub const WATERMARK_KEY: &str = "check.events.watermark";
@@ -138,14 +139,17 @@ pub async fn run(ctx: &mut RunCtx, out: &mut PassOutcome) -> anyhow::Result<()> 
             };
             match seen.verdict(confirm) {
                 None => {}
-                Some(Verdict::Registered) => {
-                    by_event += u64::from(mark_active(ctx, rec, out).await?);
+                // An event says "registered" but not how strong: above `any`, the methods decide.
+                Some(Verdict::Registered)
+                    if ctx.settings.campaign.target == TargetStrength::Any =>
+                {
+                    by_event += u64::from(mark_active(ctx, rec, None, out).await?);
                 }
                 Some(Verdict::NotMfa) => {
                     not_yet += 1;
                     out.examined += 1;
                 }
-                Some(Verdict::Read) => {
+                Some(Verdict::Read | Verdict::Registered) => {
                     let id = rec.object_id.as_ref().map(|o| o.to_string());
                     let Some(id) = id.or_else(|| seen.id.clone()) else {
                         continue;
@@ -169,11 +173,14 @@ pub async fn run(ctx: &mut RunCtx, out: &mut PassOutcome) -> anyhow::Result<()> 
         let results = ctx.graph.list_methods_batch(&ids).await;
         for ((rec, _, at), methods) in chunk.into_iter().zip(results) {
             match methods {
-                Ok(m) if has_mfa(&m) => by_read += u64::from(mark_active(ctx, rec, out).await?),
-                // Registered something that is not MFA (email, for SSPR): nothing to do.
-                Ok(_) => {
-                    not_yet += 1;
-                    out.examined += 1;
+                // Registered something below the target (or not MFA at all: email, for SSPR): the
+                // methods are kept and the person stays in the campaign.
+                Ok(m) => {
+                    if observe(ctx, rec, &MethodsRead::of_methods(&m), out).await? {
+                        by_read += 1;
+                    } else {
+                        not_yet += 1;
+                    }
                 }
                 Err(e) => {
                     tracing::warn!(upn = who(&rec), error = %e, "confirmation read failed; the next pass rereads its event");

@@ -13,7 +13,7 @@ use mfa_core::graph::{GraphError, User};
 use mfa_core::passes::{PassKind, PassOutcome};
 use mfa_core::store::DueQuery;
 
-use super::{directory_key, has_mfa, who};
+use super::{directory_key, who, MethodsRead};
 use crate::context::{tally, Email, Emailed, RunCtx};
 use crate::mail::{compose, Template};
 
@@ -218,7 +218,8 @@ async fn resolve(
     let methods = ctx.graph.list_methods_batch(&ids).await;
     for (mut rec, methods) in ready.into_iter().zip(methods) {
         match methods {
-            Ok(m) if has_mfa(&m) => {
+            Ok(m) if MethodsRead::of_methods(&m).meets(ctx.settings.campaign.target) => {
+                MethodsRead::of_methods(&m).note(&mut rec, now)?;
                 rec.apply(StatusEvent::MfaRegistered, now)?;
                 RunCtx::release(&mut rec);
                 rec.send_intent = None;
@@ -231,9 +232,10 @@ async fn resolve(
                 let saved = ctx.save(&rec).await?;
                 tally(out, saved.is_some(), false);
             }
-            Ok(_) => {
-                rec.mfa_state = mfa_core::domain::MfaState::NotRegistered;
-                rec.last_checked = Some(now);
+            // Nothing, or something below the target: invited (the upgrade invitation when
+            // they have something already).
+            Ok(m) => {
+                MethodsRead::of_methods(&m).note(&mut rec, now)?;
                 invite.push(rec);
             }
             // Without the methods we cannot tell; sending is the safe side (the check pass

@@ -23,8 +23,10 @@ pub mod pilot;
 pub mod release;
 pub mod report;
 
+use chrono::{DateTime, Utc};
 use mfa_core::domain::{InviteStatus, OnboardingRecord, Upn};
-use mfa_core::graph::{AuthMethod, GraphError};
+use mfa_core::domain::{MethodLabel, StatusEvent, Strength, TargetStrength};
+use mfa_core::graph::{labels_of_methods, AuthMethod, GraphError, RegistrationDetails};
 
 use crate::context::RunCtx;
 
@@ -81,9 +83,69 @@ pub fn directory_key(rec: &OnboardingRecord) -> String {
         .map_or_else(|| rec.upn.to_string(), |o| o.to_string())
 }
 
-/// True when any of `methods` satisfies MFA.
+/// True when any of `methods` satisfies MFA (the phone pass's "already has MFA").
 pub fn has_mfa(methods: &[AuthMethod]) -> bool {
     methods.iter().any(AuthMethod::is_mfa_capable)
+}
+
+/// What a read of someone's registered methods found: the methods (strongest first), their
+/// class, and whether any satisfies MFA at all (the `any` target's test).
+#[derive(Debug, Clone)]
+pub struct MethodsRead {
+    /// The methods, as stored.
+    pub labels: Vec<MethodLabel>,
+    /// Their strongest class.
+    pub strength: Strength,
+    /// At least one MFA-capable method (`isMfaRegistered` in the report).
+    pub mfa_capable: bool,
+}
+
+impl MethodsRead {
+    /// From `/authentication/methods`.
+    pub fn of_methods(methods: &[AuthMethod]) -> Self {
+        let labels = labels_of_methods(methods);
+        Self {
+            strength: MethodLabel::strongest(&labels),
+            labels,
+            mfa_capable: methods.iter().any(AuthMethod::is_mfa_capable),
+        }
+    }
+
+    /// From a registration report row.
+    pub fn of_report(row: &RegistrationDetails) -> Self {
+        let labels = row.method_labels();
+        Self {
+            strength: MethodLabel::strongest(&labels),
+            labels,
+            mfa_capable: row.is_mfa_registered,
+        }
+    }
+
+    /// Whether it meets the campaign's target (`MFA_TARGET_STRENGTH`): for `any`, an
+    /// MFA-capable method; above it, a method of that class or stronger.
+    pub fn meets(&self, target: TargetStrength) -> bool {
+        match target {
+            TargetStrength::Any => self.mfa_capable,
+            _ => target.is_met_by(self.strength),
+        }
+    }
+
+    /// Records the methods on `rec` when they differ from what it holds. Returns whether it
+    /// changed.
+    pub fn note(&self, rec: &mut OnboardingRecord, now: DateTime<Utc>) -> anyhow::Result<bool> {
+        let stored = MethodLabel::join(&self.labels);
+        if rec.strength == Some(self.strength) && rec.methods.as_deref() == Some(stored.as_str()) {
+            rec.last_checked = Some(now);
+            return Ok(false);
+        }
+        rec.apply(
+            StatusEvent::MethodsSeen {
+                methods: self.labels.clone(),
+            },
+            now,
+        )?;
+        Ok(true)
+    }
 }
 
 /// A Graph error that is the person's fault (unknown, bad address), not the service's.

@@ -97,6 +97,15 @@ pub async fn run(ctx: &mut RunCtx) -> anyhow::Result<PassOutcome> {
             .push("phone prepopulation is off (MFA_PHONE_PREPOPULATE)".into());
         return Ok(out);
     }
+    let target = ctx.settings.campaign.target;
+    if target != mfa_core::domain::TargetStrength::Any && !ctx.extra.directory.phone_force {
+        out.notes.push(format!(
+            "phone prepopulation refused: the campaign's target is {target}, and a phone number \
+             alone is below it (from 2027-02-01 Microsoft blocks phone-only people at sign-in \
+             until they register a passkey). Set MFA_PHONE_PREPOPULATE=force to run it anyway."
+        ));
+        return Ok(out);
+    }
     let mut counts = Counts::default();
     let mut walk = StatusWalk::new(&UNFINISHED);
     'pages: while ctx.has_time() {

@@ -60,6 +60,30 @@ async fn report_as_of(ctx: &RunCtx, now: DateTime<Utc>) -> anyhow::Result<(Summa
     Ok((summary, rendered))
 }
 
+/// People by the strength of what they have registered (the export's `MfaStrength` counted),
+/// with the phone-only people Microsoft blocks at sign-in from 2027-02-01.
+fn strength_section(ctx: &RunCtx, s: &Summary) -> Value {
+    let n = |k: &str| s.by_strength.get(k).copied().unwrap_or(0);
+    let rows = [
+        (
+            "Phishing-resistant (passkey, security key, Windows Hello)",
+            n("phishing-resistant"),
+        ),
+        ("App (Authenticator push, OATH)", n("app")),
+        (
+            "Phone only (blocked on 1 February 2027 if nothing changes)",
+            n("phone-only"),
+        ),
+        ("No method", n("none")),
+        ("Not read yet", n("unknown")),
+    ];
+    json!({
+        "target": ctx.settings.campaign.target.as_str(),
+        "rows": rows.iter().map(|(label, count)| json!({"label": label, "count": count})).collect::<Vec<_>>(),
+        "phoneOnly": n("phone-only"),
+    })
+}
+
 /// Sends the report if the schedule says so today (or `force`).
 pub async fn run(ctx: &mut RunCtx, force: bool) -> anyhow::Result<PassOutcome> {
     let mut out = PassOutcome {
@@ -247,5 +271,6 @@ async fn body(
         "attention": attention,
         "portalUrl": dashboard_url(ctx),
         "detection": super::events::detection_text(ctx).await?,
+        "strength": strength_section(ctx, s),
     }))
 }

@@ -7,9 +7,11 @@ mod directory;
 mod events;
 mod faults;
 mod helpers;
+mod imports;
 mod notes;
 mod report;
 mod sharepoint;
+mod strength;
 
 use helpers::{spawn, Options};
 use mfa_core::domain::InviteStatus;

@@ -106,6 +106,10 @@ pub mod f {
     pub const ADMIN_HOLD: &str = "AdminHold";
     /// One line per event in the person's timeline.
     pub const HISTORY: &str = "History";
+    /// The strongest class of the methods last seen.
+    pub const STRENGTH: &str = "MfaStrength";
+    /// The methods last seen, strongest first.
+    pub const METHODS: &str = "MfaMethods";
     /// SharePoint's own creation time (read-only), used for rows without `CreatedAt`.
     pub const SP_CREATED: &str = "Created";
 }
@@ -164,6 +168,8 @@ pub const PEOPLE: &[Spec] = &[
     spec(f::PROCESSING_NOTES, Kind::Note, false, false),
     spec(f::ADMIN_HOLD, Kind::Text, false, false),
     spec(f::HISTORY, Kind::Note, false, false),
+    spec(f::STRENGTH, Kind::Text, false, false),
+    spec(f::METHODS, Kind::Text, false, false),
 ];
 
 /// Columns of the companion list holding meta values and the mail log.

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::columns::{f, LEGACY_ERROR, LEGACY_SKIPPED};
 use crate::domain::{
     BatchId, Hold, InviteStatus, MailKind, MfaState, ObjectId, OnboardingRecord, PerUserMfa,
-    PhoneOutcome, Source, TrackingToken, Upn,
+    PhoneOutcome, Source, Strength, TrackingToken, Upn,
 };
 use crate::graph::ListItem;
 
@@ -154,6 +154,8 @@ pub fn read_row(item: &ListItem, now: DateTime<Utc>) -> Option<Row> {
         notes: text(fields, f::PROCESSING_NOTES),
         hold: text(fields, f::ADMIN_HOLD).and_then(|s| s.parse().ok()),
         history: text(fields, f::HISTORY),
+        strength: text(fields, f::STRENGTH).and_then(|s| Strength::parse(&s).ok()),
+        methods: text(fields, f::METHODS),
     };
     Some(Row {
         record,
@@ -251,6 +253,11 @@ pub fn write_fields(rec: &OnboardingRecord) -> Map<String, Value> {
         rec.notes.as_deref().map_or(Value::Null, |n| json!(n)),
     );
     put(f::ADMIN_HOLD, opt_text(rec.hold.map(Hold::as_str)));
+    put(f::STRENGTH, opt_text(rec.strength.map(Strength::as_str)));
+    put(
+        f::METHODS,
+        rec.methods.as_deref().map_or(Value::Null, |m| json!(m)),
+    );
     put(
         f::HISTORY,
         rec.history.as_deref().map_or(Value::Null, |h| json!(h)),

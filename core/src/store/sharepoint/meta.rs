@@ -28,7 +28,7 @@ fn item_number(it: &ListItem) -> u64 {
     it.id.parse().unwrap_or(u64::MAX)
 }
 
-fn value_of(it: &ListItem) -> Option<String> {
+pub(super) fn value_of(it: &ListItem) -> Option<String> {
     match it.fields.get(VALUE) {
         Some(Value::String(s)) => Some(s.clone()),
         Some(Value::Null) | None => Some(String::new()),
@@ -37,7 +37,7 @@ fn value_of(it: &ListItem) -> Option<String> {
 }
 
 /// Items of `key`, oldest first.
-async fn items(store: &SharePointStore, key: &str) -> StoreResult<Vec<ListItem>> {
+pub(super) async fn items(store: &SharePointStore, key: &str) -> StoreResult<Vec<ListItem>> {
     let mut items = store
         .meta
         .scan(
@@ -109,7 +109,11 @@ pub async fn compare_and_set(
     Ok(false)
 }
 
-async fn create_key(store: &SharePointStore, key: &str, value: &str) -> StoreResult<bool> {
+pub(super) async fn create_key(
+    store: &SharePointStore,
+    key: &str,
+    value: &str,
+) -> StoreResult<bool> {
     let mut m = Map::new();
     m.insert(KEY.into(), json!(key_title(key)));
     m.insert(VALUE.into(), json!(value));

@@ -13,6 +13,7 @@
 
 mod adopt;
 mod columns;
+mod imports;
 mod list;
 mod mapping;
 mod meta;
@@ -29,8 +30,8 @@ use futures::stream::{self, BoxStream, StreamExt};
 use parking_lot::Mutex;
 
 use super::{
-    check_limit, AuditEntry, DueQuery, Lease, Page, PeopleFilter, SendLogEntry, Store, StoreError,
-    StoreResult, Summary, UploadBatch, UpsertSummary,
+    check_limit, AuditEntry, DueQuery, Import, Lease, Page, PeopleFilter, SendLogEntry, Store,
+    StoreError, StoreResult, Summary, UploadBatch, UpsertSummary,
 };
 use crate::domain::{BatchId, InviteStatus, NewPerson, OnboardingRecord, TrackingToken, Upn};
 use crate::graph::{GraphClient, GraphError};
@@ -79,6 +80,21 @@ struct Snapshots {
     by_status: HashMap<Vec<InviteStatus>, Vec<Row>>,
 }
 
+/// One read of the list reused by the chunks of a background import (see
+/// [`writes::import_chunk`]).
+#[derive(Debug)]
+struct ImportSnapshot {
+    correlation: uuid::Uuid,
+    taken: DateTime<Utc>,
+    rows: Arc<HashMap<String, Row>>,
+    /// People this process wrote since the read.
+    written: std::collections::HashSet<String>,
+}
+
+/// People per staged chunk of an import: 200 new people are 400 RU, under 20 s at the
+/// smallest tier, well within an import lease.
+const IMPORT_CHUNK: usize = 200;
+
 /// [`Store`] over a SharePoint list.
 #[derive(Clone)]
 pub struct SharePointStore {
@@ -88,6 +104,10 @@ pub struct SharePointStore {
     present: Arc<Vec<String>>,
     known: Arc<Mutex<HashMap<String, Known>>>,
     snapshots: Arc<Mutex<Snapshots>>,
+    /// Item ids of staged import chunks, per import.
+    staged: Arc<Mutex<imports::ChunkIds>>,
+    /// The running import's read of the list.
+    import_rows: Arc<Mutex<Option<ImportSnapshot>>>,
 }
 
 impl std::fmt::Debug for SharePointStore {
@@ -133,6 +153,8 @@ impl SharePointStore {
             present: Arc::new(report.columns_present.clone()),
             known: Arc::default(),
             snapshots: Arc::default(),
+            staged: Arc::default(),
+            import_rows: Arc::default(),
         };
         if store.get_meta(adopt::ADOPTED_KEY).await?.as_deref() != Some(adopt::ADOPT_VERSION) {
             let adopted = store.adopt().await?;
@@ -351,5 +373,46 @@ impl Store for SharePointStore {
     ) -> StoreResult<Page<AuditEntry>> {
         check_limit(usize::try_from(page_size).unwrap_or(usize::MAX))?;
         meta::audit(self, target, page, page_size).await
+    }
+
+    fn import_chunk_rows(&self) -> usize {
+        IMPORT_CHUNK
+    }
+
+    async fn stage_import(&self, import: &Import, chunks: &[Vec<NewPerson>]) -> StoreResult<()> {
+        imports::stage(self, import, chunks).await
+    }
+
+    async fn imports(&self) -> StoreResult<Vec<Import>> {
+        imports::all(self).await
+    }
+
+    async fn get_import(&self, id: uuid::Uuid) -> StoreResult<Option<Import>> {
+        imports::get(self, id).await
+    }
+
+    async fn update_import(&self, import: &Import) -> StoreResult<Option<Import>> {
+        imports::update(self, import).await
+    }
+
+    async fn staged_chunk(
+        &self,
+        id: uuid::Uuid,
+        index: u32,
+    ) -> StoreResult<Option<Vec<NewPerson>>> {
+        imports::chunk(self, id, index).await
+    }
+
+    async fn drop_staged(&self, id: uuid::Uuid) -> StoreResult<()> {
+        imports::drop_staged(self, id).await
+    }
+
+    async fn write_import_chunk(
+        &self,
+        batch: &UploadBatch,
+        people: Vec<NewPerson>,
+        last: bool,
+    ) -> StoreResult<UpsertSummary> {
+        writes::import_chunk(self, batch, people, last).await
     }
 }

@@ -313,6 +313,7 @@ pub async fn summary(store: &SharePointStore, now: DateTime<Utc>) -> StoreResult
         f::PHONE_OUTCOME,
         f::PER_USER_MFA,
         f::ADMIN_HOLD,
+        f::STRENGTH,
     ];
     let select: Vec<String> = store
         .select_all()
@@ -328,6 +329,7 @@ pub async fn summary(store: &SharePointStore, now: DateTime<Utc>) -> StoreResult
     for st in InviteStatus::ALL {
         s.by_status.insert(st.as_str().to_string(), 0);
     }
+    s.by_strength = crate::store::strength_counts(std::iter::empty());
     let mut batches: BTreeMap<String, (Funnel, u64)> = BTreeMap::new();
     let mut days: BTreeMap<NaiveDate, DayCounts> = BTreeMap::new();
     let mut reasons: HashMap<String, u64> = HashMap::new();
@@ -347,6 +349,9 @@ pub async fn summary(store: &SharePointStore, now: DateTime<Utc>) -> StoreResult
         batch.1 += u64::from(held);
         s.held += u64::from(held);
         s.excluded += u64::from(r.hold == Some(Hold::Excluded));
+        *s.by_strength
+            .entry(r.strength.map_or("unknown", |s| s.as_str()).to_string())
+            .or_default() += 1;
         s.escalated += u64::from(r.escalated_to_manager);
         if let Some(reason) = &r.error_details {
             s.errors += 1;

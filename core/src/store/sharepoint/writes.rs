@@ -157,6 +157,88 @@ pub async fn upsert_people(
         )));
     }
     let existing = existing_rows(store, &people).await?;
+    upsert_with(store, batch, people, &existing).await
+}
+
+/// How long an import's read of the list is reused for its later chunks.
+const SNAPSHOT_TTL: chrono::Duration = chrono::Duration::minutes(10);
+
+/// One chunk of a background import: decided from one read of the list per import, process and
+/// [`SNAPSHOT_TTL`] (a chunk of the one-chunk import of a few people looks them up one by one),
+/// as `upsert_people` decides a whole upload from one read. The read is dropped after the last
+/// chunk and after any failure (so a retried chunk sees what the failed attempt left).
+pub async fn import_chunk(
+    store: &SharePointStore,
+    batch: &UploadBatch,
+    people: Vec<NewPerson>,
+    last: bool,
+) -> StoreResult<UpsertSummary> {
+    let now = store.now();
+    let cached = {
+        let snap = store.import_rows.lock();
+        snap.as_ref()
+            .filter(|s| s.correlation == batch.correlation_id && now - s.taken < SNAPSHOT_TTL)
+            // A chunk written again in this process: the read does not show what it wrote.
+            .filter(|s| !people.iter().any(|p| s.written.contains(p.upn.as_str())))
+            .map(|s| std::sync::Arc::clone(&s.rows))
+    };
+    let existing: HashMap<String, Row> = match cached {
+        None if people.len() <= LOOKUP_LIMIT => existing_rows(store, &people).await?,
+        found => {
+            let rows = match found {
+                Some(rows) => rows,
+                None => {
+                    let rows: HashMap<String, Row> = queries::all_rows(store)
+                        .await?
+                        .into_iter()
+                        .map(|r| (r.record.upn.as_str().to_string(), r))
+                        .collect();
+                    let rows = std::sync::Arc::new(rows);
+                    *store.import_rows.lock() = Some(super::ImportSnapshot {
+                        correlation: batch.correlation_id,
+                        taken: now,
+                        rows: std::sync::Arc::clone(&rows),
+                        written: HashSet::new(),
+                    });
+                    rows
+                }
+            };
+            people
+                .iter()
+                .filter_map(|p| {
+                    rows.get(p.upn.as_str())
+                        .map(|r| (p.upn.as_str().to_string(), r.clone()))
+                })
+                .collect()
+        }
+    };
+    let upns: Vec<String> = people.iter().map(|p| p.upn.as_str().to_string()).collect();
+    let result = upsert_with(store, batch, people, &existing).await;
+    let mut snap = store.import_rows.lock();
+    if last || result.is_err() {
+        *snap = None;
+    } else if let Some(s) = snap
+        .as_mut()
+        .filter(|s| s.correlation == batch.correlation_id)
+    {
+        s.written.extend(upns);
+    }
+    result
+}
+
+async fn upsert_with(
+    store: &SharePointStore,
+    batch: &UploadBatch,
+    people: Vec<NewPerson>,
+    existing: &HashMap<String, Row>,
+) -> StoreResult<UpsertSummary> {
+    let mut seen = HashSet::with_capacity(people.len());
+    if let Some(dup) = people.iter().find(|p| !seen.insert(p.upn.clone())) {
+        return Err(StoreError::Invalid(format!(
+            "{} appears more than once in the upload",
+            dup.upn
+        )));
+    }
     let mut summary = UpsertSummary::default();
     let mut creates = Vec::new();
     let mut updates: Vec<(NewPerson, Row, OnboardingRecord)> = Vec::new();

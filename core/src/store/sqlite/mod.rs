@@ -4,6 +4,7 @@
 //! connections; all blocking work runs on tokio's blocking pool. The handler and the worker may
 //! open the same file at once: SQLite's file locks and a busy timeout arbitrate between them.
 
+mod imports;
 mod queries;
 mod rows;
 mod schema;
@@ -19,8 +20,8 @@ use parking_lot::Mutex;
 use rusqlite::{Connection, OpenFlags};
 
 use super::{
-    check_limit, AuditEntry, DueQuery, Lease, Page, PeopleFilter, SendLogEntry, Store, StoreError,
-    StoreResult, Summary, UploadBatch, UpsertSummary,
+    check_limit, AuditEntry, DueQuery, Import, Lease, Page, PeopleFilter, SendLogEntry, Store,
+    StoreError, StoreResult, Summary, UploadBatch, UpsertSummary,
 };
 use crate::domain::{BatchId, InviteStatus, NewPerson, OnboardingRecord, TrackingToken, Upn};
 
@@ -30,6 +31,8 @@ pub use schema::latest_version as schema_version;
 const READERS: usize = 4;
 /// Rows per chunk when streaming an export.
 const EXPORT_CHUNK: usize = 1000;
+/// People per staged chunk of a background import (one transaction each).
+const IMPORT_CHUNK: usize = 5000;
 
 /// SQLite-backed [`Store`].
 #[derive(Clone)]
@@ -338,5 +341,40 @@ impl Store for SqliteStore {
         let target = target.map(str::to_string);
         self.read(move |c| queries::audit(c, target.as_deref(), page, page_size))
             .await
+    }
+
+    fn import_chunk_rows(&self) -> usize {
+        IMPORT_CHUNK
+    }
+
+    async fn stage_import(&self, import: &Import, chunks: &[Vec<NewPerson>]) -> StoreResult<()> {
+        let (import, chunks) = (import.clone(), chunks.to_vec());
+        self.write(move |c| imports::stage(c, &import, &chunks))
+            .await
+    }
+
+    async fn imports(&self) -> StoreResult<Vec<Import>> {
+        self.read(imports::all).await
+    }
+
+    async fn get_import(&self, id: uuid::Uuid) -> StoreResult<Option<Import>> {
+        self.read(move |c| imports::get(c, id)).await
+    }
+
+    async fn update_import(&self, import: &Import) -> StoreResult<Option<Import>> {
+        let import = import.clone();
+        self.write(move |c| imports::update(c, &import)).await
+    }
+
+    async fn staged_chunk(
+        &self,
+        id: uuid::Uuid,
+        index: u32,
+    ) -> StoreResult<Option<Vec<NewPerson>>> {
+        self.read(move |c| imports::chunk(c, id, index)).await
+    }
+
+    async fn drop_staged(&self, id: uuid::Uuid) -> StoreResult<()> {
+        self.write(move |c| imports::drop_staged(c, id)).await
     }
 }

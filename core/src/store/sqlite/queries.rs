@@ -340,6 +340,16 @@ pub fn summary(c: &Connection, now: DateTime<Utc>) -> anyhow::Result<Summary> {
         s.by_batch.push(row?);
     }
     s.by_day = by_day(c)?;
+    s.by_strength = crate::store::strength_counts(std::iter::empty());
+    let mut stmt = c.prepare_cached("SELECT strength, COUNT(*) FROM people GROUP BY strength")?;
+    for row in stmt.query_map([], |r| {
+        Ok((r.get::<_, Option<String>>(0)?, r.get::<_, i64>(1)?))
+    })? {
+        let (k, n) = row?;
+        *s.by_strength
+            .entry(k.unwrap_or_else(|| "unknown".into()))
+            .or_default() += n as u64;
+    }
     let mut stmt = c.prepare_cached(
         "SELECT error_details, COUNT(*) FROM people WHERE error_details IS NOT NULL \
          GROUP BY error_details",

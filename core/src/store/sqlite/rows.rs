@@ -13,7 +13,7 @@ pub const COLUMNS: &str = "upn, display_name, department, job_title, status, in_
     escalation_date, manager_upn, source, batch_id, error_details, correlation_id, object_id, \
     next_due_at, resend_count, last_resend_at, send_intent, send_intent_at, lease_owner, \
     lease_until, created_at, updated_at, version, phone_outcome, phone_detail, phone_checked_at, \
-    per_user_mfa, notes, hold, history";
+    per_user_mfa, notes, hold, history, strength, methods";
 
 /// Timestamps are stored as fixed-width RFC 3339 UTC text, so text order is time order.
 pub fn ts(t: DateTime<Utc>) -> String {
@@ -121,6 +121,8 @@ pub fn read_record(row: &Row<'_>) -> rusqlite::Result<OnboardingRecord> {
         notes: row.get(38)?,
         hold: parse_opt(row, 39, str::parse)?,
         history: row.get(40)?,
+        strength: parse_opt(row, 41, crate::domain::Strength::parse)?,
+        methods: row.get(42)?,
     })
 }
 
@@ -131,14 +133,15 @@ pub const INSERT: &str = "INSERT INTO people (upn, display_name, department, job
     escalated_to_manager, escalation_date, manager_upn, source, batch_id, error_details, \
     correlation_id, object_id, next_due_at, resend_count, last_resend_at, send_intent, \
     send_intent_at, lease_owner, lease_until, created_at, updated_at, version, phone_outcome, \
-    phone_detail, phone_checked_at, per_user_mfa, notes, hold, history) VALUES (:upn, \
+    phone_detail, phone_checked_at, per_user_mfa, notes, hold, history, strength, methods) \
+    VALUES (:upn, \
     :display_name, :department, :job_title, :status, :in_group, :mfa_state, \
     :mfa_registration_date, :token, :clicked_link_date, :added_to_group_date, :invite_sent_date, \
     :last_reminder_date, :reminder_count, :last_checked, :email_opened_date, \
     :escalated_to_manager, :escalation_date, :manager_upn, :source, :batch_id, :error_details, \
     :correlation_id, :object_id, :next_due_at, :resend_count, :last_resend_at, :send_intent, \
     :send_intent_at, :lease_owner, :lease_until, :created_at, :updated_at, :version, \
-    :phone_outcome, :phone_detail, :phone_checked_at, :per_user_mfa, :notes, :hold, :history)";
+    :phone_outcome, :phone_detail, :phone_checked_at, :per_user_mfa, :notes, :hold, :history, :strength, :methods)";
 
 /// SQL for a compare-and-set update of a full record: `:version` is the new version and
 /// `:expected` the one the writer read.
@@ -158,7 +161,7 @@ pub const UPDATE: &str =
     created_at = :created_at, updated_at = :updated_at, version = :version, \
     phone_outcome = :phone_outcome, phone_detail = :phone_detail, \
     phone_checked_at = :phone_checked_at, per_user_mfa = :per_user_mfa, notes = :notes, \
-    hold = :hold, history = :history \
+    hold = :hold, history = :history, strength = :strength, methods = :methods \
     WHERE upn = :upn AND version = :expected";
 
 /// Runs [`INSERT`] (or [`UPDATE`] with `expected`) for `r`. Returns rows changed.
@@ -209,6 +212,8 @@ pub fn write_record(
         ":notes": r.notes,
         ":hold": r.hold.map(|h| h.as_str()),
         ":history": r.history,
+        ":strength": r.strength.map(|s| s.as_str()),
+        ":methods": r.methods,
     };
     match expected {
         None => stmt.execute(common),

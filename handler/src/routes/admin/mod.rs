@@ -1,10 +1,12 @@
 //! The admin API under `/api/admin/`: [`report`], [`users`] and one [`person`], [`export`],
-//! [`run`], the [`preview`], the campaign [`control`]s and the [`audit`] log. Every route
+//! [`run`], the [`preview`], the campaign [`control`]s, background [`imports`] and the [`audit`]
+//! log. Every route
 //! needs admin authentication (see [`crate::auth`]); CORS allows only the portal origin.
 
 pub mod audit;
 pub mod control;
 pub mod export;
+pub mod imports;
 pub mod person;
 pub mod preview;
 pub mod report;

@@ -3,7 +3,13 @@
 //! Accepts a raw CSV body (`Content-Type: text/csv`; `?batchId=`, `?sendNow=true`, `?mode=reset`),
 //! JSON rows for manual entry (`{"people": [...], "batchId": ..., "sendNow": ...}` or a bare
 //! array), and the old portal's `{"csv": "<text>", "batchId": "..."}`. All-or-nothing: any invalid
-//! row refuses the whole upload with a per-row report; otherwise one store write adds everyone.
+//! row refuses the whole upload with a per-row report (nothing stored, no import started).
+//!
+//! A valid upload is a background import ([`mfa_core::imports`]): its rows are staged, then
+//! written chunk by chunk for up to `MFA_IMPORT_REQUEST_SECONDS`. All written: `200` with the
+//! final counts. Otherwise `202` with the import id and the counts so far, and the rest is
+//! written in the background (`GET /api/admin/imports/{id}`). The same rows uploaded while
+//! their import runs: `409`.
 
 pub mod parse;
 
@@ -11,7 +17,8 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use mfa_core::domain::{BatchId, Source};
-use mfa_core::store::{UploadBatch, UpsertMode};
+use mfa_core::imports::{NewImport, Started};
+use mfa_core::store::{ImportState, UploadBatch, UpsertMode};
 use serde_json::{json, Value};
 use warp::http::StatusCode;
 use warp::reply::Response;
@@ -111,7 +118,7 @@ pub async fn upload(
     body: Bytes,
     state: SharedState,
 ) -> Result<Response, warp::Rejection> {
-    let started = Instant::now();
+    let started_at = Instant::now();
     let max_rows = state.settings.core.upload_max_rows;
     let mut options = Options::from_query(&query)?;
     let ct = content_type.unwrap_or_default().to_ascii_lowercase();
@@ -194,7 +201,7 @@ pub async fn upload(
     };
     let parsed = match parsed {
         Ok(p) => p,
-        Err(rejected) => return Ok(refused(rejected, started)),
+        Err(rejected) => return Ok(refused(rejected, started_at)),
     };
     let Parsed {
         people,
@@ -212,74 +219,130 @@ pub async fn upload(
         mode,
         hold: options.hold.unwrap_or(false),
     };
-    let summary = state
-        .store
-        .upsert_people(&batch, people)
+    let correlation_id = batch.correlation_id;
+    let held = batch.hold;
+    // A held upload never starts invitations: it waits for its release.
+    let send_now_asked = options.send_now.unwrap_or(false) && !held;
+    let new = NewImport {
+        batch,
+        people,
+        started_by: principal.name.clone(),
+        send_now: send_now_asked,
+    };
+    let started = state
+        .imports
+        .importer()
+        .start(new, state.settings.import_request_budget)
         .await
         .map_err(ApiError::from)?;
-    tracing::info!(admin = %principal.name, batch = %batch_id, correlation_id = %batch.correlation_id,
-        rows, skipped_rows, ?summary, "upload stored");
+    let import = match started {
+        Started::Duplicate(id) => return Ok(duplicate(id, started_at)),
+        Started::Completed(import) | Started::Running(import) => import,
+    };
+    if import.state == ImportState::Failed {
+        tracing::error!(admin = %principal.name, import = %import.id, error = ?import.error, "upload failed");
+        return Err(ApiError::Unexpected(anyhow::anyhow!(
+            "upload {} failed: {}",
+            import.id,
+            import.error.as_deref().unwrap_or("unknown")
+        ))
+        .into());
+    }
+    let running = import.state == ImportState::Running;
+    tracing::info!(admin = %principal.name, batch = %batch_id, %correlation_id, import = %import.id,
+        rows, skipped_rows, written = import.rows_written, running, outcome = ?import.outcome, "upload stored");
+    if running {
+        state.imports.continue_in_background(import.clone());
+    }
     crate::audit::record(
         &state,
         &principal,
         "upload",
         Some(batch_id.to_string()),
         Some(format!(
-            "{rows} rows: {} new, {} re-queued, {} reset, {} unchanged{}{}",
-            summary.inserted,
-            summary.requeued,
-            summary.reset,
-            summary.unchanged,
+            "{rows} rows{}: {} new, {} re-queued, {} reset, {} unchanged{}{}",
+            if running { " (import running)" } else { "" },
+            import.outcome.inserted,
+            import.outcome.requeued,
+            import.outcome.reset,
+            import.outcome.unchanged,
             if skipped_rows > 0 {
                 format!(", {skipped_rows} invalid rows skipped")
             } else {
                 String::new()
             },
-            if batch.hold {
-                "; held until released"
-            } else {
-                ""
-            }
+            if held { "; held until released" } else { "" }
         )),
     )
     .await;
-    let send_now = if batch.hold {
+    // Only rows already written have a record, so only they can be invited now; an import
+    // that asked for sendNow starts the pass again when it completes.
+    let send_now = if held {
         "held: nobody is emailed until the batch is released"
-    } else if !options.send_now.unwrap_or(false) {
-        "not requested"
-    } else if crate::routes::admin::control::start_invitations(&state) {
-        "started"
+    } else if send_now_asked && import.rows_written > 0 {
+        start_invitations(&state)
+    } else if send_now_asked {
+        "after the import"
     } else {
-        "worker not available"
+        "not requested"
     };
     let warnings: Vec<String> = if ignored_columns.is_empty() {
         Vec::new()
     } else {
         vec![format!("ignored columns: {}", ignored_columns.join(", "))]
     };
-    Ok(respond::json(
-        StatusCode::OK,
+    let summary = import.outcome;
+    let mut answer = json!({
+        "ok": true,
+        "importId": import.id,
+        "batchId": batch_id,
+        "correlationId": correlation_id,
+        "rows": rows,
+        "skippedEmptyRows": skipped_empty,
+        // With invalidRows=skip: the rows left out and why (the first ones listed).
+        "skippedRows": skipped_rows,
+        "skipped": skipped,
+        "inserted": summary.inserted,
+        "requeued": summary.requeued,
+        "reset": summary.reset,
+        "unchanged": summary.unchanged,
+        "mode": if mode == UpsertMode::Reset { "reset" } else { "keepHistory" },
+        "hold": held,
+        "sendNow": send_now,
+        "ignoredColumns": ignored_columns,
+        "warnings": warnings,
+        "elapsedMs": started_at.elapsed().as_millis() as u64,
+    });
+    if !running {
+        return Ok(respond::json(StatusCode::OK, &answer));
+    }
+    // The rest is written in the background: 202 with the counts so far.
+    let status_url = format!("/api/admin/imports/{}", import.id);
+    answer["state"] = json!("running");
+    answer["rowsWritten"] = json!(import.rows_written);
+    answer["rowsLeft"] = json!(import.rows_left());
+    answer["statusUrl"] = json!(status_url);
+    let mut resp = respond::json(StatusCode::ACCEPTED, &answer);
+    if let Ok(v) = warp::http::HeaderValue::from_str(&status_url) {
+        resp.headers_mut().insert(warp::http::header::LOCATION, v);
+    }
+    Ok(resp)
+}
+
+/// 409: the same rows are being imported already; nothing was staged.
+fn duplicate(running: uuid::Uuid, started: Instant) -> Response {
+    respond::json(
+        StatusCode::CONFLICT,
         &json!({
-            "ok": true,
-            "batchId": batch_id,
-            "correlationId": batch.correlation_id,
-            "rows": rows,
-            "skippedEmptyRows": skipped_empty,
-            // With invalidRows=skip: the rows left out and why (the first ones listed).
-            "skippedRows": skipped_rows,
-            "skipped": skipped,
-            "inserted": summary.inserted,
-            "requeued": summary.requeued,
-            "reset": summary.reset,
-            "unchanged": summary.unchanged,
-            "mode": if mode == UpsertMode::Reset { "reset" } else { "keepHistory" },
-            "hold": batch.hold,
-            "sendNow": send_now,
-            "ignoredColumns": ignored_columns,
-            "warnings": warnings,
+            "ok": false,
+            "error": format!(
+                "the same rows are being imported already (import {running}); nothing was stored. \
+                 Wait for it to finish: GET /api/admin/imports/{running} shows its progress"
+            ),
+            "importId": running,
             "elapsedMs": started.elapsed().as_millis() as u64,
         }),
-    ))
+    )
 }
 
 fn refused(rejected: Rejected, started: Instant) -> Response {
@@ -295,4 +358,13 @@ fn refused(rejected: Rejected, started: Instant) -> Response {
             "elapsedMs": started.elapsed().as_millis() as u64,
         }),
     )
+}
+
+/// Starts the invitation pass in the background (the upload answer does not wait for it).
+fn start_invitations(state: &SharedState) -> &'static str {
+    if crate::routes::admin::control::start_invitations(state) {
+        "started"
+    } else {
+        "worker not available"
+    }
 }

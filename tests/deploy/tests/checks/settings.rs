@@ -42,6 +42,10 @@ const LEFT_TO_DEFAULT_IN_AZURE: &[(&str, &str)] = &[
     ),
     ("MFA_OPEN_FLUSH_MS", "handler tuning knob"),
     (
+        "MFA_IMPORT_REQUEST_SECONDS",
+        "handler tuning knob: 20 s of an upload's 230 s",
+    ),
+    (
         "MFA_MAIL_FORMAT",
         "opt-in: MIME sends keep a copy of every message in Sent Items",
     ),

@@ -1,0 +1,174 @@
+//! Campaigns aim at a method strength (`MFA_TARGET_STRENGTH`): a person below the target is
+//! not done, gets the upgrade invitation that teaches passkeys, and becomes Active within one
+//! check pass of meeting it; the strength counts in the report equal the export's.
+
+use std::collections::BTreeMap;
+
+use futures::StreamExt;
+use mfa_core::domain::{InviteStatus, Strength};
+use mfa_core::passes::PassKind;
+use mfa_core::store::PeopleFilter;
+use tenant_sim::{MethodKind, Passkey};
+
+use crate::helpers::{spawn, Options, TestEnv};
+
+async fn env_with(target: &str) -> TestEnv {
+    spawn(Options {
+        extra: vec![("MFA_TARGET_STRENGTH", target.into())],
+        ..Options::default()
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beyond_phone_keeps_sms_only_people_going_until_they_add_a_passkey() {
+    let env = env_with("beyond-phone").await;
+    let sms = env.add_user("sms", "Sam Sms", None);
+    let push = env.add_user("push", "Pat Push", None);
+    env.tenant
+        .register_mfa(&sms, MethodKind::Phone)
+        .expect("sms");
+    env.tenant
+        .register_mfa(&push, MethodKind::MicrosoftAuthenticator)
+        .expect("push");
+    env.upload(&[sms.clone(), push.clone()]).await;
+    env.orchestrate().await;
+
+    let p = env.record(&push).await;
+    assert_eq!(
+        p.status,
+        InviteStatus::Active,
+        "push meets beyond-phone at once"
+    );
+    assert_eq!(p.strength, Some(Strength::App));
+    assert!(
+        env.mail_to(&push).is_empty(),
+        "nobody emails a person who is done"
+    );
+
+    let s = env.record(&sms).await;
+    assert_eq!(
+        s.status,
+        InviteStatus::Sent,
+        "SMS alone is below the target"
+    );
+    assert_eq!(s.strength, Some(Strength::PhoneOnly));
+    assert_eq!(s.methods.as_deref(), Some("sms"));
+    let mail = env.mail_to(&sms);
+    assert_eq!(mail.len(), 1);
+    let body = &mail[0].body;
+    assert!(
+        mail[0].subject.to_lowercase().contains("passkey"),
+        "{}",
+        mail[0].subject
+    );
+    assert!(
+        body.contains("passkey"),
+        "the upgrade invitation teaches passkeys"
+    );
+    assert!(
+        body.contains("1 February 2027"),
+        "the phone-only person hears about the deadline"
+    );
+    assert!(body.contains("aka.ms/mysecurityinfo"));
+
+    // A check pass that still sees only SMS leaves them as they are.
+    env.clock.advance(std::time::Duration::from_secs(3600));
+    env.run(&[PassKind::Check]).await;
+    assert_eq!(env.record(&sms).await.status, InviteStatus::Sent);
+
+    env.tenant
+        .register_passkey(&sms, Passkey::Authenticator)
+        .expect("passkey");
+    env.clock.advance(std::time::Duration::from_secs(3600));
+    env.run(&[PassKind::Check]).await;
+    let s = env.record(&sms).await;
+    assert_eq!(
+        s.status,
+        InviteStatus::Active,
+        "Active within one check pass"
+    );
+    assert_eq!(s.strength, Some(Strength::PhishingResistant));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn phishing_resistant_is_not_met_by_push() {
+    let env = env_with("phishing-resistant").await;
+    let push = env.add_user("push", "Pat Push", None);
+    env.tenant
+        .register_mfa(&push, MethodKind::MicrosoftAuthenticator)
+        .expect("push");
+    env.upload(std::slice::from_ref(&push)).await;
+    env.orchestrate().await;
+    let p = env.record(&push).await;
+    assert_eq!(
+        p.status,
+        InviteStatus::Sent,
+        "push is not phishing-resistant"
+    );
+    assert_eq!(p.strength, Some(Strength::App));
+    let mail = env.mail_to(&push);
+    assert_eq!(mail.len(), 1);
+    assert!(mail[0].body.contains("passkey"));
+    assert!(!mail[0].body.contains("1 February 2027"), "not phone-only");
+    env.tenant
+        .register_passkey(&push, Passkey::SecurityKey)
+        .expect("key");
+    env.clock.advance(std::time::Duration::from_secs(3600));
+    env.run(&[PassKind::Check]).await;
+    assert_eq!(env.record(&push).await.status, InviteStatus::Active);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_counts_strengths_as_the_export_does() {
+    let env = env_with("beyond-phone").await;
+    let people: Vec<String> = (0..6)
+        .map(|i| env.add_user(&format!("u{i}"), &format!("U {i}"), None))
+        .collect();
+    env.tenant
+        .register_mfa(&people[0], MethodKind::Phone)
+        .expect("sms");
+    env.tenant
+        .register_mfa(&people[1], MethodKind::Phone)
+        .expect("sms");
+    env.tenant
+        .register_mfa(&people[2], MethodKind::MicrosoftAuthenticator)
+        .expect("push");
+    env.tenant
+        .register_passkey(&people[3], Passkey::Synced)
+        .expect("passkey");
+    env.upload(&people).await;
+    env.orchestrate().await;
+    env.run(&[PassKind::Report]).await;
+    let report = env
+        .tenant
+        .outbox()
+        .into_iter()
+        .rev()
+        .find(|m| m.subject.contains("MFA Rollout Report"))
+        .expect("report email");
+    let mut export: BTreeMap<String, u64> = BTreeMap::new();
+    let mut rows = env.store.export(PeopleFilter::default());
+    while let Some(rec) = rows.next().await {
+        let rec = rec.expect("row");
+        let key = rec.strength.map_or("unknown", |s| s.as_str()).to_string();
+        *export.entry(key).or_default() += 1;
+    }
+    assert_eq!(export.get("phone-only"), Some(&2));
+    assert_eq!(export.get("app"), Some(&1));
+    assert_eq!(export.get("phishing-resistant"), Some(&1));
+    let summary = env
+        .store
+        .summary(mfa_core::clock::Clock::now(&env.clock))
+        .await
+        .expect("summary");
+    for (k, n) in &export {
+        assert_eq!(summary.by_strength.get(k), Some(n), "{k}");
+    }
+    let text = report.body;
+    assert!(
+        text.contains("Phone only (blocked on 1 February 2027 if nothing changes): 2")
+            || text.contains("Phone only (blocked on 1 February 2027 if nothing changes)</td><td style=\"padding:6px 0;text-align:right\">2"),
+        "{text}"
+    );
+}
