@@ -228,6 +228,8 @@ describe("admin portal in local dev mode", () => {
     await page.locator("#upload-result [data-result=ok]").waitFor();
     assert.match(await text("#upload-result"), /Upload stored: batch wave-1/);
     assert.match(await text("#upload-result"), /120 added/);
+    // "Send invitations now" was left unticked: the batch is held, and the answer says so.
+    assert.match(await text("#upload-result"), /Held: nobody is emailed until you release batch wave-1 on the Campaign tab/);
     await shot(page, "05-upload-ok");
 
     await tab("Dashboard");
@@ -311,12 +313,14 @@ describe("admin portal in local dev mode", () => {
 
   test("needing-attention counts are filters", async () => {
     await page.getByLabel("Search").fill("");
-    const queued = page.locator("button[data-attention=queued]");
-    assert.match(await queued.innerText(), /121/);
-    await queued.click();
-    assert.equal(await queued.getAttribute("aria-pressed"), "true");
+    // Both uploads were held ("Send invitations now" unticked): nobody is queued for sending.
+    assert.match(await page.locator("button[data-attention=queued]").innerText(), /^0/);
+    const held = page.locator("button[data-attention=held]");
+    assert.match(await held.innerText(), /121/);
+    await held.click();
+    assert.equal(await held.getAttribute("aria-pressed"), "true");
     await page.locator("#table-status", { hasText: "121 people match" }).waitFor();
-    assert.equal(await page.getByLabel("Attention", { exact: true }).inputValue(), "queued");
+    assert.equal(await page.getByLabel("Attention", { exact: true }).inputValue(), "held");
     await page.locator("button[data-attention=escalated]").click();
     await page.locator("#table-status", { hasText: "0 people match" }).waitFor();
     await shot(page, "10-attention");
