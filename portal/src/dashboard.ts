@@ -8,6 +8,7 @@ import type { PortalConfig } from "./config";
 import { directoryContent } from "./directory";
 import { fill, h, uid } from "./dom";
 import { n, pct, STATUSES, statusLabel, when } from "./format";
+import { personHref } from "./person";
 
 const ATTENTION: [string, string][] = [
   ["notClicked", "Invited, no click"],
@@ -422,7 +423,7 @@ export class Dashboard {
     return h(
       "tr",
       { "data-upn": p.upn },
-      h("td", { class: "upn" }, p.upn),
+      h("td", { class: "upn" }, h("a", { href: personHref(p.upn), title: `Open ${p.upn}'s page` }, p.upn)),
       h("td", {}, p.displayName ?? ""),
       h("td", {}, p.department ?? ""),
       h(

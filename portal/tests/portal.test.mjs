@@ -88,8 +88,9 @@ before(async () => {
   page.on("pageerror", (e) => pageErrors.push(String(e)));
   page.on("console", (m) => {
     // The refused upload is a 400 on purpose; Chromium logs it as a failed resource.
-    // A 503 from /api/admin/run is expected too: this handler build has no worker.
-    const expected = /status of (400|503)/.test(m.text()) && /\/api\/(upload-users|admin\/run)/.test(m.location().url);
+    // A 503 from /api/admin/run and /api/admin/preview is expected too: this handler build has
+    // no worker (the Preview tab says so; control.test.mjs covers it with handler local).
+    const expected = /status of (400|503)/.test(m.text()) && /\/api\/(upload-users|admin\/run|admin\/preview)/.test(m.location().url);
     if (m.type() === "error" && !expected) pageErrors.push(`${m.text()} ${m.location().url}`);
   });
   page.on("dialog", (d) => {
@@ -128,8 +129,16 @@ describe("admin portal in local dev mode", () => {
     await page.keyboard.press("ArrowRight");
     assert.ok(await page.locator("#panel-add").isVisible());
     await page.keyboard.press("ArrowRight");
-    assert.ok(await page.locator("#panel-dashboard").isVisible(), "arrow keys wrap around");
+    assert.ok(await page.locator("#panel-campaign").isVisible());
     await page.keyboard.press("End");
+    assert.ok(await page.locator("#panel-audit").isVisible());
+    await page.keyboard.press("ArrowRight");
+    assert.ok(await page.locator("#panel-dashboard").isVisible(), "arrow keys wrap around");
+    await page.keyboard.press("ArrowLeft");
+    assert.ok(await page.locator("#panel-audit").isVisible(), "both ways");
+    await page.keyboard.press("Home");
+    await page.keyboard.press("ArrowRight");
+    await page.keyboard.press("ArrowRight");
     assert.ok(await page.locator("#panel-add").isVisible());
     // Tab moves from the tab list into the panel, then to the first field.
     await page.keyboard.press("Tab");
@@ -498,7 +507,7 @@ describe("admin portal in local dev mode", () => {
   });
 
   test("text keeps a contrast of at least 4.5:1 on every tab", async () => {
-    for (const name of ["Dashboard", "Upload CSV", "Add people"]) {
+    for (const name of ["Dashboard", "Upload CSV", "Add people", "Campaign", "Preview", "Audit log"]) {
       await tab(name);
       assert.deepEqual(await lowContrast(), [], `low-contrast text on ${name}`);
     }
