@@ -281,6 +281,7 @@ export class CampaignPanel {
       title: `Release batch ${row.batchId}?`,
       body: [
         `${n(row.held)} held ${row.held === 1 ? "person" : "people"} will be invited ${whenText}${capText}.`,
+        row.release && !row.release.done ? `This replaces the current release (${releaseText(row.release, row.held, new Date(this.campaign?.generatedAt ?? Date.now()))}); its count starts again.` : "",
         this.campaign?.paused ? "The campaign is paused: nobody is emailed until you resume it." : "",
       ].filter(Boolean),
       confirm: at ? "Schedule the release" : "Release now",
