@@ -62,7 +62,12 @@ export interface Report {
     /** The errors grouped by reason, most frequent first (the 20 largest groups). */
     errorReasons?: { reason: string; count: number }[];
     queued: number;
-    byBatch: (Funnel & { batchId: string })[];
+    /** In held uploads, waiting for their release. */
+    held?: number;
+    /** Excluded by an admin (never emailed). */
+    excluded?: number;
+    /** Per batch; `held`: people waiting for the batch's release. */
+    byBatch: (Funnel & { batchId: string; held?: number })[];
     byDay: { day: string; uploaded: number; sent: number; opened: number; clicked: number; active: number }[];
     directory?: DirectoryCounts;
   };
@@ -103,6 +108,8 @@ export interface PersonRecord {
   managerUpn: string | null;
   sourceBatchId: string;
   errorDetails: string | null;
+  /** `Held` (in a held upload, waiting for its release), `Excluded` (by an admin), or null. */
+  hold?: "Held" | "Excluded" | null;
 }
 
 /** `GET /api/admin/users`. */
@@ -130,6 +137,8 @@ export interface UploadAnswer {
   reset?: number;
   unchanged?: number;
   mode?: string;
+  /** True for a held upload: nobody is emailed until the batch is released. */
+  hold?: boolean;
   sendNow?: string | boolean;
   ignoredColumns?: string[];
   warnings?: string[];
@@ -163,6 +172,117 @@ export interface ImportView {
   waiting: boolean;
 }
 
+/** One release of a held batch, as the campaign controls keep it. */
+export interface Release {
+  /** From when its people may be invited. */
+  at: string;
+  /** At most this many a day (null: all at once). */
+  perDay: number | null;
+  /** The admin who released it. */
+  by: string;
+  /** People released so far. */
+  released: number;
+  /** The UTC day of the last release, and how many were released that day. */
+  day: string | null;
+  releasedThatDay: number;
+  /** Nobody in the batch is held any more. */
+  done: boolean;
+}
+
+/** `GET /api/admin/campaign` (and the answer of pause and resume). */
+export interface Campaign {
+  paused: boolean;
+  pausedSince: string | null;
+  pausedBy: string | null;
+  pauses: { from: string; to: string }[];
+  releases: Record<string, Release>;
+  /** The campaign-wide cap on invitations a day (`MFA_INVITES_PER_DAY`), null when none. */
+  invitesPerDay: number | null;
+  invitesToday: number;
+  generatedAt: string;
+}
+
+/** `POST /api/admin/batches/{id}/release`. */
+export interface ReleaseAnswer {
+  ok: boolean;
+  batchId: string;
+  held: number;
+  at: string;
+  perDay: number | null;
+  invitationsStarted: boolean;
+}
+
+/** One line of a person's timeline. */
+export interface TimelineEvent {
+  at: string;
+  what: string;
+  /** The admin, for admin actions. */
+  by?: string;
+}
+
+/** `GET /api/admin/users/{upn}`. */
+export interface PersonPage {
+  person: PersonRecord;
+  timeline: TimelineEvent[];
+  generatedAt: string;
+}
+
+/** The actions on one person. */
+export type PersonAction = "send-link" | "exclude" | "include" | "reset" | "remove";
+
+/** `POST /api/admin/users/{upn}/{action}`. */
+export interface ActionAnswer {
+  ok: boolean;
+  action: PersonAction;
+  person?: PersonRecord;
+  removed?: boolean;
+  invitationsStarted?: boolean;
+}
+
+/** The kinds of email. */
+export type MailKind = "invitation" | "reminder" | "escalation" | "report";
+
+/** `GET /api/admin/preview`: what the next run would send (a dry run). */
+export interface Preview {
+  total: number;
+  byKind: Partial<Record<MailKind, number>>;
+  /** By batch id ("" for emails about no batch, such as the report), then by kind. */
+  byBatch: Record<string, Partial<Record<MailKind, number>>>;
+  /** The sending limits would stop the run before everything due is sent. */
+  limitedBySending: boolean;
+  notes: string[];
+  generatedAt: string;
+}
+
+/** `GET /api/admin/preview/email`: one email rendered as it would be sent now. */
+export interface SampleEmail {
+  kind: MailKind;
+  to: string[];
+  subject: string;
+  html: string;
+  text: string;
+  templates: { file: string; source: "built-in" | "override" | string }[];
+}
+
+/** One entry of the admin audit log. */
+export interface AuditEntry {
+  id: string;
+  at: string;
+  actor: string;
+  origin: string | null;
+  action: string;
+  target: string | null;
+  detail: string | null;
+}
+
+/** `GET /api/admin/audit`. */
+export interface AuditPage {
+  items: AuditEntry[];
+  total: number;
+  page: number;
+  pageSize: number;
+}
+
 /** Query string of a filter (empty values left out). */
 export function query(params: Record<string, string | number | undefined>): string {
   const q = new URLSearchParams();
@@ -182,6 +302,9 @@ function messageOf(status: number, body: unknown): string {
   if (status === 413) return "The file is too large for one upload; split it into smaller files.";
   return `The server answered HTTP ${status}.`;
 }
+
+/** The audit log as CSV (every entry, newest first). */
+export const AUDIT_CSV = "/api/admin/audit?format=csv";
 
 /** `mfa-report[-batch]-YYYY-MM-DD.csv`, as the server names it. */
 export function exportFileName(batchId: string | undefined, now: Date = new Date()): string {
@@ -256,10 +379,20 @@ export class Api {
   }
 
   /** Downloads the export of `filter` as a blob with the file name to save it under. */
-  async export(filter: PeopleFilter): Promise<{ blob: Blob; fileName: string }> {
+  export(filter: PeopleFilter): Promise<{ blob: Blob; fileName: string }> {
+    return this.download(`/api/admin/export${query({ ...filter })}`, exportFileName(filter.batchId));
+  }
+
+  /** Downloads the audit log as CSV (`mfa-audit-YYYY-MM-DD.csv`). */
+  auditCsv(): Promise<{ blob: Blob; fileName: string }> {
+    return this.download(AUDIT_CSV, `mfa-audit-${new Date().toISOString().slice(0, 10)}.csv`);
+  }
+
+  /** Fetches a file with the bearer token; the name is the server's (Content-Disposition). */
+  private async download(path: string, fallbackName: string): Promise<{ blob: Blob; fileName: string }> {
     let resp: Response;
     try {
-      resp = await this.send(`/api/admin/export${query({ ...filter })}`);
+      resp = await this.send(path);
     } catch {
       throw new ApiError(0, "The API cannot be reached.");
     }
@@ -275,7 +408,45 @@ export class Api {
     const blob = await resp.blob();
     const cd = resp.headers.get("Content-Disposition") ?? "";
     const m = /filename="?([^";]+)"?/i.exec(cd);
-    return { blob, fileName: m?.[1] ?? exportFileName(filter.batchId) };
+    return { blob, fileName: m?.[1] ?? fallbackName };
+  }
+
+  campaign(): Promise<Campaign> {
+    return this.json<Campaign>("/api/admin/campaign");
+  }
+
+  /** Pauses (true) or resumes (false) the whole campaign; 409 when it already is. */
+  setPaused(paused: boolean): Promise<Campaign> {
+    return this.json<Campaign>(`/api/admin/campaign/${paused ? "pause" : "resume"}`, { method: "POST" });
+  }
+
+  /** Releases a held batch: now (no `at`) or at `at`, at most `perDay` a day when given. */
+  release(batchId: string, options: { at?: string; perDay?: number }): Promise<ReleaseAnswer> {
+    return this.json<ReleaseAnswer>(`/api/admin/batches/${encodeURIComponent(batchId)}/release`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(options),
+    });
+  }
+
+  person(upn: string): Promise<PersonPage> {
+    return this.json<PersonPage>(`/api/admin/users/${encodeURIComponent(upn)}`);
+  }
+
+  act(upn: string, action: PersonAction): Promise<ActionAnswer> {
+    return this.json<ActionAnswer>(`/api/admin/users/${encodeURIComponent(upn)}/${action}`, { method: "POST" });
+  }
+
+  preview(): Promise<Preview> {
+    return this.json<Preview>("/api/admin/preview");
+  }
+
+  sampleEmail(kind: MailKind, upn?: string): Promise<SampleEmail> {
+    return this.json<SampleEmail>(`/api/admin/preview/email${query({ kind, upn })}`);
+  }
+
+  audit(page: number, pageSize: number, target?: string): Promise<AuditPage> {
+    return this.json<AuditPage>(`/api/admin/audit${query({ page, pageSize, target })}`);
   }
 
   /** Uploads a CSV file or JSON rows, reporting upload progress (0–1). */

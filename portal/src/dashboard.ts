@@ -8,6 +8,7 @@ import type { PortalConfig } from "./config";
 import { directoryContent } from "./directory";
 import { fill, h, uid } from "./dom";
 import { n, pct, STATUSES, statusLabel, when } from "./format";
+import { personHref } from "./person";
 
 const ATTENTION: [string, string][] = [
   ["notClicked", "Invited, no click"],
@@ -15,6 +16,8 @@ const ATTENTION: [string, string][] = [
   ["escalated", "Escalated to manager"],
   ["errors", "Errors"],
   ["queued", "Queued by mail limits"],
+  ["held", "Held: waiting for their batch's release"],
+  ["excluded", "Excluded by an admin"],
 ];
 
 const PAGE_SIZES = [25, 50, 100, 200];
@@ -61,6 +64,8 @@ export class Dashboard {
   constructor(
     private api: Api,
     private cfg: PortalConfig,
+    /** Called on every refresh (the campaign banner follows the dashboard). */
+    private onRefresh: () => void = () => {},
   ) {
     const batchId = uid("batch-filter");
     this.batchSelect = h("select", { id: batchId }, h("option", { value: "" }, "All batches"));
@@ -211,6 +216,7 @@ export class Dashboard {
 
   /** Reloads the summary and the current page of people. */
   async refresh(): Promise<void> {
+    this.onRefresh();
     await Promise.all([this.loadReport(), this.loadUsers()]);
   }
 
@@ -224,7 +230,7 @@ export class Dashboard {
     try {
       const report = await this.api.report(this.staleDays());
       const batch = this.filter.batchId;
-      let attention: AttentionCounts = { ...report.needingAttention };
+      let attention: AttentionCounts = { ...report.needingAttention, held: report.summary.held ?? 0, excluded: report.summary.excluded ?? 0 };
       let byStatus: Record<string, number> | null = null;
       if (batch) {
         // The report aggregates everyone; for one batch, ask the server for counts (no rows).
@@ -277,6 +283,7 @@ export class Dashboard {
       card("escalated", "Escalated", n(this.attentionCounts.escalated ?? r.summary.escalated)),
       card("errors", "Errors", n(this.attentionCounts.errors ?? r.summary.errors)),
       card("queued", "Queued (mail limits)", n(this.attentionCounts.queued ?? r.summary.queued)),
+      card("held", "Held (not released)", n(this.attentionCounts.held ?? r.summary.held ?? 0)),
     );
     fill(this.funnel, funnelChart(f));
     fill(this.statuses, statusBars(this.batchStatus ?? r.summary.byStatus, STATUSES, statusLabel));
@@ -416,10 +423,15 @@ export class Dashboard {
     return h(
       "tr",
       { "data-upn": p.upn },
-      h("td", { class: "upn" }, p.upn),
+      h("td", { class: "upn" }, h("a", { href: personHref(p.upn), title: `Open ${p.upn}'s page` }, p.upn)),
       h("td", {}, p.displayName ?? ""),
       h("td", {}, p.department ?? ""),
-      h("td", {}, h("span", { class: `pill status-${p.inviteStatus}` }, statusLabel(p.inviteStatus))),
+      h(
+        "td",
+        {},
+        h("span", { class: `pill status-${p.inviteStatus}` }, statusLabel(p.inviteStatus)),
+        p.hold ? h("span", { class: `pill hold-${p.hold}`, "data-hold": p.hold }, p.hold) : null,
+      ),
       h("td", {}, p.inGroup ? "Yes" : "No"),
       h("td", {}, p.mfaRegistrationState),
       h("td", {}, when(p.inviteSentDate)),

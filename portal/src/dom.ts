@@ -1,5 +1,7 @@
 // Tiny DOM helpers. Everything from a CSV or the API goes in as text (text nodes and attributes),
-// never as HTML: there is no innerHTML anywhere in the portal.
+// never as HTML: there is no innerHTML anywhere in the portal. The one exception is a sample
+// email on the Preview tab, which is HTML by nature and is shown in a sandboxed frame with no
+// script, nothing loaded and nothing followed (emailframe.ts).
 
 export type Child = Node | string | number | null | undefined | false;
 export type Attrs = Record<string, string | number | boolean | null | undefined | EventListener>;

@@ -1,13 +1,18 @@
-// Entry point: loads config.json, restores or starts the session, then shows the three sections
-// (dashboard, CSV upload, manual entry) as keyboard-navigable tabs.
+// Entry point: loads config.json, restores or starts the session, then shows the sections
+// (dashboard, CSV upload, manual entry, campaign controls, preview, audit log) as
+// keyboard-navigable tabs, and one person's page at `#/person/<upn>`.
 
 import "./style.css";
 import { Api } from "./api";
+import { AuditPanel } from "./audit";
 import { createAuth, type Session } from "./auth";
+import { CampaignPanel } from "./campaign";
 import { ConfigError, loadConfig, type PortalConfig } from "./config";
 import { Dashboard } from "./dashboard";
 import { fill, h } from "./dom";
 import { ManualPanel } from "./manual";
+import { PersonPanel, personFromHash } from "./person";
+import { PreviewPanel } from "./preview";
 import { UploadPanel } from "./upload";
 
 const app = document.getElementById("app") as HTMLElement;
@@ -53,9 +58,19 @@ interface Tab {
   onShow?: () => void;
 }
 
-function tabs(list: Tab[]): HTMLElement {
+interface Tabs {
+  bar: HTMLElement;
+  /** Shows tab `i` (and its `#id` in the address). */
+  select: (i: number, focus: boolean) => void;
+  /** Shows a page that is not a tab (a person's page) in place of the panels. */
+  showPage: (page: HTMLElement) => void;
+}
+
+/** The tab list; `pages` are shown instead of the panels by `showPage` and hidden by `select`. */
+function tabs(list: Tab[], pages: HTMLElement[]): Tabs {
   const buttons: HTMLButtonElement[] = [];
   const select = (i: number, focus: boolean) => {
+    for (const p of pages) p.hidden = true;
     list.forEach((t, j) => {
       const on = i === j;
       buttons[j]!.setAttribute("aria-selected", String(on));
@@ -64,7 +79,15 @@ function tabs(list: Tab[]): HTMLElement {
     });
     if (focus) buttons[i]!.focus();
     list[i]!.onShow?.();
-    history.replaceState(null, "", `#${list[i]!.id}`);
+    if (location.hash !== `#${list[i]!.id}`) history.replaceState(null, "", `#${list[i]!.id}`);
+  };
+  const showPage = (page: HTMLElement) => {
+    list.forEach((t, j) => {
+      buttons[j]!.setAttribute("aria-selected", "false");
+      buttons[j]!.tabIndex = j === 0 ? 0 : -1;
+      t.panel.hidden = true;
+    });
+    for (const p of pages) p.hidden = p !== page;
   };
   const bar = h("div", { role: "tablist", "aria-label": "Portal sections", class: "tabs" });
   list.forEach((t, i) => {
@@ -95,9 +118,7 @@ function tabs(list: Tab[]): HTMLElement {
     t.panel.setAttribute("aria-labelledby", `tab-${t.id}`);
     t.panel.tabIndex = 0;
   });
-  const initial = Math.max(0, list.findIndex((t) => `#${t.id}` === location.hash));
-  queueMicrotask(() => select(initial, false));
-  return bar;
+  return { bar, select, showPage };
 }
 
 function portal(cfg: PortalConfig, session: Session): void {
@@ -118,15 +139,36 @@ function portal(cfg: PortalConfig, session: Session): void {
       "Sign out",
     ),
   );
-  const dashboard = new Dashboard(api, cfg);
+  const campaign = new CampaignPanel(api, () => void dashboard.refresh());
+  const dashboard = new Dashboard(api, cfg, () => void campaign.loadStatus());
   const upload = new UploadPanel(api, () => dashboard.refresh());
   const manual = new ManualPanel(api, () => dashboard.refresh());
+  const preview = new PreviewPanel(api);
+  const audit = new AuditPanel(api, cfg.apiBaseUrl);
+  const person = new PersonPanel(api, () => void dashboard.refresh());
   const list: Tab[] = [
     { id: "dashboard", label: "Dashboard", panel: dashboard.el, onShow: () => dashboard.show() },
     { id: "upload", label: "Upload CSV", panel: upload.el },
     { id: "add", label: "Add people", panel: manual.el },
+    { id: "campaign", label: "Campaign", panel: campaign.el, onShow: () => campaign.show() },
+    { id: "preview", label: "Preview", panel: preview.el, onShow: () => preview.show() },
+    { id: "audit", label: "Audit log", panel: audit.el, onShow: () => audit.show() },
   ];
-  fill(app, tabs(list), ...list.map((t) => t.panel));
+  const ui = tabs(list, [person.el]);
+  fill(app, campaign.banner, ui.bar, ...list.map((t) => t.panel), person.el);
+  // The address says what is shown: `#<tab>` or `#/person/<upn>` (links, Back and Forward).
+  const route = () => {
+    const upn = personFromHash(location.hash);
+    if (upn) {
+      ui.showPage(person.el);
+      person.open(upn);
+      return;
+    }
+    ui.select(Math.max(0, list.findIndex((t) => `#${t.id}` === location.hash)), false);
+  };
+  window.addEventListener("hashchange", route);
+  queueMicrotask(route);
+  void campaign.loadStatus();
 }
 
 async function start(): Promise<void> {

@@ -3,7 +3,7 @@
 import { Api, ApiError } from "./api";
 import { batchIdProblem, checkPeople, defaultBatchId, type Person } from "./csv";
 import { fill, h, uid } from "./dom";
-import { renderAnswer } from "./upload";
+import { renderAnswer, sendNowOption } from "./upload";
 
 interface Row {
   el: HTMLFieldSetElement;
@@ -37,8 +37,8 @@ export class ManualPanel {
     const batchMsgId = uid("m-batch-msg");
     this.batch = h("input", { id: batchId, value: defaultBatchId(), maxlength: 64, "aria-describedby": batchMsgId, autocomplete: "off" });
     this.batchMsg = h("span", { id: batchMsgId, class: "field-msg" }, "Default: the date and time (UTC).");
-    const sendId = uid("m-send");
-    this.sendNow = h("input", { type: "checkbox", id: sendId });
+    const sendNow = sendNowOption("m-send");
+    this.sendNow = sendNow.input;
     this.result = h("div", { id: "manual-result", role: "status", "aria-live": "polite", "aria-atomic": "true" });
     this.submit = h("button", { type: "submit", class: "primary", id: "manual-submit" }, "Add people");
     const form = h(
@@ -51,7 +51,7 @@ export class ManualPanel {
         { class: "options" },
         h("legend", {}, "Options"),
         h("div", { class: "field" }, h("label", { for: batchId }, "Batch id"), this.batch, this.batchMsg),
-        h("div", { class: "check" }, this.sendNow, h("label", { for: sendId }, "Send invitations now")),
+        sendNow.el,
       ),
       h("div", { class: "actions" }, this.submit),
     );
@@ -139,7 +139,7 @@ export class ManualPanel {
     }
     this.submit.disabled = true;
     try {
-      const body = JSON.stringify({ people: this.people(), batchId: this.batch.value.trim(), sendNow: this.sendNow.checked });
+      const body = JSON.stringify({ people: this.people(), batchId: this.batch.value.trim(), sendNow: this.sendNow.checked, hold: !this.sendNow.checked });
       const { status, answer } = await this.api.upload(body, "application/json", {});
       renderAnswer(this.result, status, answer);
       if (answer.ok) {

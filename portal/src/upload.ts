@@ -27,6 +27,36 @@ export function problemTable(problems: Problem[], caption: string, id?: string):
   );
 }
 
+/** What "Send invitations now" means, said next to it: unticked holds the batch. */
+const HELD_HINT = "Unticked: the batch is held; nobody is emailed until you release it on the Campaign tab.";
+const SEND_HINT = "Ticked: invitations start as soon as the upload is stored (within the mail limits).";
+
+/** The "Send invitations now" checkbox with its plain-words hint (used by both upload forms). */
+export function sendNowOption(idPrefix: string): { input: HTMLInputElement; el: HTMLElement } {
+  const id = uid(idPrefix);
+  const hintId = uid(`${idPrefix}-hint`);
+  const input = h("input", { type: "checkbox", id, name: "sendNow", "aria-describedby": hintId });
+  const hint = h("p", { id: hintId, class: "field-msg send-hint", "data-hint": "held" }, HELD_HINT);
+  input.addEventListener("change", () => {
+    hint.textContent = input.checked ? SEND_HINT : HELD_HINT;
+    hint.dataset.hint = input.checked ? "send" : "held";
+  });
+  return { input, el: h("div", { class: "option" }, h("div", { class: "check" }, input, h("label", { for: id }, "Send invitations now")), hint) };
+}
+
+/** The upload's parameters for the "Send invitations now" choice: unticked means held. */
+export function sendOptions(sendNow: boolean): { sendNow: string; hold?: string } {
+  return sendNow ? { sendNow: "true" } : { sendNow: "false", hold: "true" };
+}
+
+/** What happens to invitations after an upload, from the server's answer. */
+function invitationsText(a: UploadAnswer): string {
+  if (a.hold) return `Held: nobody is emailed until you release batch ${a.batchId ?? ""} on the Campaign tab.`;
+  if (a.sendNow === "started") return "Invitations: sending has started.";
+  if (a.sendNow === "not requested") return "Invitations: will go out with the next scheduled run.";
+  return `Invitations: ${String(a.sendNow ?? "")}.`;
+}
+
 /** Renders the server's answer to an upload (used by the CSV and manual sections). */
 export function renderAnswer(target: HTMLElement, status: number, a: UploadAnswer): void {
   if (a.ok && status === 202) {
@@ -61,7 +91,7 @@ export function renderAnswer(target: HTMLElement, status: number, a: UploadAnswe
         { class: "result ok", "data-result": "ok" },
         h("h3", {}, `Upload stored: batch ${a.batchId ?? ""}`),
         h("ul", { class: "counts" }, ...parts.map(([label, v]) => h("li", {}, h("strong", {}, n(v ?? 0)), ` ${label}`))),
-        h("p", {}, `Invitations: ${a.sendNow === "started" ? "sending has started" : a.sendNow === "not requested" ? "will go out with the next scheduled run" : String(a.sendNow ?? "")}.`),
+        h("p", { "data-invitations": a.hold ? "held" : "sent" }, invitationsText(a)),
         ...(a.warnings ?? []).map((w) => h("p", { class: "warning" }, `Warning: ${w}`)),
         a.skippedRows
           ? problemTable(
@@ -146,8 +176,8 @@ export class UploadPanel {
     this.batch = h("input", { id: batchId, name: "batchId", value: defaultBatchId(), maxlength: 64, "aria-describedby": batchMsgId, autocomplete: "off" });
     this.batchMsg = h("span", { id: batchMsgId, class: "field-msg" }, "Default: the date and time (UTC).");
     this.batch.addEventListener("input", () => this.validateBatch());
-    const sendId = uid("send-now");
-    this.sendNow = h("input", { type: "checkbox", id: sendId, name: "sendNow" });
+    const sendNow = sendNowOption("send-now");
+    this.sendNow = sendNow.input;
     const resetId = uid("reset");
     const resetWarnId = uid("reset-warn");
     this.reset = h("input", { type: "checkbox", id: resetId, name: "reset", "aria-describedby": resetWarnId });
@@ -178,7 +208,7 @@ export class UploadPanel {
         { class: "options" },
         h("legend", {}, "Options"),
         h("div", { class: "field" }, h("label", { for: batchId }, "Batch id"), this.batch, this.batchMsg),
-        h("div", { class: "check" }, this.sendNow, h("label", { for: sendId }, "Send invitations now")),
+        sendNow.el,
         h("div", { class: "check" }, this.reset, h("label", { for: resetId }, "Reset existing people")),
         this.resetWarn,
       ),
@@ -315,7 +345,7 @@ export class UploadPanel {
         "text/csv",
         {
           batchId: this.batch.value.trim(),
-          sendNow: String(this.sendNow.checked),
+          ...sendOptions(this.sendNow.checked),
           mode: this.reset.checked ? "reset" : undefined,
           invalidRows: skipInvalid ? "skip" : undefined,
         },

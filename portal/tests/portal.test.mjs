@@ -88,8 +88,9 @@ before(async () => {
   page.on("pageerror", (e) => pageErrors.push(String(e)));
   page.on("console", (m) => {
     // The refused upload is a 400 on purpose; Chromium logs it as a failed resource.
-    // A 503 from /api/admin/run is expected too: this handler build has no worker.
-    const expected = /status of (400|503)/.test(m.text()) && /\/api\/(upload-users|admin\/run)/.test(m.location().url);
+    // A 503 from /api/admin/run and /api/admin/preview is expected too: this handler build has
+    // no worker (the Preview tab says so; control.test.mjs covers it with handler local).
+    const expected = /status of (400|503)/.test(m.text()) && /\/api\/(upload-users|admin\/run|admin\/preview)/.test(m.location().url);
     if (m.type() === "error" && !expected) pageErrors.push(`${m.text()} ${m.location().url}`);
   });
   page.on("dialog", (d) => {
@@ -128,8 +129,16 @@ describe("admin portal in local dev mode", () => {
     await page.keyboard.press("ArrowRight");
     assert.ok(await page.locator("#panel-add").isVisible());
     await page.keyboard.press("ArrowRight");
-    assert.ok(await page.locator("#panel-dashboard").isVisible(), "arrow keys wrap around");
+    assert.ok(await page.locator("#panel-campaign").isVisible());
     await page.keyboard.press("End");
+    assert.ok(await page.locator("#panel-audit").isVisible());
+    await page.keyboard.press("ArrowRight");
+    assert.ok(await page.locator("#panel-dashboard").isVisible(), "arrow keys wrap around");
+    await page.keyboard.press("ArrowLeft");
+    assert.ok(await page.locator("#panel-audit").isVisible(), "both ways");
+    await page.keyboard.press("Home");
+    await page.keyboard.press("ArrowRight");
+    await page.keyboard.press("ArrowRight");
     assert.ok(await page.locator("#panel-add").isVisible());
     // Tab moves from the tab list into the panel, then to the first field.
     await page.keyboard.press("Tab");
@@ -228,6 +237,8 @@ describe("admin portal in local dev mode", () => {
     await page.locator("#upload-result [data-result=ok]").waitFor();
     assert.match(await text("#upload-result"), /Upload stored: batch wave-1/);
     assert.match(await text("#upload-result"), /120 added/);
+    // "Send invitations now" was left unticked: the batch is held, and the answer says so.
+    assert.match(await text("#upload-result"), /Held: nobody is emailed until you release batch wave-1 on the Campaign tab/);
     await shot(page, "05-upload-ok");
 
     await tab("Dashboard");
@@ -311,12 +322,14 @@ describe("admin portal in local dev mode", () => {
 
   test("needing-attention counts are filters", async () => {
     await page.getByLabel("Search").fill("");
-    const queued = page.locator("button[data-attention=queued]");
-    assert.match(await queued.innerText(), /121/);
-    await queued.click();
-    assert.equal(await queued.getAttribute("aria-pressed"), "true");
+    // Both uploads were held ("Send invitations now" unticked): nobody is queued for sending.
+    assert.match(await page.locator("button[data-attention=queued]").innerText(), /^0/);
+    const held = page.locator("button[data-attention=held]");
+    assert.match(await held.innerText(), /121/);
+    await held.click();
+    assert.equal(await held.getAttribute("aria-pressed"), "true");
     await page.locator("#table-status", { hasText: "121 people match" }).waitFor();
-    assert.equal(await page.getByLabel("Attention", { exact: true }).inputValue(), "queued");
+    assert.equal(await page.getByLabel("Attention", { exact: true }).inputValue(), "held");
     await page.locator("button[data-attention=escalated]").click();
     await page.locator("#table-status", { hasText: "0 people match" }).waitFor();
     await shot(page, "10-attention");
@@ -494,7 +507,7 @@ describe("admin portal in local dev mode", () => {
   });
 
   test("text keeps a contrast of at least 4.5:1 on every tab", async () => {
-    for (const name of ["Dashboard", "Upload CSV", "Add people"]) {
+    for (const name of ["Dashboard", "Upload CSV", "Add people", "Campaign", "Preview", "Audit log"]) {
       await tab(name);
       assert.deepEqual(await lowContrast(), [], `low-contrast text on ${name}`);
     }
