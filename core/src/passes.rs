@@ -182,6 +182,11 @@ pub trait PassRunner: Send + Sync {
     ) -> anyhow::Result<Option<SampleEmail>>;
 }
 
+/// A run refused because another run holds the run lease (callers answer "busy", not "failed").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("another worker run is in progress; try again when it has finished")]
+pub struct RunBusy;
+
 /// A rendered sample email (the admin's preview).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

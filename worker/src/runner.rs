@@ -253,7 +253,7 @@ impl Worker {
                 .context("Microsoft Graph has no token for this run; nothing was done")
         })?;
         if !request.dry_run && !self.take_run_lease(&lease, started).await? {
-            anyhow::bail!("another worker run is in progress");
+            return Err(mfa_core::passes::RunBusy.into());
         }
         let log = self.store.sends_since(started - Duration::days(1)).await?;
         let mailboxes = self.settings.sender_mailboxes.clone().unwrap_or_default();

@@ -645,7 +645,7 @@ pub struct AuditEntry {
     pub id: Uuid,
     /// When.
     pub at: DateTime<Utc>,
-    /// Who: the admin's name from their token or App Service Authentication (`local` in dev mode).
+    /// Who: the admin's name from their token or App Service Authentication (`dev (loopback)` in dev mode).
     pub actor: String,
     /// From where: the client address, as far as the front end tells.
     pub origin: Option<String>,

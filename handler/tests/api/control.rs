@@ -5,6 +5,7 @@
 use base64::Engine;
 use mfa_core::control;
 use mfa_core::domain::{Hold, InviteStatus};
+use mfa_core::store::Store;
 use serde_json::{json, Value};
 
 use crate::helpers::{as_host, spawn_with, TestApp};
@@ -100,6 +101,24 @@ async fn a_held_upload_is_stored_held_and_released_with_a_time_and_a_daily_cap()
     // Bad input: a clear 4xx and nothing changes.
     let (status, _) = upload(&app, "?hold=maybe", "UPN\nc@contoso.com\n").await;
     assert_eq!(status, 400);
+    for hold in [json!("ture"), json!(1)] {
+        let resp = admin(&app, reqwest::Method::POST, "/api/upload-users")
+            .json(&json!({"people": [{"upn": "c@contoso.com"}], "hold": hold}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.status(),
+            400,
+            "JSON hold {hold} is refused, never read as not held"
+        );
+    }
+    assert!(app
+        .store
+        .get_by_upn(&mfa_core::domain::Upn::parse("c@contoso.com").unwrap())
+        .await
+        .unwrap()
+        .is_none());
     for (path, body, want) in [
         (
             "/api/admin/batches/wave-2/release",
@@ -422,6 +441,22 @@ async fn every_admin_action_is_in_the_audit_log_with_who_and_from_where_and_cann
         Some(json!({"passes": ["check"]})),
     )
     .await;
+    // Another run in progress: 409 with a readable message, not a 500.
+    app.runner
+        .busy
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let (status, body) = call(
+        &app,
+        reqwest::Method::POST,
+        "/api/admin/run",
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("in progress"));
+    app.runner
+        .busy
+        .store(false, std::sync::atomic::Ordering::SeqCst);
     let resp = admin(
         &app,
         reqwest::Method::GET,
@@ -449,6 +484,7 @@ async fn every_admin_action_is_in_the_audit_log_with_who_and_from_where_and_cann
         vec![
             "export.tokens",
             "run",
+            "run",
             "person.exclude",
             "campaign.resume",
             "campaign.pause",
@@ -462,8 +498,8 @@ async fn every_admin_action_is_in_the_audit_log_with_who_and_from_where_and_cann
         assert_eq!(e["origin"], "198.51.100.23");
         assert!(e["at"].is_string() && e["id"].is_string());
     }
-    assert_eq!(items[5]["target"], "wave-9");
-    assert!(items[6]["detail"]
+    assert_eq!(items[6]["target"], "wave-9");
+    assert!(items[7]["detail"]
         .as_str()
         .unwrap()
         .contains("held until released"));
@@ -475,8 +511,8 @@ async fn every_admin_action_is_in_the_audit_log_with_who_and_from_where_and_cann
         None,
     )
     .await;
-    assert_eq!(page["total"], 7);
-    assert_eq!(page["items"][0]["action"], "campaign.resume");
+    assert_eq!(page["total"], 8);
+    assert_eq!(page["items"][0]["action"], "person.exclude");
     let (_, mine) = call(
         &app,
         reqwest::Method::GET,
@@ -500,7 +536,7 @@ async fn every_admin_action_is_in_the_audit_log_with_who_and_from_where_and_cann
         "{csv}"
     );
     let rows = csv::Reader::from_reader(csv.as_bytes()).records().count();
-    assert_eq!(rows, 7, "{csv}");
+    assert_eq!(rows, 8, "{csv}");
     for (q, want) in [
         ("pageSize=0", 400),
         ("pageSize=5000", 400),
@@ -544,5 +580,5 @@ async fn every_admin_action_is_in_the_audit_log_with_who_and_from_where_and_cann
         );
     }
     let (_, after) = call(&app, reqwest::Method::GET, "/api/admin/audit", None).await;
-    assert_eq!(after["total"], 7, "unchanged");
+    assert_eq!(after["total"], 8, "unchanged");
 }

@@ -31,6 +31,8 @@ pub const PORTAL: &str = "https://portal.contoso.com";
 pub struct RecordingRunner {
     pub requests: Mutex<Vec<RunRequest>>,
     pub fail: AtomicBool,
+    /// Answer as a worker whose run lease another run holds.
+    pub busy: AtomicBool,
     pub state: Mutex<PassState>,
 }
 
@@ -38,6 +40,9 @@ pub struct RecordingRunner {
 impl PassRunner for RecordingRunner {
     async fn run(&self, request: RunRequest) -> anyhow::Result<RunReport> {
         self.requests.lock().push(request);
+        if self.busy.load(Ordering::SeqCst) {
+            return Err(mfa_core::passes::RunBusy.into());
+        }
         if self.fail.load(Ordering::SeqCst) {
             anyhow::bail!("simulated worker failure: database is locked at /secret/path");
         }

@@ -64,7 +64,8 @@ pub async fn pause(admin: Principal, state: SharedState) -> Result<Response, war
         return Err(ApiError::Conflict("the campaign is already paused".into()).into());
     }
     audit::record(&state, &admin, "campaign.pause", None, None).await;
-    Ok(respond::json(StatusCode::OK, &view(&c, &state, 0, now)))
+    let today = invites_today(&state, now).await?;
+    Ok(respond::json(StatusCode::OK, &view(&c, &state, today, now)))
 }
 
 /// Resumes the campaign. Due times move by the pause, so nobody gets a burst of late emails.
@@ -85,7 +86,15 @@ pub async fn resume(admin: Principal, state: SharedState) -> Result<Response, wa
         Some(format!("paused for {} minutes", paused_for.num_minutes())),
     )
     .await;
-    Ok(respond::json(StatusCode::OK, &view(&c, &state, 0, now)))
+    let today = invites_today(&state, now).await?;
+    Ok(respond::json(StatusCode::OK, &view(&c, &state, today, now)))
+}
+
+async fn invites_today(state: &SharedState, now: DateTime<Utc>) -> Result<u64, ApiError> {
+    Ok(control::invites_today(state.store.as_ref())
+        .await
+        .map_err(ApiError::from)?
+        .on(now))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -166,7 +175,15 @@ pub async fn release(
     };
     let key = batch_id.to_string();
     control::update(state.store.as_ref(), |c| {
-        c.releases.insert(key.clone(), release.clone());
+        let mut r = release.clone();
+        // Changing a release keeps its progress: the people released so far, and today's count
+        // against the daily cap.
+        if let Some(old) = c.releases.get(&key) {
+            r.released = old.released;
+            r.day = old.day;
+            r.released_that_day = old.released_that_day;
+        }
+        c.releases.insert(key.clone(), r);
         Some(())
     })
     .await

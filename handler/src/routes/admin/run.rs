@@ -69,7 +69,10 @@ pub async fn run(
             trigger: "admin".into(),
         })
         .await
-        .map_err(|e| ApiError::Unexpected(e.context("admin run failed")))?;
+        .map_err(|e| match e.downcast_ref::<mfa_core::passes::RunBusy>() {
+            Some(busy) => ApiError::Conflict(busy.to_string()),
+            None => ApiError::Unexpected(e.context("admin run failed")),
+        })?;
     Ok(respond::json(
         StatusCode::ACCEPTED,
         &json!({ "ok": true, "report": report }),

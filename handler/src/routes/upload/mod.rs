@@ -36,6 +36,8 @@ struct Options {
     batch_id: Option<String>,
     send_now: Option<bool>,
     hold: Option<bool>,
+    /// A JSON `hold` that is not a yes or no: refused (a typo must never send a held wave).
+    hold_error: Option<String>,
     mode: Option<String>,
     invalid_rows: Option<String>,
 }
@@ -72,6 +74,7 @@ impl Options {
             batch_id: q.batch_id,
             send_now: q.send_now.map(|s| truthy(&s)),
             hold: q.hold.as_deref().map(flag).transpose()?,
+            hold_error: None,
             mode: q.mode,
             invalid_rows: q.invalid_rows,
         })
@@ -92,11 +95,21 @@ impl Options {
             });
         }
         if self.hold.is_none() {
-            self.hold = obj.get("hold").and_then(|v| match v {
-                Value::Bool(b) => Some(*b),
-                Value::String(s) => Some(truthy(s)),
-                _ => None,
-            });
+            self.hold_error = match obj.get("hold") {
+                None | Some(Value::Null) => None,
+                Some(Value::Bool(b)) => {
+                    self.hold = Some(*b);
+                    None
+                }
+                Some(Value::String(s)) => match flag(s) {
+                    Ok(b) => {
+                        self.hold = Some(b);
+                        None
+                    }
+                    Err(e) => Some(e.to_string()),
+                },
+                Some(other) => Some(format!("hold must be true or false, got {other}")),
+            };
         }
         if self.mode.is_none() {
             self.mode = obj.get("mode").and_then(Value::as_str).map(str::to_string);
@@ -179,6 +192,9 @@ pub async fn upload(
             ApiError::UnsupportedMediaType("send text/csv or application/json".into()).into(),
         );
     };
+    if let Some(e) = options.hold_error.take() {
+        return Err(ApiError::BadRequest(e).into());
+    }
     let now = state.clock.now();
     let batch_id = match options.batch_id.as_deref() {
         Some(b) => BatchId::parse(b).map_err(|e| ApiError::BadRequest(format!("batchId: {e}")))?,
