@@ -62,9 +62,10 @@ pub struct RunCtx {
     pub out_of_scope: HashSet<Upn>,
     /// The admin's campaign controls (pause, past pauses, releases), as last read.
     pub control: CampaignControl,
-    /// When [`Self::control`] was read (wall clock): a run re-reads it before a send at most
-    /// every [`CONTROL_FRESH`], so a pause stops a run already going.
-    pub control_read: Option<std::time::Instant>,
+    /// When [`Self::control`] was read (wall clock, and the run's clock): a run re-reads it
+    /// before a send once either has moved [`CONTROL_FRESH`] on (a run that waits for sending
+    /// capacity waits on its clock), so a pause stops a run already going.
+    pub control_read: Option<(std::time::Instant, DateTime<Utc>)>,
 }
 
 /// How old the campaign controls may be when a run decides to send.
@@ -108,12 +109,14 @@ impl RunCtx {
 
     /// True while the campaign is paused, by controls at most [`CONTROL_FRESH`] old.
     pub async fn paused(&mut self) -> anyhow::Result<bool> {
+        let now = self.now();
+        let fresh = Duration::from_std(CONTROL_FRESH).unwrap_or_default();
         if self
             .control_read
-            .is_none_or(|at| at.elapsed() >= CONTROL_FRESH)
+            .is_none_or(|(wall, run)| wall.elapsed() >= CONTROL_FRESH || now - run >= fresh)
         {
             self.control = control::load(self.store.as_ref()).await?;
-            self.control_read = Some(std::time::Instant::now());
+            self.control_read = Some((std::time::Instant::now(), now));
         }
         Ok(self.control.is_paused())
     }
@@ -380,6 +383,10 @@ impl RunCtx {
         if at > now {
             let wait = (at - now).to_std().unwrap_or_default();
             self.clock.sleep(wait).await;
+        }
+        // A pause may have come while the run waited for the slot.
+        if self.paused().await? {
+            return Ok(SendOutcome::Deferred);
         }
         let sent_at = self.now().max(at);
         self.store

@@ -104,6 +104,7 @@ impl Worker {
         limiter: SendLimiter,
         control: control::CampaignControl,
     ) -> RunCtx {
+        let read_at = (std::time::Instant::now(), clock.now());
         RunCtx {
             store: self.store.clone(),
             graph: self.graph.clone(),
@@ -122,8 +123,8 @@ impl Worker {
             reads_until: None,
             pilot: None,
             out_of_scope: Default::default(),
+            control_read: Some(read_at),
             control,
-            control_read: Some(std::time::Instant::now()),
         }
     }
 

@@ -405,3 +405,48 @@ async fn a_sample_email_renders_for_a_chosen_person_with_the_templates_in_use() 
         .is_none());
     assert_eq!(env.tenant.outbox().len(), 0, "nothing sent");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pause_stops_a_run_already_going_before_its_next_send() {
+    let env = spawn(Options::default()).await;
+    env.add_user("boss", "Barbara Boss", None);
+    // One mailbox sends 30 a minute: 45 invitations need the run to wait on its clock, after
+    // which it looks at the switch again.
+    let wave = people(&env, "m", 45);
+    env.upload(&wave).await;
+    let watcher = {
+        let tenant = env.tenant.clone();
+        let store = env.store.clone();
+        let clock = env.clock.clone();
+        tokio::spawn(async move {
+            while tenant.outbox().is_empty() {
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+            let now = mfa_core::clock::Clock::now(&clock);
+            control::update(store.as_ref(), |c| c.pause("ada", now).then_some(()))
+                .await
+                .expect("paused");
+        })
+    };
+    env.run(&[PassKind::Invitation]).await;
+    watcher.await.expect("watcher");
+    let sent = emails_to(&env, &wave);
+    assert!(sent >= 1, "the run had started sending");
+    assert!(
+        sent <= 30,
+        "the run stopped at its next look at the switch: {sent} sent"
+    );
+    resume(&env).await;
+    env.advance_days(1);
+    env.run(&[PassKind::Invitation]).await;
+    env.advance_days(1);
+    env.run(&[PassKind::Invitation]).await;
+    for upn in &wave {
+        assert_eq!(
+            env.mail_to(upn).len(),
+            1,
+            "{upn}: invited once after the resume"
+        );
+    }
+    env.assert_no_violations();
+}
