@@ -180,12 +180,38 @@ pub trait PassRunner: Send + Sync {
         kind: crate::domain::MailKind,
         upn: Option<&crate::domain::Upn>,
     ) -> anyhow::Result<Option<SampleEmail>>;
+
+    /// Everyone in the tenant, or in `group` (transitively), who does not meet `below`, from
+    /// the registration report (Entra ID P1), leaving out guests and disabled accounts. Reads
+    /// only; nothing is stored.
+    async fn find_people(
+        &self,
+        below: crate::domain::TargetStrength,
+        group: Option<String>,
+    ) -> anyhow::Result<FoundPeople>;
 }
 
 /// A run refused because another run holds the run lease (callers answer "busy", not "failed").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("another worker run is in progress; try again when it has finished")]
 pub struct RunBusy;
+
+/// The people of the tenant (or of one group) below a strength, found from the registration
+/// report: what an admin adds as one batch without a CSV.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FoundPeople {
+    /// Rows of the report read (the tenant's users, or the group's).
+    pub examined: u64,
+    /// Guests left out.
+    pub guests: u64,
+    /// Disabled accounts left out.
+    pub disabled: u64,
+    /// The rest, by the strength of what they have registered.
+    pub by_strength: BTreeMap<String, u64>,
+    /// The people below the chosen strength, by UPN.
+    pub below: Vec<crate::domain::Upn>,
+}
 
 /// A rendered sample email (the admin's preview).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -233,7 +233,15 @@ pub fn admin_api(state: SharedState) -> BoxedFilter<(Response,)> {
         .and(auth())
         .and(st())
         .and_then(admin::preview::sample);
+    let find = warp::path!("find-people")
+        .and(warp::post())
+        .and(auth())
+        .and(body::capped(FORM_LIMIT, body::FORM_DEADLINE))
+        .and(st())
+        .and_then(admin::find::find_people);
     let inner = report
+        .or(find)
+        .unify()
         .or(users)
         .unify()
         .or(person)

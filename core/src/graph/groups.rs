@@ -76,4 +76,22 @@ impl GraphClient {
             .try_collect()
             .await
     }
+
+    /// Object ids of the disabled accounts (`accountEnabled eq false`), all pages.
+    pub async fn disabled_user_ids(&self) -> GraphResult<std::collections::HashSet<String>> {
+        let first = GraphRequest::get(format!(
+            "/v1.0/users{}",
+            query(&[
+                ("$filter", "accountEnabled eq false"),
+                ("$select", "id,userPrincipalName"),
+                ("$top", MEMBERS_PAGE)
+            ])
+        ))
+        .category(Category::Identity);
+        self.pages::<MemberUser>(first)
+            .map_ok(|p| futures::stream::iter(p.value.into_iter().map(|u| Ok(u.id))))
+            .try_flatten()
+            .try_collect()
+            .await
+    }
 }

@@ -582,3 +582,51 @@ async fn every_admin_action_is_in_the_audit_log_with_who_and_from_where_and_cann
     let (_, after) = call(&app, reqwest::Method::GET, "/api/admin/audit", None).await;
     assert_eq!(after["total"], 8, "unchanged");
 }
+
+#[tokio::test]
+async fn find_people_previews_then_adds_one_batch_and_refuses_bad_input() {
+    let app = spawn().await;
+    let (status, body) = call(
+        &app,
+        reqwest::Method::POST,
+        "/api/admin/find-people",
+        Some(json!({"below": "beyond-phone"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["count"], 2);
+    assert_eq!(body["committed"], false);
+    assert_eq!(body["guests"], 1);
+    let (_, users) = call(&app, reqwest::Method::GET, "/api/admin/users", None).await;
+    assert_eq!(users["total"], 0, "a preview stores nothing");
+    for bad in [
+        json!({"below": "strong"}),
+        json!({"below": "any", "groupId": "finance"}),
+        json!({"below": "any", "colour": "red"}),
+        json!({}),
+    ] {
+        let (status, body) = call(
+            &app,
+            reqwest::Method::POST,
+            "/api/admin/find-people",
+            Some(bad.clone()),
+        )
+        .await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+    let (status, body) = call(
+        &app,
+        reqwest::Method::POST,
+        "/api/admin/find-people",
+        Some(json!({"below": "phishing-resistant", "commit": true, "hold": true, "batchId": "found"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["inserted"], 2);
+    let rec = app.record("found1@contoso.com").await;
+    assert_eq!(rec.batch_id.as_str(), "found");
+    assert_eq!(rec.hold, Some(Hold::Held));
+    let (_, audit) = call(&app, reqwest::Method::GET, "/api/admin/audit", None).await;
+    assert_eq!(audit["items"][0]["action"], "find-people");
+    assert_eq!(audit["items"][0]["actor"], "ada@contoso.com");
+}

@@ -33,6 +33,8 @@ pub struct RecordingRunner {
     pub fail: AtomicBool,
     /// Answer as a worker whose run lease another run holds.
     pub busy: AtomicBool,
+    /// The find-people requests.
+    pub found: Mutex<Vec<(mfa_core::domain::TargetStrength, Option<String>)>>,
     pub state: Mutex<PassState>,
 }
 
@@ -57,6 +59,24 @@ impl PassRunner for RecordingRunner {
             anyhow::bail!("simulated worker failure: database is locked at /secret/path");
         }
         Ok(self.state.lock().clone())
+    }
+
+    async fn find_people(
+        &self,
+        below: mfa_core::domain::TargetStrength,
+        group: Option<String>,
+    ) -> anyhow::Result<mfa_core::passes::FoundPeople> {
+        self.found.lock().push((below, group));
+        Ok(mfa_core::passes::FoundPeople {
+            examined: 4,
+            guests: 1,
+            disabled: 1,
+            below: vec![
+                Upn::parse("found1@contoso.com")?,
+                Upn::parse("found2@contoso.com")?,
+            ],
+            ..Default::default()
+        })
     }
 
     async fn sample_email(

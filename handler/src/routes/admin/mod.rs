@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod control;
 pub mod export;
+pub mod find;
 pub mod imports;
 pub mod person;
 pub mod preview;
