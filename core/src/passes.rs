@@ -162,6 +162,11 @@ pub struct PassState {
     /// With a pilot group: its scope as last counted
     /// (`{"groupId","groupName","members","inScope","outOfScope","at"}`).
     pub pilot: Option<serde_json::Value>,
+    /// Microsoft's registration campaign (the nudge to register Authenticator or passkeys at
+    /// sign-in), as the last report read it from `authenticationMethodsPolicy` (read-only):
+    /// `{"state","snoozeDays","includeTargets","at"}`, or `{"unknown": "<why>","at"}`.
+    #[serde(default)]
+    pub registration_campaign: Option<serde_json::Value>,
 }
 
 /// Runs passes. Implemented by the worker; called by the handler's timers and admin API.

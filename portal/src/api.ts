@@ -70,8 +70,15 @@ export interface Report {
     byBatch: (Funnel & { batchId: string; held?: number })[];
     byDay: { day: string; uploaded: number; sent: number; opened: number; clicked: number; active: number }[];
     directory?: DirectoryCounts;
+    /** People by the strength of what they registered (`none`, `phone-only`, `app`,
+     * `phishing-resistant`, `unknown`: not read yet). */
+    byStrength?: Record<string, number>;
+    /** Phone-only people (blocked at sign-in from 2027-02-01) by department, largest first. */
+    phoneOnlyByDepartment?: { reason: string; count: number }[];
   };
   pilot?: PilotSnapshot | null;
+  /** Microsoft's registration campaign as the last report read it (read-only). */
+  registrationCampaign?: { state?: string; snoozeDays?: number | null; unknown?: string; at?: string } | null;
   needingAttention: {
     staleDays: number;
     notClicked: number;

@@ -327,6 +327,58 @@ export class Dashboard {
       ),
       h("p", { class: "muted" }, "Choose one to filter the people table."),
       this.errorReasons(),
+      this.readiness(),
+    );
+  }
+
+  /** People by method strength, with the phone-only people Microsoft blocks at sign-in from
+   * 1 February 2027, by department, and Microsoft's own registration campaign. */
+  private readiness(): HTMLElement | null {
+    const by = this.report?.summary.byStrength;
+    if (!by || this.filter.batchId) return null;
+    const rows: [string, string][] = [
+      ["phishing-resistant", "Phishing-resistant (passkey, security key, Windows Hello)"],
+      ["app", "App (Authenticator push, OATH)"],
+      ["phone-only", "Phone only: blocked on 1 February 2027 if nothing changes"],
+      ["none", "No method"],
+      ["unknown", "Not read yet"],
+    ];
+    const departments = this.report?.summary.phoneOnlyByDepartment ?? [];
+    const campaign = this.report?.registrationCampaign;
+    return h(
+      "div",
+      { id: "strength-readiness" },
+      h(
+        "table",
+        { class: "compact" },
+        h("caption", {}, "Method strength"),
+        h("thead", {}, h("tr", {}, h("th", { scope: "col", class: "num" }, "People"), h("th", { scope: "col" }, "Strongest method"))),
+        h(
+          "tbody",
+          {},
+          ...rows.map(([key, label]) =>
+            h("tr", { "data-strength": key }, h("td", { class: "num" }, n(by[key] ?? 0)), h("td", {}, label)),
+          ),
+        ),
+      ),
+      departments.length
+        ? h(
+            "p",
+            { class: "muted", id: "phone-only-departments" },
+            "Phone only, by department: ",
+            departments.map((d) => `${d.reason} ${n(d.count)}`).join(" · "),
+          )
+        : null,
+      campaign
+        ? h(
+            "p",
+            { class: "muted", id: "registration-campaign" },
+            "Microsoft's registration campaign: ",
+            campaign.state
+              ? `${campaign.state}${campaign.snoozeDays ? ` (snooze ${campaign.snoozeDays} days)` : ""}`
+              : `unknown (${campaign.unknown ?? "not read yet"})`,
+          )
+        : null,
     );
   }
 

@@ -417,6 +417,33 @@ describe("admin portal in local dev mode", () => {
     await page.locator("#error-reasons").waitFor({ state: "detached" });
   });
 
+  test("the dashboard shows method strength readiness from the real report API", async () => {
+    await tab("Dashboard");
+    const pattern = "**/api/admin/report*";
+    await page.route(pattern, async (route) => {
+      const response = await route.fetch();
+      const json = await response.json();
+      assert.ok(json.summary.byStrength, "the real API reports strength counts");
+      assert.deepEqual(
+        Object.keys(json.summary.byStrength).sort(),
+        ["app", "none", "phishing-resistant", "phone-only", "unknown"],
+      );
+      json.summary.byStrength = { ...json.summary.byStrength, "phone-only": 1234, app: 56 };
+      json.summary.phoneOnlyByDepartment = [{ reason: "Finance", count: 1000 }, { reason: "Sales", count: 234 }];
+      json.registrationCampaign = { state: "enabled", snoozeDays: 3 };
+      await route.fulfill({ response, json });
+    });
+    await page.locator("#refresh").click();
+    await page.locator("#strength-readiness").waitFor();
+    const phone = await page.locator('#strength-readiness tr[data-strength="phone-only"]').innerText();
+    assert.match(phone.replace(/\s+/g, " "), /1,234 Phone only: blocked on 1 February 2027/);
+    assert.match(await page.locator("#phone-only-departments").innerText(), /Finance 1,000 · Sales 234/);
+    assert.match(await page.locator("#registration-campaign").innerText(), /enabled \(snooze 3 days\)/);
+    await shot(page, "10d-strength-readiness");
+    await page.unroute(pattern);
+    await page.locator("#refresh").click();
+  });
+
   test("a 100,000-row file is checked in slices, uploaded with progress, and the dashboard stays paged", async (t) => {
     await tab("Upload CSV");
     // The file is made and dropped inside the page, so the stall measured is the portal's own.

@@ -230,69 +230,7 @@ impl Worker {
         below: TargetStrength,
         group: Option<String>,
     ) -> anyhow::Result<FoundPeople> {
-        use futures::StreamExt;
-        let members: Option<std::collections::HashSet<String>> = match &group {
-            Some(g) => Some(
-                self.graph
-                    .transitive_member_users(g)
-                    .await
-                    .map_err(|e| anyhow::Error::new(e).context(format!("reading group {g}")))?
-                    .into_iter()
-                    .map(|m| m.id)
-                    .collect(),
-            ),
-            None => None,
-        };
-        let disabled = self.graph.disabled_user_ids().await?;
-        let mut found = FoundPeople {
-            by_strength: mfa_core::store::strength_counts(std::iter::empty()),
-            ..FoundPeople::default()
-        };
-        found.by_strength.remove("unknown");
-        let mut pages = Box::pin(self.graph.registration_details(None));
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| match e {
-                mfa_core::graph::GraphError::NotLicensed => anyhow::Error::new(e).context(
-                    "finding people by strength reads the registration report, which needs Entra ID P1",
-                ),
-                e => anyhow::Error::new(e),
-            })?;
-            for row in page.value {
-                if members.as_ref().is_some_and(|m| !m.contains(&row.id)) {
-                    continue;
-                }
-                found.examined += 1;
-                if row
-                    .user_type
-                    .as_deref()
-                    .is_some_and(|t| t.eq_ignore_ascii_case("guest"))
-                {
-                    found.guests += 1;
-                    continue;
-                }
-                if disabled.contains(&row.id) {
-                    found.disabled += 1;
-                    continue;
-                }
-                let seen = crate::passes::MethodsRead::of_report(&row);
-                *found
-                    .by_strength
-                    .entry(seen.strength.as_str().to_string())
-                    .or_default() += 1;
-                if seen.meets(below) {
-                    continue;
-                }
-                if let Some(upn) = row
-                    .user_principal_name
-                    .as_deref()
-                    .and_then(|u| Upn::parse(u).ok())
-                {
-                    found.below.push(upn);
-                }
-            }
-        }
-        found.below.sort();
-        Ok(found)
+        crate::passes::find::find_people(&self.graph, below, group).await
     }
 
     /// The shared settings the worker runs with.
@@ -628,10 +566,15 @@ pub async fn pass_state(store: &dyn Store) -> anyhow::Result<PassState> {
         .and_then(|s| serde_json::from_str::<pilot::PilotSnapshot>(&s).ok())
         .map(serde_json::to_value)
         .transpose()?;
+    let registration_campaign = store
+        .get_meta(report::CAMPAIGN_KEY)
+        .await?
+        .and_then(|s| serde_json::from_str(&s).ok());
     Ok(PassState {
         detection_mode,
         reconciliation,
         pilot,
+        registration_campaign,
     })
 }
 

@@ -462,6 +462,11 @@ pub struct Summary {
     /// every one present, and `unknown` for people whose methods were not read yet).
     #[serde(default)]
     pub by_strength: BTreeMap<String, u64>,
+    /// People whose strongest method is a phone (blocked at sign-in from 2027-02-01 unless they
+    /// add a passkey) by department (`reason` is the department, `(no department)` when empty),
+    /// the largest groups first.
+    #[serde(default)]
+    pub phone_only_by_department: Vec<ReasonCount>,
     /// Per batch, by batch id.
     pub by_batch: Vec<BatchCounts>,
     /// Per day, oldest first.

@@ -366,9 +366,11 @@ async fn report_shows_how_registrations_are_detected() {
         reconciliation: Some(json!({"lastAt": "2026-03-03T09:00:00Z", "source": "report",
             "lastFound": 2, "runningFound": 0, "totalFound": 5})),
         pilot: None,
+        registration_campaign: Some(json!({"state": "enabled", "snoozeDays": 1})),
     };
     let body: Value = app.admin_get("report").await.json().await.unwrap();
     assert_eq!(body["detection"]["mode"], "events");
+    assert_eq!(body["registrationCampaign"]["state"], "enabled");
     assert_eq!(body["detection"]["reconciliation"]["lastFound"], 2);
     assert_eq!(body["detection"]["reconciliation"]["totalFound"], 5);
 }

@@ -4,6 +4,7 @@
 //! - [`invitation`]: Pending → resolve in Entra → already registered (Active) or invitation.
 //! - [`check`]: MFA registration detection (report or per-user reads).
 //! - [`events`]: detection from directory audit events, with a slower reconciliation.
+//! - [`find`]: the people below a strength, from the registration report (no CSV).
 //! - [`followup`]: group-add retries, deadline, escalation and reminders for people due.
 //! - [`release`]: held uploads released by an admin become due (before invitations).
 //! - [`report`]: the admin summary email.
@@ -16,6 +17,7 @@ pub mod check;
 pub mod directory_report;
 pub mod enforce;
 pub mod events;
+pub mod find;
 pub mod followup;
 pub mod invitation;
 pub mod phone;

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Datelike, Duration, Utc};
 use mfa_core::domain::MailKind;
+use mfa_core::graph::GraphError;
 use mfa_core::passes::{PassKind, PassOutcome};
 use mfa_core::store::{Attention, Funnel, PeopleFilter, Summary};
 use serde::{Deserialize, Serialize};
@@ -60,6 +61,36 @@ async fn report_as_of(ctx: &RunCtx, now: DateTime<Utc>) -> anyhow::Result<(Summa
     Ok((summary, rendered))
 }
 
+/// Meta key of Microsoft's registration campaign as the last report read it.
+pub const CAMPAIGN_KEY: &str = "report.registration-campaign";
+
+/// Microsoft's registration campaign, read (read-only) from `authenticationMethodsPolicy` and
+/// kept for the dashboard; a refusal (no `Policy.Read.All`) is shown as unknown with the reason.
+async fn registration_campaign(ctx: &RunCtx, now: DateTime<Utc>) -> anyhow::Result<Value> {
+    let value = match ctx.graph.registration_campaign().await {
+        Ok(c) => json!({
+            "state": c.state.as_str(),
+            "snoozeDays": c.snooze_duration_in_days,
+            "includeTargets": c.include_targets.iter().map(|t| json!({
+                "id": t.id,
+                "method": t.targeted_authentication_method,
+            })).collect::<Vec<_>>(),
+            "at": now,
+        }),
+        Err(GraphError::NotPermitted { .. }) => json!({
+            "unknown": "the app may not read authenticationMethodsPolicy (grant Policy.Read.All)",
+            "at": now,
+        }),
+        Err(e) => json!({"unknown": e.to_string(), "at": now}),
+    };
+    if !ctx.dry_run {
+        ctx.store
+            .set_meta(CAMPAIGN_KEY, &serde_json::to_string(&value)?)
+            .await?;
+    }
+    Ok(value)
+}
+
 /// People by the strength of what they have registered (the export's `MfaStrength` counted),
 /// with the phone-only people Microsoft blocks at sign-in from 2027-02-01.
 fn strength_section(ctx: &RunCtx, s: &Summary) -> Value {
@@ -81,6 +112,7 @@ fn strength_section(ctx: &RunCtx, s: &Summary) -> Value {
         "target": ctx.settings.campaign.target.as_str(),
         "rows": rows.iter().map(|(label, count)| json!({"label": label, "count": count})).collect::<Vec<_>>(),
         "phoneOnly": n("phone-only"),
+        "phoneOnlyByDepartment": s.phone_only_by_department,
     })
 }
 
@@ -272,5 +304,6 @@ async fn body(
         "portalUrl": dashboard_url(ctx),
         "detection": super::events::detection_text(ctx).await?,
         "strength": strength_section(ctx, s),
+        "registrationCampaign": registration_campaign(ctx, now).await?,
     }))
 }

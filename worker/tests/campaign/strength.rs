@@ -167,6 +167,14 @@ async fn the_report_counts_strengths_as_the_export_does() {
     }
     let text = report.body;
     assert!(
+        text.contains("Phone only, by department: (no department) 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Microsoft's registration campaign:"),
+        "{text}"
+    );
+    assert!(
         text.contains("Phone only (blocked on 1 February 2027 if nothing changes): 2")
             || text.contains("Phone only (blocked on 1 February 2027 if nothing changes)</td><td style=\"padding:6px 0;text-align:right\">2"),
         "{text}"

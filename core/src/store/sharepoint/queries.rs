@@ -314,6 +314,7 @@ pub async fn summary(store: &SharePointStore, now: DateTime<Utc>) -> StoreResult
         f::PER_USER_MFA,
         f::ADMIN_HOLD,
         f::STRENGTH,
+        f::DEPARTMENT,
     ];
     let select: Vec<String> = store
         .select_all()
@@ -333,6 +334,7 @@ pub async fn summary(store: &SharePointStore, now: DateTime<Utc>) -> StoreResult
     let mut batches: BTreeMap<String, (Funnel, u64)> = BTreeMap::new();
     let mut days: BTreeMap<NaiveDate, DayCounts> = BTreeMap::new();
     let mut reasons: HashMap<String, u64> = HashMap::new();
+    let mut departments: HashMap<String, u64> = HashMap::new();
     let read_at = store.now();
     for item in &items {
         let Some(row) = super::mapping::read_row(item, read_at) else {
@@ -352,6 +354,14 @@ pub async fn summary(store: &SharePointStore, now: DateTime<Utc>) -> StoreResult
         *s.by_strength
             .entry(r.strength.map_or("unknown", |s| s.as_str()).to_string())
             .or_default() += 1;
+        if r.strength == Some(crate::domain::Strength::PhoneOnly) {
+            let d = r
+                .department
+                .as_deref()
+                .filter(|d| !d.is_empty())
+                .unwrap_or("(no department)");
+            *departments.entry(d.to_string()).or_default() += 1;
+        }
         s.escalated += u64::from(r.escalated_to_manager);
         if let Some(reason) = &r.error_details {
             s.errors += 1;
@@ -383,5 +393,6 @@ pub async fn summary(store: &SharePointStore, now: DateTime<Utc>) -> StoreResult
         .collect();
     s.by_day = days.into_values().collect();
     s.error_reasons = ReasonCount::top(reasons);
+    s.phone_only_by_department = ReasonCount::top(departments);
     Ok(s)
 }

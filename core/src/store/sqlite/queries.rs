@@ -361,6 +361,16 @@ pub fn summary(c: &Connection, now: DateTime<Utc>) -> anyhow::Result<Summary> {
         .collect::<rusqlite::Result<Vec<_>>>()?;
     s.error_reasons = ReasonCount::top(reasons);
     let mut stmt = c.prepare_cached(
+        "SELECT COALESCE(NULLIF(department, ''), '(no department)'), COUNT(*) FROM people \
+         WHERE strength = 'phone-only' GROUP BY 1",
+    )?;
+    let departments = stmt
+        .query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    s.phone_only_by_department = ReasonCount::top(departments);
+    let mut stmt = c.prepare_cached(
         "SELECT 'phone', phone_outcome, COUNT(*) FROM people WHERE phone_outcome IS NOT NULL \
          GROUP BY phone_outcome UNION ALL SELECT 'mfa', per_user_mfa, COUNT(*) FROM people \
          WHERE per_user_mfa IS NOT NULL GROUP BY per_user_mfa",

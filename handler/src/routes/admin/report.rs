@@ -66,6 +66,7 @@ pub async fn report(
             "percentComplete": percent_complete,
             "summary": summary,
             "pilot": passes.pilot,
+            "registrationCampaign": passes.registration_campaign,
             "needingAttention": {
                 "staleDays": days,
                 "notClicked": not_clicked,
