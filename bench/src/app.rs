@@ -122,6 +122,7 @@ pub async fn seed(store: &dyn Store, n: usize) -> anyhow::Result<Vec<String>> {
         now: Utc::now(),
         mode: UpsertMode::KeepHistory,
         hold: false,
+        target: None,
     };
     store.upsert_people(&batch, people).await?;
     let mut tokens = Vec::with_capacity(n);

@@ -371,6 +371,7 @@ impl Campaign {
                     now: clock.now(),
                     mode: UpsertMode::KeepHistory,
                     hold: false,
+                    target: None,
                 },
                 upns.iter().cloned().map(NewPerson::new).collect(),
             )

@@ -105,6 +105,7 @@ async fn one(opts: &Options, licence: Licence, label: &str) -> anyhow::Result<Ve
                 now: clock.now(),
                 mode: UpsertMode::KeepHistory,
                 hold: false,
+                target: None,
             },
             people,
         )

@@ -109,6 +109,7 @@ pub async fn run(opts: Options) -> anyhow::Result<String> {
                 now: clock.now(),
                 mode: UpsertMode::KeepHistory,
                 hold: false,
+                target: None,
             },
             people,
         )

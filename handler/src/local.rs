@@ -166,6 +166,7 @@ pub async fn run(opts: LocalOptions) -> anyhow::Result<()> {
             now: clock.now(),
             mode: UpsertMode::KeepHistory,
             hold: false,
+            target: None,
         };
         store.upsert_people(&batch, people).await?;
     }

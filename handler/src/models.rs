@@ -58,6 +58,9 @@ pub struct UploadQuery {
     pub send_now: Option<String>,
     /// `true`: a held upload (nobody emailed until the batch is released).
     pub hold: Option<String>,
+    /// The strength this upload's people must reach (`any`, `beyond-phone`,
+    /// `phishing-resistant`; absent: `MFA_TARGET_STRENGTH`).
+    pub target: Option<String>,
     /// `keepHistory` (default) or `reset`.
     pub mode: Option<String>,
     /// `refuse` (default: any invalid row refuses the upload) or `skip` (store the valid rows).
@@ -136,6 +139,8 @@ pub struct ExportRow {
     pub mfa_strength: Cell,
     #[serde(rename = "MfaMethods")]
     pub mfa_methods: Cell,
+    #[serde(rename = "MfaTarget")]
+    pub mfa_target: Cell,
 }
 
 impl From<&OnboardingRecord> for ExportRow {
@@ -174,6 +179,7 @@ impl From<&OnboardingRecord> for ExportRow {
             admin_hold: Cell::new(r.hold.map(|h| h.to_string()).unwrap_or_default()),
             mfa_strength: Cell::new(r.strength.map(|s| s.to_string()).unwrap_or_default()),
             mfa_methods: Cell::new(text(&r.methods)),
+            mfa_target: Cell::new(r.target.map(|t| t.to_string()).unwrap_or_default()),
         }
     }
 }
@@ -286,6 +292,8 @@ pub struct RecordView {
     pub strength: Option<String>,
     /// `MfaMethods`: the methods last seen, strongest first, comma-separated.
     pub methods: Option<String>,
+    /// `MfaTarget`: the strength this person's upload asked for (`None`: the campaign's).
+    pub target: Option<String>,
     /// `CorrelationId`.
     pub correlation_id: String,
     /// `ObjectId`.
@@ -331,6 +339,7 @@ impl From<&OnboardingRecord> for RecordView {
             hold: r.hold.map(|h| h.to_string()),
             strength: r.strength.map(|s| s.to_string()),
             methods: r.methods.clone(),
+            target: r.target.map(|t| t.to_string()),
             correlation_id: r.correlation_id.to_string(),
             object_id: r.object_id.as_ref().map(ToString::to_string),
             next_due_at: r.next_due_at,
@@ -394,7 +403,7 @@ mod tests {
              TrackingToken,ClickedLinkDate,AddedToGroupDate,InviteSentDate,LastReminderDate,\
              ReminderCount,LastChecked,EmailOpenedDate,EscalatedToManager,EscalationDate,ManagerUPN,\
              Source,SourceBatchId,ErrorDetails,CorrelationId,ObjectId,Department,JobTitle,\
-             ResendCount,LastResendAt,NextDueAt,CreatedAt,UpdatedAt,Notes,AdminHold,MfaStrength,MfaMethods"
+             ResendCount,LastResendAt,NextDueAt,CreatedAt,UpdatedAt,Notes,AdminHold,MfaStrength,MfaMethods,MfaTarget"
         );
     }
 }

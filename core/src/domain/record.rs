@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{
     BatchId, Hold, InviteStatus, MethodLabel, MfaState, ObjectId, PerUserMfa, PhoneOutcome, Source,
-    StatusEvent, Strength, TrackingToken, TransitionError, Upn,
+    StatusEvent, Strength, TargetStrength, TrackingToken, TransitionError, Upn,
 };
 
 /// The kinds of email the system sends to or about a person.
@@ -149,6 +149,10 @@ pub struct OnboardingRecord {
     /// `MfaStrength`: the strongest class of the methods last seen (`None`: not read yet).
     #[serde(default)]
     pub strength: Option<Strength>,
+    /// `MfaTarget`: the strength this person must reach, when their upload set one (`None`: the
+    /// campaign's `MFA_TARGET_STRENGTH`).
+    #[serde(default)]
+    pub target: Option<TargetStrength>,
     /// `MfaMethods`: the methods last seen, strongest first ([`MethodLabel::join`]).
     #[serde(default)]
     pub methods: Option<String>,
@@ -254,6 +258,7 @@ impl OnboardingRecord {
             phone_checked_at: None,
             per_user_mfa: None,
             strength: None,
+            target: None,
             methods: None,
             hold: None,
             history: None,
@@ -391,6 +396,11 @@ impl OnboardingRecord {
                 Some((at, what.to_string()))
             })
             .collect()
+    }
+
+    /// The strength this person must reach: their upload's, else the campaign's `default`.
+    pub fn target_or(&self, default: TargetStrength) -> TargetStrength {
+        self.target.unwrap_or(default)
     }
 
     /// True while an admin's hold or exclusion keeps every email from the person.

@@ -69,6 +69,7 @@ pub fn batch(id: &str, now: DateTime<Utc>, mode: UpsertMode) -> UploadBatch {
         now,
         mode,
         hold: false,
+        target: None,
     }
 }
 

@@ -88,6 +88,10 @@ pub struct UploadBatch {
     /// releases the batch (they join this batch, so releasing it releases them).
     #[serde(default)]
     pub hold: bool,
+    /// The strength the people it adds, re-queues or restarts must reach (`None`: the campaign's
+    /// `MFA_TARGET_STRENGTH`).
+    #[serde(default)]
+    pub target: Option<crate::domain::TargetStrength>,
 }
 
 /// The record of a person an upload adds (the new-person rule in one place, for every backend):
@@ -104,6 +108,7 @@ pub fn new_record(
         batch.now,
     );
     rec.add_history(batch.now, &format!("uploaded in batch {}", batch.batch_id));
+    rec.target = batch.target;
     if batch.hold {
         rec.apply(StatusEvent::Held, batch.now)?;
     }
@@ -164,6 +169,9 @@ pub fn reupload(
             summary.unchanged += 1;
             return Ok(names_filled);
         }
+    }
+    if batch.target.is_some() {
+        rec.target = batch.target;
     }
     if batch.hold && rec.hold.is_none() {
         rec.batch_id = batch.batch_id.clone();

@@ -164,15 +164,15 @@ async fn export_leaves_tokens_out_by_default_and_ends_with_notes() {
     };
     let token_col = header.iter().position(|h| h == "TrackingToken").unwrap();
     assert_eq!(
-        header[header.len() - 5..].join(","),
-        "UpdatedAt,Notes,AdminHold,MfaStrength,MfaMethods"
+        header[header.len() - 6..].join(","),
+        "UpdatedAt,Notes,AdminHold,MfaStrength,MfaMethods,MfaTarget"
     );
 
     let plain = rows(app.admin_get("export").await.text().await.unwrap());
     assert_eq!(plain[0][token_col], "", "no token by default");
     assert!(!plain[0].iter().any(|c| c.contains(&token)));
     assert_eq!(
-        plain[0][header.len() - 4],
+        plain[0][header.len() - 5],
         "No manager in Entra ID: escalation not sent."
     );
     let error_col = header.iter().position(|h| h == "ErrorDetails").unwrap();
@@ -209,6 +209,7 @@ async fn a_large_export_has_one_header_and_every_row() {
         now: crate::helpers::start_time(),
         mode: UpsertMode::KeepHistory,
         hold: false,
+        target: None,
     };
     app.store.upsert_people(&batch, people).await.unwrap();
     let text = app.admin_get("export").await.text().await.unwrap();

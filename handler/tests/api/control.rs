@@ -630,3 +630,30 @@ async fn find_people_previews_then_adds_one_batch_and_refuses_bad_input() {
     assert_eq!(audit["items"][0]["action"], "find-people");
     assert_eq!(audit["items"][0]["actor"], "ada@contoso.com");
 }
+
+#[tokio::test]
+async fn an_upload_can_set_its_target_strength_and_a_bad_one_is_refused() {
+    let app = spawn().await;
+    let (status, body) = upload(&app, "?target=strongest", "UPN\nt@contoso.com\n").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("beyond-phone"),
+        "{body}"
+    );
+    let (status, body) = upload(&app, "?target=phishing-resistant", "UPN\nt@contoso.com\n").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["target"], "phishing-resistant");
+    let rec = app.record("t@contoso.com").await;
+    assert_eq!(
+        rec.target,
+        Some(mfa_core::domain::TargetStrength::PhishingResistant)
+    );
+    let (_, page) = call(
+        &app,
+        reqwest::Method::GET,
+        "/api/admin/users/t@contoso.com",
+        None,
+    )
+    .await;
+    assert_eq!(page["person"]["target"], "phishing-resistant");
+}

@@ -325,6 +325,7 @@ impl TestApp {
             now: self.clock.now(),
             mode: UpsertMode::KeepHistory,
             hold: false,
+            target: None,
         };
         self.store
             .upsert_people(&batch, people)

@@ -83,7 +83,7 @@ pub fn invitation(settings: &Settings, rec: &OnboardingRecord) -> Value {
 /// `phishingResistant`, `upgrade` (they have a method already, below the target), `phoneOnly`
 /// (SMS or voice alone: blocked at sign-in from `blockDate` unless they add a passkey).
 pub fn target(settings: &Settings, rec: &OnboardingRecord) -> Value {
-    let target = settings.campaign.target;
+    let target = rec.target_or(settings.campaign.target);
     let strength = rec.strength.unwrap_or(Strength::None);
     json!({
         "name": target.as_str(),

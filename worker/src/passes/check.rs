@@ -327,7 +327,7 @@ pub(super) async fn observe(
     seen: &MethodsRead,
     out: &mut PassOutcome,
 ) -> anyhow::Result<bool> {
-    if seen.meets(ctx.settings.campaign.target) {
+    if seen.meets(rec.target_or(ctx.settings.campaign.target)) {
         return mark_active(ctx, rec, Some(seen), out).await;
     }
     let now = ctx.now();

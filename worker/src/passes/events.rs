@@ -141,7 +141,7 @@ pub async fn run(ctx: &mut RunCtx, out: &mut PassOutcome) -> anyhow::Result<()> 
                 None => {}
                 // An event says "registered" but not how strong: above `any`, the methods decide.
                 Some(Verdict::Registered)
-                    if ctx.settings.campaign.target == TargetStrength::Any =>
+                    if rec.target_or(ctx.settings.campaign.target) == TargetStrength::Any =>
                 {
                     by_event += u64::from(mark_active(ctx, rec, None, out).await?);
                 }

@@ -218,7 +218,10 @@ async fn resolve(
     let methods = ctx.graph.list_methods_batch(&ids).await;
     for (mut rec, methods) in ready.into_iter().zip(methods) {
         match methods {
-            Ok(m) if MethodsRead::of_methods(&m).meets(ctx.settings.campaign.target) => {
+            Ok(m)
+                if MethodsRead::of_methods(&m)
+                    .meets(rec.target_or(ctx.settings.campaign.target)) =>
+            {
                 MethodsRead::of_methods(&m).note(&mut rec, now)?;
                 rec.apply(StatusEvent::MfaRegistered, now)?;
                 RunCtx::release(&mut rec);

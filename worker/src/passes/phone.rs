@@ -77,6 +77,12 @@ fn wanted(ctx: &RunCtx, rec: &OnboardingRecord) -> bool {
     if rec.error_details.is_some() || rec.status == InviteStatus::Active {
         return false;
     }
+    // A phone number alone is below a target above `any` (this person's upload set one).
+    if rec.target_or(ctx.settings.campaign.target) != mfa_core::domain::TargetStrength::Any
+        && !ctx.extra.directory.phone_force
+    {
+        return false;
+    }
     match rec.phone_outcome {
         None => true,
         Some(PhoneOutcome::Provisioned | PhoneOutcome::HasPhone | PhoneOutcome::HasMfa) => false,

@@ -170,6 +170,7 @@ async fn uploads_racing_a_pass_lose_nobody_and_regress_nobody() {
                         now,
                         mode: UpsertMode::KeepHistory,
                         hold: false,
+                        target: None,
                     },
                     people,
                 )

@@ -161,8 +161,28 @@ impl TestEnv {
         self.upload_with(batch_id, upns, false).await;
     }
 
+    /// Uploads people as batch `batch_id` aiming at `target`.
+    pub async fn upload_target(
+        &self,
+        batch_id: &str,
+        upns: &[String],
+        target: mfa_core::domain::TargetStrength,
+    ) {
+        self.upload_full(batch_id, upns, false, Some(target)).await;
+    }
+
     /// Uploads people as batch `batch_id`, held (nobody emailed until released) or not.
     pub async fn upload_with(&self, batch_id: &str, upns: &[String], hold: bool) {
+        self.upload_full(batch_id, upns, hold, None).await;
+    }
+
+    async fn upload_full(
+        &self,
+        batch_id: &str,
+        upns: &[String],
+        hold: bool,
+        target: Option<mfa_core::domain::TargetStrength>,
+    ) {
         let people = upns
             .iter()
             .map(|u| NewPerson::new(Upn::parse(u).expect("valid upn")))
@@ -174,6 +194,7 @@ impl TestEnv {
             now: self.clock.now(),
             mode: UpsertMode::KeepHistory,
             hold,
+            target,
         };
         self.store
             .upsert_people(&batch, people)

@@ -29,6 +29,7 @@ async fn invitations_follow_the_written_rows_and_the_next_run_resumes_the_import
         now,
         mode: UpsertMode::KeepHistory,
         hold: false,
+        target: None,
     };
     // An instance staged the import and wrote its first chunk, then was recycled.
     let header = Import {

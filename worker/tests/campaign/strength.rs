@@ -263,3 +263,38 @@ async fn find_people_lists_members_below_a_strength_without_guests_or_disabled_a
         "nothing stored"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_can_aim_higher_than_the_campaign() {
+    // The campaign keeps `any`; one batch asks for beyond-phone.
+    let env = env_with("any").await;
+    let plain = env.add_user("plain", "Pia Plain", None);
+    let strict = env.add_user("strict", "Stu Strict", None);
+    env.tenant
+        .register_mfa(&plain, MethodKind::Phone)
+        .expect("sms");
+    env.tenant
+        .register_mfa(&strict, MethodKind::Phone)
+        .expect("sms");
+    env.upload(std::slice::from_ref(&plain)).await;
+    env.upload_target(
+        "wave-strict",
+        std::slice::from_ref(&strict),
+        TargetStrength::BeyondPhone,
+    )
+    .await;
+    env.orchestrate().await;
+    assert_eq!(
+        env.record(&plain).await.status,
+        InviteStatus::Active,
+        "SMS meets any"
+    );
+    let s = env.record(&strict).await;
+    assert_eq!(
+        s.status,
+        InviteStatus::Sent,
+        "SMS is below the batch's target"
+    );
+    assert_eq!(s.target, Some(TargetStrength::BeyondPhone));
+    assert!(env.mail_to(&strict)[0].body.contains("passkey"));
+}

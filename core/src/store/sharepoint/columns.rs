@@ -110,6 +110,8 @@ pub mod f {
     pub const STRENGTH: &str = "MfaStrength";
     /// The methods last seen, strongest first.
     pub const METHODS: &str = "MfaMethods";
+    /// The strength the person's upload asked for (empty: the campaign's).
+    pub const TARGET: &str = "MfaTarget";
     /// SharePoint's own creation time (read-only), used for rows without `CreatedAt`.
     pub const SP_CREATED: &str = "Created";
 }
@@ -170,6 +172,7 @@ pub const PEOPLE: &[Spec] = &[
     spec(f::HISTORY, Kind::Note, false, false),
     spec(f::STRENGTH, Kind::Text, false, false),
     spec(f::METHODS, Kind::Text, false, false),
+    spec(f::TARGET, Kind::Text, false, false),
 ];
 
 /// Columns of the companion list holding meta values and the mail log.

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::columns::{f, LEGACY_ERROR, LEGACY_SKIPPED};
 use crate::domain::{
     BatchId, Hold, InviteStatus, MailKind, MfaState, ObjectId, OnboardingRecord, PerUserMfa,
-    PhoneOutcome, Source, Strength, TrackingToken, Upn,
+    PhoneOutcome, Source, Strength, TargetStrength, TrackingToken, Upn,
 };
 use crate::graph::ListItem;
 
@@ -156,6 +156,7 @@ pub fn read_row(item: &ListItem, now: DateTime<Utc>) -> Option<Row> {
         history: text(fields, f::HISTORY),
         strength: text(fields, f::STRENGTH).and_then(|s| Strength::parse(&s).ok()),
         methods: text(fields, f::METHODS),
+        target: text(fields, f::TARGET).and_then(|s| TargetStrength::parse(&s).ok()),
     };
     Some(Row {
         record,
@@ -254,6 +255,7 @@ pub fn write_fields(rec: &OnboardingRecord) -> Map<String, Value> {
     );
     put(f::ADMIN_HOLD, opt_text(rec.hold.map(Hold::as_str)));
     put(f::STRENGTH, opt_text(rec.strength.map(Strength::as_str)));
+    put(f::TARGET, opt_text(rec.target.map(TargetStrength::as_str)));
     put(
         f::METHODS,
         rec.methods.as_deref().map_or(Value::Null, |m| json!(m)),

@@ -13,7 +13,7 @@ pub const COLUMNS: &str = "upn, display_name, department, job_title, status, in_
     escalation_date, manager_upn, source, batch_id, error_details, correlation_id, object_id, \
     next_due_at, resend_count, last_resend_at, send_intent, send_intent_at, lease_owner, \
     lease_until, created_at, updated_at, version, phone_outcome, phone_detail, phone_checked_at, \
-    per_user_mfa, notes, hold, history, strength, methods";
+    per_user_mfa, notes, hold, history, strength, methods, target";
 
 /// Timestamps are stored as fixed-width RFC 3339 UTC text, so text order is time order.
 pub fn ts(t: DateTime<Utc>) -> String {
@@ -123,6 +123,7 @@ pub fn read_record(row: &Row<'_>) -> rusqlite::Result<OnboardingRecord> {
         history: row.get(40)?,
         strength: parse_opt(row, 41, crate::domain::Strength::parse)?,
         methods: row.get(42)?,
+        target: parse_opt(row, 43, crate::domain::TargetStrength::parse)?,
     })
 }
 
@@ -133,7 +134,7 @@ pub const INSERT: &str = "INSERT INTO people (upn, display_name, department, job
     escalated_to_manager, escalation_date, manager_upn, source, batch_id, error_details, \
     correlation_id, object_id, next_due_at, resend_count, last_resend_at, send_intent, \
     send_intent_at, lease_owner, lease_until, created_at, updated_at, version, phone_outcome, \
-    phone_detail, phone_checked_at, per_user_mfa, notes, hold, history, strength, methods) \
+    phone_detail, phone_checked_at, per_user_mfa, notes, hold, history, strength, methods, target) \
     VALUES (:upn, \
     :display_name, :department, :job_title, :status, :in_group, :mfa_state, \
     :mfa_registration_date, :token, :clicked_link_date, :added_to_group_date, :invite_sent_date, \
@@ -141,7 +142,7 @@ pub const INSERT: &str = "INSERT INTO people (upn, display_name, department, job
     :escalated_to_manager, :escalation_date, :manager_upn, :source, :batch_id, :error_details, \
     :correlation_id, :object_id, :next_due_at, :resend_count, :last_resend_at, :send_intent, \
     :send_intent_at, :lease_owner, :lease_until, :created_at, :updated_at, :version, \
-    :phone_outcome, :phone_detail, :phone_checked_at, :per_user_mfa, :notes, :hold, :history, :strength, :methods)";
+    :phone_outcome, :phone_detail, :phone_checked_at, :per_user_mfa, :notes, :hold, :history, :strength, :methods, :target)";
 
 /// SQL for a compare-and-set update of a full record: `:version` is the new version and
 /// `:expected` the one the writer read.
@@ -161,7 +162,8 @@ pub const UPDATE: &str =
     created_at = :created_at, updated_at = :updated_at, version = :version, \
     phone_outcome = :phone_outcome, phone_detail = :phone_detail, \
     phone_checked_at = :phone_checked_at, per_user_mfa = :per_user_mfa, notes = :notes, \
-    hold = :hold, history = :history, strength = :strength, methods = :methods \
+    hold = :hold, history = :history, strength = :strength, methods = :methods, \
+    target = :target \
     WHERE upn = :upn AND version = :expected";
 
 /// Runs [`INSERT`] (or [`UPDATE`] with `expected`) for `r`. Returns rows changed.
@@ -214,6 +216,7 @@ pub fn write_record(
         ":history": r.history,
         ":strength": r.strength.map(|s| s.as_str()),
         ":methods": r.methods,
+        ":target": r.target.map(|t| t.as_str()),
     };
     match expected {
         None => stmt.execute(common),

@@ -156,6 +156,13 @@ const MIGRATIONS: &[(usize, &str)] = &[
     ALTER TABLE people ADD COLUMN methods TEXT;
     "#,
     ),
+    // 10: the strength an upload asked of its people (`None`: the campaign's).
+    (
+        10,
+        r#"
+    ALTER TABLE people ADD COLUMN target TEXT;
+    "#,
+    ),
 ];
 
 /// The schema version this build writes.

@@ -116,6 +116,7 @@ pub async fn find_people(
         now,
         mode: UpsertMode::KeepHistory,
         hold: b.hold,
+        target: None,
     };
     let people: Vec<NewPerson> = found.below.iter().cloned().map(NewPerson::new).collect();
     let summary = state

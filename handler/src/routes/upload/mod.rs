@@ -16,7 +16,7 @@ pub mod parse;
 use std::time::Instant;
 
 use bytes::Bytes;
-use mfa_core::domain::{BatchId, Source};
+use mfa_core::domain::{BatchId, Source, TargetStrength};
 use mfa_core::imports::{NewImport, Started};
 use mfa_core::store::{ImportState, UploadBatch, UpsertMode};
 use serde_json::{json, Value};
@@ -36,6 +36,7 @@ struct Options {
     batch_id: Option<String>,
     send_now: Option<bool>,
     hold: Option<bool>,
+    target: Option<String>,
     /// A JSON `hold` that is not a yes or no: refused (a typo must never send a held wave).
     hold_error: Option<String>,
     mode: Option<String>,
@@ -75,6 +76,7 @@ impl Options {
             send_now: q.send_now.map(|s| truthy(&s)),
             hold: q.hold.as_deref().map(flag).transpose()?,
             hold_error: None,
+            target: q.target,
             mode: q.mode,
             invalid_rows: q.invalid_rows,
         })
@@ -110,6 +112,12 @@ impl Options {
                 },
                 Some(other) => Some(format!("hold must be true or false, got {other}")),
             };
+        }
+        if self.target.is_none() {
+            self.target = obj
+                .get("target")
+                .and_then(Value::as_str)
+                .map(str::to_string);
         }
         if self.mode.is_none() {
             self.mode = obj.get("mode").and_then(Value::as_str).map(str::to_string);
@@ -195,6 +203,14 @@ pub async fn upload(
     if let Some(e) = options.hold_error.take() {
         return Err(ApiError::BadRequest(e).into());
     }
+    let target = options
+        .target
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(TargetStrength::parse)
+        .transpose()
+        .map_err(|e| ApiError::BadRequest(format!("target: {e}")))?;
     let now = state.clock.now();
     let batch_id = match options.batch_id.as_deref() {
         Some(b) => BatchId::parse(b).map_err(|e| ApiError::BadRequest(format!("batchId: {e}")))?,
@@ -234,6 +250,7 @@ pub async fn upload(
         now,
         mode,
         hold: options.hold.unwrap_or(false),
+        target,
     };
     let correlation_id = batch.correlation_id;
     let held = batch.hold;
@@ -324,6 +341,7 @@ pub async fn upload(
         "unchanged": summary.unchanged,
         "mode": if mode == UpsertMode::Reset { "reset" } else { "keepHistory" },
         "hold": held,
+        "target": target.map(|t| t.as_str()),
         "sendNow": send_now,
         "ignoredColumns": ignored_columns,
         "warnings": warnings,
