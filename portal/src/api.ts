@@ -179,6 +179,20 @@ export interface ImportView {
   waiting: boolean;
 }
 
+/** `POST /api/admin/find-people`. */
+export interface FoundPeople {
+  below: string;
+  examined: number;
+  guests: number;
+  disabled: number;
+  byStrength: Record<string, number>;
+  count: number;
+  sample: string[];
+  committed: boolean;
+  batchId?: string;
+  inserted?: number;
+}
+
 /** One release of a held batch, as the campaign controls keep it. */
 export interface Release {
   /** From when its people may be invited. */
@@ -425,6 +439,16 @@ export class Api {
   /** Pauses (true) or resumes (false) the whole campaign; 409 when it already is. */
   setPaused(paused: boolean): Promise<Campaign> {
     return this.json<Campaign>(`/api/admin/campaign/${paused ? "pause" : "resume"}`, { method: "POST" });
+  }
+
+  /** Everyone in the tenant (or one group) below a strength: a preview, or (`commit`) added as
+   * one batch, held when `hold`. */
+  findPeople(options: { below: string; groupId?: string; commit?: boolean; hold?: boolean }): Promise<FoundPeople> {
+    return this.json<FoundPeople>("/api/admin/find-people", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(options),
+    });
   }
 
   /** Releases a held batch: now (no `at`) or at `at`, at most `perDay` a day when given. */

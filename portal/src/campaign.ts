@@ -44,6 +44,10 @@ export class CampaignPanel {
   private batches: HTMLElement;
   private result: HTMLElement;
   private error: HTMLElement;
+  private findBelow: HTMLSelectElement;
+  private findGroup: HTMLInputElement;
+  private findResult: HTMLElement;
+  private found: { below: string; groupId?: string; count: number } | null = null;
   private busy = false;
 
   constructor(
@@ -64,6 +68,15 @@ export class CampaignPanel {
     this.batches = h("div", { id: "held-batches" });
     this.result = h("div", { id: "campaign-result", role: "status", "aria-live": "polite" });
     this.error = h("div", { role: "alert", id: "campaign-error" });
+    this.findBelow = h(
+      "select",
+      { id: "find-below" },
+      h("option", { value: "beyond-phone" }, "beyond phone (SMS or voice alone is not enough)"),
+      h("option", { value: "phishing-resistant" }, "phishing-resistant (passkeys, security keys, Windows Hello)"),
+      h("option", { value: "any" }, "any MFA (people with none)"),
+    ) as HTMLSelectElement;
+    this.findGroup = h("input", { id: "find-group", type: "text", placeholder: "optional: a group's object id" }) as HTMLInputElement;
+    this.findResult = h("div", { id: "find-result", role: "status", "aria-live": "polite" });
     this.el = h(
       "section",
       { class: "panel" },
@@ -86,8 +99,62 @@ export class CampaignPanel {
         h("p", { class: "muted" }, "An upload with “Send invitations now” unticked is held: nobody in it is emailed, or counted as overdue, until you release it. Release it now, or from a date and time, optionally at most a number of people a day."),
         this.batches,
       ),
+      h(
+        "section",
+        { class: "card", "aria-labelledby": "h-find" },
+        h("h3", { id: "h-find" }, "Find people below a strength"),
+        h("p", { class: "muted" }, "Everyone in the tenant (or in one group) whose strongest method is below the chosen strength, from the registration report (Entra ID P1). Guests and disabled accounts are left out. Preview first: nothing is stored until you add them."),
+        h("div", { class: "toolbar" }, h("label", {}, "Below ", this.findBelow), h("label", {}, "Group ", this.findGroup), h("button", { type: "button", id: "find-preview", onclick: () => void this.findPreview() }, "Preview")),
+        this.findResult,
+      ),
       this.result,
     );
+  }
+
+  /** Counts the people below the chosen strength (nothing stored). */
+  private async findPreview(): Promise<void> {
+    const below = this.findBelow.value;
+    const groupId = this.findGroup.value.trim() || undefined;
+    fill(this.findResult, h("p", { class: "muted" }, "Reading the registration report…"));
+    try {
+      const f = await this.api.findPeople({ below, groupId });
+      this.found = { below, groupId, count: f.count };
+      const strengths = Object.entries(f.byStrength)
+        .map(([k, v]) => `${k} ${n(v)}`)
+        .join(" · ");
+      fill(
+        this.findResult,
+        h("p", { id: "find-count" }, `${n(f.count)} people below ${below} (of ${n(f.examined)} read; ${n(f.guests)} guests and ${n(f.disabled)} disabled accounts left out).`),
+        h("p", { class: "muted" }, `By strength: ${strengths}`),
+        f.sample.length ? h("p", { class: "muted" }, `First: ${f.sample.join(", ")}${f.count > f.sample.length ? ", …" : ""}`) : null,
+        f.count
+          ? h("button", { type: "button", id: "find-add", class: "primary", onclick: () => void this.findAdd() }, `Add these ${n(f.count)} people as a held batch`)
+          : null,
+      );
+    } catch (e) {
+      fill(this.findResult, h("p", { class: "result bad" }, message(e)));
+    }
+  }
+
+  /** Adds the people found as one held batch, after confirmation. */
+  private async findAdd(): Promise<void> {
+    const f = this.found;
+    if (!f) return;
+    const ok = await confirmAction({
+      title: `Add ${n(f.count)} people?`,
+      body: `Everyone below ${f.below}${f.groupId ? " in the group" : ""} is added as one held batch: nobody is emailed until you release it below.`,
+      confirm: "Add them (held)",
+    });
+    if (!ok) return;
+    try {
+      const r = await this.api.findPeople({ below: f.below, groupId: f.groupId, commit: true, hold: true });
+      fill(this.findResult, h("p", { class: "result ok", id: "find-added" }, `Added ${n(r.inserted ?? 0)} new people as batch ${r.batchId} (held). Release it under Held batches.`));
+      this.found = null;
+      await this.load();
+      this.onChanged();
+    } catch (e) {
+      fill(this.findResult, h("p", { class: "result bad" }, message(e)));
+    }
   }
 
   /** Called when the tab is shown. */

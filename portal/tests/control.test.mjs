@@ -449,6 +449,27 @@ describe("the admin's controls in the portal, against handler local", () => {
     await page.locator("#person-error", { hasText: "is not tracked" }).waitFor();
   });
 
+  test("find people below a strength: a preview stores nothing, adding asks first and makes one held batch", async () => {
+    const before = (await api("/api/admin/users?pageSize=1")).body.total;
+    await tab("Campaign");
+    await page.locator("#find-below").selectOption("beyond-phone");
+    await page.locator("#find-preview").click();
+    await page.locator("#find-count").waitFor();
+    const said = await text("#find-count");
+    const count = Number(said.match(/^([\d,]+) people below beyond-phone/)[1].replace(/,/g, ""));
+    assert.ok(count > 0, said);
+    assert.equal((await api("/api/admin/users?pageSize=1")).body.total, before, "a preview stores nothing");
+    await page.locator("#find-add").click();
+    await answer("cancel");
+    assert.equal((await api("/api/admin/users?pageSize=1")).body.total, before, "cancel adds nobody");
+    await page.locator("#find-add").click();
+    await answer("ok", "21-find-people");
+    await page.locator("#find-added").waitFor();
+    const batch = (await text("#find-added")).match(/as batch (\S+) \(held\)/)[1];
+    const held = (await api(`/api/admin/users?batchId=${encodeURIComponent(batch)}&attention=held&pageSize=1`)).body;
+    assert.ok(held.total > 0 && held.total <= count, `held in ${batch}: ${held.total}`);
+  });
+
   test("the audit log lists every action with the acting principal, pages, filters and exports CSV", async () => {
     // Enough entries for a second page (dry runs are recorded too).
     for (let i = 0; i < 12; i++) {
@@ -464,16 +485,16 @@ describe("the admin's controls in the portal, against handler local", () => {
     for (const r of first) assert.equal(r[1], PRINCIPAL, r.join(" | "));
     assert.ok(first.every((r) => r[2] === "127.0.0.1"), "from where");
     await page.locator("#audit-next").click();
-    await page.locator(".pager span", { hasText: "Page 2 of" }).waitFor();
+    await page.locator("nav.pager[aria-label=\"Pages of the audit log\"] span", { hasText: "Page 2 of" }).waitFor();
     const second = await page.locator("#audit-table tbody tr").evaluateAll((rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)));
     const actions = new Set([...first, ...second].map((r) => r[3]));
-    for (const a of ["upload", "batch.release", "campaign.pause", "campaign.resume", "person.exclude", "person.include", "person.send-link", "person.reset", "person.remove", "run", "run.dry"]) {
+    for (const a of ["upload", "batch.release", "campaign.pause", "campaign.resume", "person.exclude", "person.include", "person.send-link", "person.reset", "person.remove", "run", "run.dry", "find-people"]) {
       assert.ok(actions.has(a), `${a} in the audit log: ${[...actions].join(", ")}`);
     }
     const release = [...first, ...second].find((r) => r[3] === "batch.release" && r[4] === "wave-later");
     assert.match(release[5], /2 held; from .*, at most 1 a day/);
     await page.locator("#audit-prev").click();
-    await page.locator(".pager span", { hasText: "Page 1 of" }).waitFor();
+    await page.locator("nav.pager[aria-label=\"Pages of the audit log\"] span", { hasText: "Page 1 of" }).waitFor();
 
     await page.getByLabel("Target (exact)").fill(held[0]);
     await page.locator("#audit-filter").click();
