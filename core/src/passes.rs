@@ -216,6 +216,12 @@ pub struct FoundPeople {
     pub by_strength: BTreeMap<String, u64>,
     /// The people below the chosen strength, by UPN.
     pub below: Vec<crate::domain::Upn>,
+    /// Where the methods came from: `report` (the registration report, Entra ID P1) or
+    /// `per-user` (each user's methods, without P1).
+    pub source: String,
+    /// False when the per-user reads ran out of time or some failed: the counts cover only the
+    /// people read.
+    pub complete: bool,
 }
 
 /// A rendered sample email (the admin's preview).

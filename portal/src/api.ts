@@ -188,6 +188,10 @@ export interface FoundPeople {
   byStrength: Record<string, number>;
   count: number;
   sample: string[];
+  /** `report` (Entra ID P1) or `per-user` (each user's methods, without P1). */
+  source: string;
+  /** False when the per-user reads ran out of time: the counts cover the people read. */
+  complete: boolean;
   committed: boolean;
   batchId?: string;
   inserted?: number;

@@ -125,7 +125,8 @@ export class CampaignPanel {
       fill(
         this.findResult,
         h("p", { id: "find-count" }, `${n(f.count)} people below ${below} (of ${n(f.examined)} read; ${n(f.guests)} guests and ${n(f.disabled)} disabled accounts left out).`),
-        h("p", { class: "muted" }, `By strength: ${strengths}`),
+        h("p", { class: "muted" }, `By strength: ${strengths}. Read from ${f.source === "report" ? "the registration report" : "each person's methods (no Entra ID P1)"}.`),
+        f.complete ? null : h("p", { class: "result bad", id: "find-partial" }, "Partial: the reads ran out of time; the counts cover only the people read. Use a group, or run it again later."),
         f.sample.length ? h("p", { class: "muted" }, `First: ${f.sample.join(", ")}${f.count > f.sample.length ? ", …" : ""}`) : null,
         f.count
           ? h("button", { type: "button", id: "find-add", class: "primary", onclick: () => void this.findAdd() }, `Add these ${n(f.count)} people as a held batch`)

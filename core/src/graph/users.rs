@@ -40,6 +40,9 @@ pub struct User {
     /// Job title.
     #[serde(default)]
     pub job_title: Option<String>,
+    /// `Member` or `Guest` (read only where asked for).
+    #[serde(default)]
+    pub user_type: Option<String>,
 }
 
 /// Outcome of adding a user to a group.
@@ -86,6 +89,24 @@ impl GraphClient {
         let req = GraphRequest::get(format!("/v1.0{}", user_path(id_or_upn)))
             .category(Category::Identity);
         not_found_is_none(self.send_json(req).await)
+    }
+
+    /// Every user in the directory (id, UPN, `accountEnabled`, `userType`), all pages of 999.
+    pub async fn all_users(&self) -> GraphResult<Vec<User>> {
+        use futures::TryStreamExt;
+        let first = GraphRequest::get(format!(
+            "/v1.0/users{}",
+            query(&[
+                ("$select", "id,userPrincipalName,accountEnabled,userType"),
+                ("$top", "999")
+            ])
+        ))
+        .category(Category::Identity);
+        self.pages::<User>(first)
+            .map_ok(|p| futures::stream::iter(p.value.into_iter().map(Ok)))
+            .try_flatten()
+            .try_collect()
+            .await
     }
 
     /// Many users through `$batch`, one result per input in order (`Ok(None)` for unknown).

@@ -1,20 +1,30 @@
 //! Finding the people below a strength without a CSV: the registration report (Entra ID P1)
-//! read whole, guests and disabled accounts left out, optionally one group's members only. Used
-//! by the admin's "find people" action and by the report's tenant-wide strength counts.
+//! read whole or, without P1, every user's methods read in `$batch` requests (paced by the Graph
+//! client, within [`PER_USER_BUDGET`]); guests and disabled accounts left out, optionally one
+//! group's members only. Used by the admin's "find people" action.
 
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
 use mfa_core::domain::{TargetStrength, Upn};
-use mfa_core::graph::GraphClient;
+use mfa_core::graph::{GraphClient, GraphError, MAX_BATCH};
 use mfa_core::passes::FoundPeople;
 
-/// Everyone in the tenant (or in `group`) who does not meet `below`, from the registration
-/// report (Entra ID P1), without guests and disabled accounts. Reads only.
+use super::MethodsRead;
+
+/// How long the per-user reads may take (inside the host's 230 s limit on HTTP requests); what
+/// they did not reach is reported as incomplete.
+pub const PER_USER_BUDGET: Duration = Duration::from_secs(150);
+
+/// Everyone in the tenant (or in `group`) who does not meet `below`, without guests and
+/// disabled accounts. Reads only.
 pub async fn find_people(
     graph: &GraphClient,
     below: TargetStrength,
     group: Option<String>,
 ) -> anyhow::Result<FoundPeople> {
-    use futures::StreamExt;
-    let members: Option<std::collections::HashSet<String>> = match &group {
+    let members: Option<HashSet<String>> = match &group {
         Some(g) => Some(
             graph
                 .transitive_member_users(g)
@@ -26,54 +36,118 @@ pub async fn find_people(
         ),
         None => None,
     };
-    let disabled = graph.disabled_user_ids().await?;
-    let mut found = FoundPeople {
-        by_strength: mfa_core::store::strength_counts(std::iter::empty()),
-        ..FoundPeople::default()
-    };
-    found.by_strength.remove("unknown");
-    let mut pages = Box::pin(graph.registration_details(None));
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| match e {
-            mfa_core::graph::GraphError::NotLicensed => anyhow::Error::new(e).context(
-                "finding people by strength reads the registration report, which needs Entra ID P1",
-            ),
-            e => anyhow::Error::new(e),
-        })?;
-        for row in page.value {
-            if members.as_ref().is_some_and(|m| !m.contains(&row.id)) {
-                continue;
-            }
-            found.examined += 1;
-            if row
-                .user_type
-                .as_deref()
-                .is_some_and(|t| t.eq_ignore_ascii_case("guest"))
-            {
-                found.guests += 1;
-                continue;
-            }
-            if disabled.contains(&row.id) {
-                found.disabled += 1;
-                continue;
-            }
-            let seen = super::MethodsRead::of_report(&row);
-            *found
-                .by_strength
-                .entry(seen.strength.as_str().to_string())
-                .or_default() += 1;
-            if seen.meets(below) {
-                continue;
-            }
-            if let Some(upn) = row
-                .user_principal_name
-                .as_deref()
-                .and_then(|u| Upn::parse(u).ok())
-            {
-                found.below.push(upn);
-            }
+    let mut found = empty("report");
+    match by_report(graph, below, members.as_ref(), &mut found).await {
+        Ok(()) => {}
+        Err(GraphError::NotLicensed) => {
+            found = empty("per-user");
+            by_user(graph, below, members.as_ref(), &mut found).await?;
         }
+        Err(e) => return Err(e.into()),
     }
     found.below.sort();
     Ok(found)
+}
+
+fn empty(source: &str) -> FoundPeople {
+    let mut by_strength = mfa_core::store::strength_counts(std::iter::empty());
+    by_strength.remove("unknown");
+    FoundPeople {
+        by_strength,
+        source: source.to_string(),
+        complete: true,
+        ..FoundPeople::default()
+    }
+}
+
+/// Counts one person (not a guest, enabled) and keeps them when below the target.
+fn count(found: &mut FoundPeople, below: TargetStrength, seen: &MethodsRead, upn: Option<&str>) {
+    *found
+        .by_strength
+        .entry(seen.strength.as_str().to_string())
+        .or_default() += 1;
+    if seen.meets(below) {
+        return;
+    }
+    if let Some(upn) = upn.and_then(|u| Upn::parse(u).ok()) {
+        found.below.push(upn);
+    }
+}
+
+fn is_guest(user_type: Option<&str>) -> bool {
+    user_type.is_some_and(|t| t.eq_ignore_ascii_case("guest"))
+}
+
+/// From the registration report (one request per 999 people).
+async fn by_report(
+    graph: &GraphClient,
+    below: TargetStrength,
+    members: Option<&HashSet<String>>,
+    found: &mut FoundPeople,
+) -> Result<(), GraphError> {
+    let disabled = graph.disabled_user_ids().await?;
+    let mut pages = Box::pin(graph.registration_details(None));
+    while let Some(page) = pages.next().await {
+        for row in page?.value {
+            if members.is_some_and(|m| !m.contains(&row.id)) {
+                continue;
+            }
+            found.examined += 1;
+            if is_guest(row.user_type.as_deref()) {
+                found.guests += 1;
+            } else if disabled.contains(&row.id) {
+                found.disabled += 1;
+            } else {
+                let seen = MethodsRead::of_report(&row);
+                count(found, below, &seen, row.user_principal_name.as_deref());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Without Entra ID P1: every user listed, then their methods read 20 per `$batch`.
+async fn by_user(
+    graph: &GraphClient,
+    below: TargetStrength,
+    members: Option<&HashSet<String>>,
+    found: &mut FoundPeople,
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let mut people = Vec::new();
+    for u in graph.all_users().await? {
+        if members.is_some_and(|m| !m.contains(&u.id)) {
+            continue;
+        }
+        found.examined += 1;
+        if is_guest(u.user_type.as_deref()) {
+            found.guests += 1;
+        } else if u.account_enabled == Some(false) {
+            found.disabled += 1;
+        } else {
+            people.push(u);
+        }
+    }
+    for group in people.chunks(MAX_BATCH) {
+        if started.elapsed() >= PER_USER_BUDGET {
+            found.complete = false;
+            break;
+        }
+        let ids: Vec<String> = group.iter().map(|u| u.id.clone()).collect();
+        for (u, methods) in group.iter().zip(graph.list_methods_batch(&ids).await) {
+            match methods {
+                Ok(m) => count(
+                    found,
+                    below,
+                    &MethodsRead::of_methods(&m),
+                    u.user_principal_name.as_deref(),
+                ),
+                Err(e) => {
+                    tracing::warn!(user = %u.id, error = %e, "methods not read; left out");
+                    found.complete = false;
+                }
+            }
+        }
+    }
+    Ok(())
 }

@@ -298,3 +298,51 @@ async fn an_upload_can_aim_higher_than_the_campaign() {
     assert_eq!(s.target, Some(TargetStrength::BeyondPhone));
     assert!(env.mail_to(&strict)[0].body.contains("passkey"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_p1_find_people_reads_each_users_methods() {
+    let env = spawn(Options {
+        licence: tenant_sim::Licence::Free,
+        extra: vec![("MFA_TARGET_STRENGTH", "beyond-phone".into())],
+        ..Options::default()
+    })
+    .await;
+    let sms = env.add_user("sms", "Sam Sms", None);
+    let none = env.add_user("none", "Nia None", None);
+    let push = env.add_user("push", "Pat Push", None);
+    env.tenant
+        .register_mfa(&sms, MethodKind::Phone)
+        .expect("sms");
+    env.tenant
+        .register_mfa(&push, MethodKind::MicrosoftAuthenticator)
+        .expect("push");
+    env.tenant
+        .add_user(tenant_sim::NewUser {
+            user_principal_name: env.upn("guest"),
+            account_enabled: Some(true),
+            user_type: Some("Guest".into()),
+            ..tenant_sim::NewUser::default()
+        })
+        .expect("guest");
+    env.tenant
+        .add_user(tenant_sim::NewUser {
+            user_principal_name: env.upn("gone"),
+            account_enabled: Some(false),
+            ..tenant_sim::NewUser::default()
+        })
+        .expect("disabled");
+    let found = env
+        .worker
+        .find_people(TargetStrength::BeyondPhone, None)
+        .await
+        .expect("found without the report");
+    assert_eq!(found.source, "per-user");
+    assert!(found.complete);
+    let below: Vec<&str> = found.below.iter().map(|u| u.as_str()).collect();
+    assert_eq!(below, vec![none.as_str(), sms.as_str()]);
+    // The disabled account, and the shared sender mailbox (a disabled account, as Exchange
+    // makes them), are left out.
+    assert_eq!(found.guests, 1);
+    assert!(found.disabled >= 1);
+    assert_eq!(found.by_strength.get("app"), Some(&1));
+}

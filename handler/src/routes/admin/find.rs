@@ -81,17 +81,15 @@ pub async fn find_people(
     let Some(runner) = state.runner.clone() else {
         return Err(ApiError::Unavailable("the worker is not available".into()).into());
     };
-    let found = runner.find_people(below, group.clone()).await.map_err(|e| {
-        match e.downcast_ref::<GraphError>() {
-            Some(GraphError::NotLicensed) => ApiError::Conflict(
-                "finding people needs the registration report, which needs Entra ID P1; upload a CSV instead".into(),
-            ),
+    let found = runner
+        .find_people(below, group.clone())
+        .await
+        .map_err(|e| match e.downcast_ref::<GraphError>() {
             Some(GraphError::NotFound { .. }) => {
                 ApiError::BadRequest("no such group in Entra ID".into())
             }
             _ => ApiError::Unexpected(e.context("finding people failed")),
-        }
-    })?;
+        })?;
     let mut answer = json!({
         "below": below.as_str(),
         "groupId": group,
@@ -100,6 +98,8 @@ pub async fn find_people(
         "disabled": found.disabled,
         "byStrength": found.by_strength,
         "count": found.below.len(),
+        "source": found.source,
+        "complete": found.complete,
         "sample": found.below.iter().take(SAMPLE).map(|u| u.as_str()).collect::<Vec<_>>(),
         "committed": false,
     });
