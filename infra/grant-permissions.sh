@@ -5,14 +5,14 @@
 # Run it as someone who has it (Privileged Role Administrator or Global Administrator):
 #
 #   az login --tenant <tenant-id>
-#   infra/grant-permissions.sh <identity-principal-id> [--phone-prepopulation] [--per-user-mfa]
+#   infra/grant-permissions.sh <identity-principal-id> [--phone-prepopulation] [--per-user-mfa] [--registration-campaign]
 #
 # <identity-principal-id> is the deployment output IDENTITY_PRINCIPAL_ID. Idempotent: a
 # permission already granted is reported and skipped. Mail.Send is not granted here on purpose:
 # use Exchange RBAC for Applications (docs/deployment.md, "Let the app send mail").
 set -euo pipefail
 
-usage() { echo "usage: $0 <identity-principal-id> [--phone-prepopulation] [--per-user-mfa]" >&2; exit 2; }
+usage() { echo "usage: $0 <identity-principal-id> [--phone-prepopulation] [--per-user-mfa] [--registration-campaign]" >&2; exit 2; }
 [[ $# -ge 1 ]] || usage
 principal="$1"; shift
 methods="UserAuthenticationMethod.Read.All"
@@ -20,7 +20,8 @@ policy=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --phone-prepopulation) methods="UserAuthenticationMethod.ReadWrite.All" ;;
-    --per-user-mfa) policy=(Policy.ReadWrite.AuthenticationMethod) ;;
+    --per-user-mfa) policy+=(Policy.ReadWrite.AuthenticationMethod) ;;
+    --registration-campaign) policy+=(Policy.Read.All) ;;
     *) usage ;;
   esac
   shift

@@ -67,6 +67,9 @@ param enablePhonePrepopulation bool = false
 ])
 param perUserMfa string = 'off'
 
+@description('Grant Policy.Read.All so the report can show Microsoft\'s registration campaign (read-only GET /policies/authenticationMethodsPolicy). It reads every policy in the tenant, Conditional Access included: off by default, the report then says "unknown".')
+param readRegistrationCampaign bool = false
+
 @description('Grant Mail.Send for EVERY mailbox in Entra. Leave false and use Exchange RBAC for Applications (docs/deployment.md).')
 param grantUnscopedMailSend bool = false
 
@@ -367,6 +370,7 @@ module graphPermissions 'modules/graph-permissions.bicep' = if (grantGraphPermis
     principalId: identity.outputs.principalId
     enablePhonePrepopulation: enablePhonePrepopulation
     enablePerUserMfa: perUserMfa != 'off'
+    readRegistrationCampaign: readRegistrationCampaign
     grantUnscopedMailSend: grantUnscopedMailSend
   }
 }

@@ -167,6 +167,11 @@ pub struct PassState {
     /// `{"state","snoozeDays","includeTargets","at"}`, or `{"unknown": "<why>","at"}`.
     #[serde(default)]
     pub registration_campaign: Option<serde_json::Value>,
+    /// Everyone in the tenant by strength as the last report read the registration report
+    /// (Entra ID P1): `{"byStrength","guests","disabled","examined","at"}`, or
+    /// `{"unknown": "<why>","at"}`.
+    #[serde(default)]
+    pub tenant_strength: Option<serde_json::Value>,
 }
 
 /// Runs passes. Implemented by the worker; called by the handler's timers and admin API.

@@ -21,6 +21,9 @@ param enablePhonePrepopulation bool
 @description('Opt-in per-user MFA enforcement (Graph beta authentication/requirements) needs Policy.ReadWrite.AuthenticationMethod.')
 param enablePerUserMfa bool = false
 
+@description('Opt-in: read Microsoft\'s registration campaign (authenticationMethodsPolicy) for the report; Policy.Read.All.')
+param readRegistrationCampaign bool = false
+
 @description('Only if Exchange RBAC for Applications cannot be used: grant Mail.Send for every mailbox (not recommended).')
 param grantUnscopedMailSend bool
 
@@ -31,7 +34,10 @@ var baseRoles = [
   'AuditLog.Read.All' // registration-details report (Entra ID P1/P2)
   'Sites.Selected' // the SharePoint list, on the one site granted with POST /sites/{id}/permissions
 ]
-var policyRoles = enablePerUserMfa ? ['Policy.ReadWrite.AuthenticationMethod'] : [] // per-user MFA state
+var policyRoles = concat(
+  enablePerUserMfa ? ['Policy.ReadWrite.AuthenticationMethod'] : [], // per-user MFA state
+  readRegistrationCampaign ? ['Policy.Read.All'] : [] // the registration campaign's state, read-only
+)
 var roles = concat(baseRoles, policyRoles, grantUnscopedMailSend ? ['Mail.Send'] : [])
 
 // Microsoft Graph's service principal in this tenant (well-known app id).

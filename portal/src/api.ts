@@ -79,6 +79,9 @@ export interface Report {
   pilot?: PilotSnapshot | null;
   /** Microsoft's registration campaign as the last report read it (read-only). */
   registrationCampaign?: { state?: string; snoozeDays?: number | null; unknown?: string; at?: string } | null;
+  /** Everyone in the tenant by strength (enabled members), as the last report read the
+   * registration report (Entra ID P1); `unknown` says why not. */
+  tenantStrength?: { byStrength?: Record<string, number>; guests?: number; disabled?: number; unknown?: string; at?: string } | null;
   needingAttention: {
     staleDays: number;
     notClicked: number;

@@ -345,6 +345,8 @@ export class Dashboard {
     ];
     const departments = this.report?.summary.phoneOnlyByDepartment ?? [];
     const campaign = this.report?.registrationCampaign;
+    const tenant = this.report?.tenantStrength;
+    const wide = tenant?.byStrength;
     return h(
       "div",
       { id: "strength-readiness" },
@@ -352,15 +354,40 @@ export class Dashboard {
         "table",
         { class: "compact" },
         h("caption", {}, "Method strength"),
-        h("thead", {}, h("tr", {}, h("th", { scope: "col", class: "num" }, "People"), h("th", { scope: "col" }, "Strongest method"))),
+        h(
+          "thead",
+          {},
+          h(
+            "tr",
+            {},
+            h("th", { scope: "col", class: "num" }, "Tracked"),
+            wide ? h("th", { scope: "col", class: "num" }, "Tenant-wide") : null,
+            h("th", { scope: "col" }, "Strongest method"),
+          ),
+        ),
         h(
           "tbody",
           {},
           ...rows.map(([key, label]) =>
-            h("tr", { "data-strength": key }, h("td", { class: "num" }, n(by[key] ?? 0)), h("td", {}, label)),
+            h(
+              "tr",
+              { "data-strength": key },
+              h("td", { class: "num" }, n(by[key] ?? 0)),
+              wide ? h("td", { class: "num", "data-tenant": key }, key === "unknown" ? "–" : n(wide[key] ?? 0)) : null,
+              h("td", {}, label),
+            ),
           ),
         ),
       ),
+      tenant
+        ? h(
+            "p",
+            { class: "muted", id: "tenant-strength" },
+            wide
+              ? `Tenant-wide: every enabled member account, from the registration report${tenant.at ? ` of ${tenant.at.slice(0, 10)}` : ""}.`
+              : `Tenant-wide: unknown (${tenant.unknown ?? "not read yet"}).`,
+          )
+        : null,
       departments.length
         ? h(
             "p",

@@ -430,6 +430,7 @@ describe("admin portal in local dev mode", () => {
       json.summary.byStrength = { ...json.summary.byStrength, "phone-only": 1234, app: 56 };
       json.summary.phoneOnlyByDepartment = [{ reason: "Finance", count: 1000 }, { reason: "Sales", count: 234 }];
       json.registrationCampaign = { state: "enabled", snoozeDays: 3 };
+      json.tenantStrength = { byStrength: { "phone-only": 40321, app: 20000, "phishing-resistant": 9, none: 3 }, guests: 12, at: "2026-12-03T06:00:00Z" };
       await route.fulfill({ response, json }).catch(() => {});
     });
     await page.locator("#refresh").click();
@@ -438,7 +439,8 @@ describe("admin portal in local dev mode", () => {
     await page.locator("#phone-only-departments").waitFor();
     await page.locator("#registration-campaign").waitFor();
     const phone = await page.locator('#strength-readiness tr[data-strength="phone-only"]').innerText();
-    assert.match(phone.replace(/\s+/g, " "), /1,234 Phone only: blocked on 1 February 2027/);
+    assert.match(phone.replace(/\s+/g, " "), /1,234 40,321 Phone only: blocked on 1 February 2027/);
+    assert.match(await page.locator("#tenant-strength").innerText(), /Tenant-wide: every enabled member account, from the registration report of 2026-12-03/);
     assert.match(await page.locator("#phone-only-departments").innerText(), /Finance 1,000 · Sales 234/);
     assert.match(await page.locator("#registration-campaign").innerText(), /enabled \(snooze 3 days\)/);
     assert.deepEqual(

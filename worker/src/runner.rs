@@ -570,11 +570,16 @@ pub async fn pass_state(store: &dyn Store) -> anyhow::Result<PassState> {
         .get_meta(report::CAMPAIGN_KEY)
         .await?
         .and_then(|s| serde_json::from_str(&s).ok());
+    let tenant_strength = store
+        .get_meta(report::TENANT_KEY)
+        .await?
+        .and_then(|s| serde_json::from_str(&s).ok());
     Ok(PassState {
         detection_mode,
         reconciliation,
         pilot,
         registration_campaign,
+        tenant_strength,
     })
 }
 

@@ -368,10 +368,12 @@ async fn report_shows_how_registrations_are_detected() {
             "lastFound": 2, "runningFound": 0, "totalFound": 5})),
         pilot: None,
         registration_campaign: Some(json!({"state": "enabled", "snoozeDays": 1})),
+        tenant_strength: Some(json!({"byStrength": {"phone-only": 40, "app": 9}, "guests": 2})),
     };
     let body: Value = app.admin_get("report").await.json().await.unwrap();
     assert_eq!(body["detection"]["mode"], "events");
     assert_eq!(body["registrationCampaign"]["state"], "enabled");
+    assert_eq!(body["tenantStrength"]["byStrength"]["phone-only"], 40);
     assert_eq!(body["detection"]["reconciliation"]["lastFound"], 2);
     assert_eq!(body["detection"]["reconciliation"]["totalFound"], 5);
 }

@@ -37,7 +37,7 @@ pub async fn find_people(
         None => None,
     };
     let mut found = empty("report");
-    match by_report(graph, below, members.as_ref(), &mut found).await {
+    match by_report(graph, Some(below), members.as_ref(), &mut found).await {
         Ok(()) => {}
         Err(GraphError::NotLicensed) => {
             found = empty("per-user");
@@ -47,6 +47,18 @@ pub async fn find_people(
     }
     found.below.sort();
     Ok(found)
+}
+
+/// Everyone in the tenant by strength (guests and disabled accounts counted apart), from the
+/// registration report; `None` without Entra ID P1 (reading every user's methods daily would cost
+/// one request per 20 people: the admin's "find people" does that on demand).
+pub async fn tenant_strength(graph: &GraphClient) -> Result<Option<FoundPeople>, GraphError> {
+    let mut found = empty("report");
+    match by_report(graph, None, None, &mut found).await {
+        Ok(()) => Ok(Some(found)),
+        Err(GraphError::NotLicensed) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 fn empty(source: &str) -> FoundPeople {
@@ -60,13 +72,19 @@ fn empty(source: &str) -> FoundPeople {
     }
 }
 
-/// Counts one person (not a guest, enabled) and keeps them when below the target.
-fn count(found: &mut FoundPeople, below: TargetStrength, seen: &MethodsRead, upn: Option<&str>) {
+/// Counts one person (not a guest, enabled) and keeps them when below the target (`None`:
+/// counted only).
+fn count(
+    found: &mut FoundPeople,
+    below: Option<TargetStrength>,
+    seen: &MethodsRead,
+    upn: Option<&str>,
+) {
     *found
         .by_strength
         .entry(seen.strength.as_str().to_string())
         .or_default() += 1;
-    if seen.meets(below) {
+    if below.is_none_or(|b| seen.meets(b)) {
         return;
     }
     if let Some(upn) = upn.and_then(|u| Upn::parse(u).ok()) {
@@ -81,7 +99,7 @@ fn is_guest(user_type: Option<&str>) -> bool {
 /// From the registration report (one request per 999 people).
 async fn by_report(
     graph: &GraphClient,
-    below: TargetStrength,
+    below: Option<TargetStrength>,
     members: Option<&HashSet<String>>,
     found: &mut FoundPeople,
 ) -> Result<(), GraphError> {
@@ -138,7 +156,7 @@ async fn by_user(
             match methods {
                 Ok(m) => count(
                     found,
-                    below,
+                    Some(below),
                     &MethodsRead::of_methods(&m),
                     u.user_principal_name.as_deref(),
                 ),

@@ -91,28 +91,80 @@ async fn registration_campaign(ctx: &RunCtx, now: DateTime<Utc>) -> anyhow::Resu
     Ok(value)
 }
 
+/// Meta key of the tenant-wide strength counts as the last report read them.
+pub const TENANT_KEY: &str = "report.tenant-strength";
+
+/// Everyone in the tenant by strength, from the registration report (Entra ID P1), kept for the
+/// dashboard: `{"byStrength","guests","disabled","examined","at"}`, or `{"unknown": "<why>","at"}`.
+/// A preview uses the counts the last report kept rather than reading the whole report again.
+async fn tenant_strength(ctx: &RunCtx, now: DateTime<Utc>) -> anyhow::Result<Value> {
+    if ctx.dry_run {
+        if let Some(kept) = ctx.store.get_meta(TENANT_KEY).await? {
+            if let Ok(value) = serde_json::from_str(&kept) {
+                return Ok(value);
+            }
+        }
+    }
+    let value = match super::find::tenant_strength(&ctx.graph).await {
+        Ok(Some(found)) => json!({
+            "byStrength": found.by_strength,
+            "guests": found.guests,
+            "disabled": found.disabled,
+            "examined": found.examined,
+            "at": now,
+        }),
+        Ok(None) => json!({
+            "unknown": "no registration report without Entra ID P1 (Find people counts on demand)",
+            "at": now,
+        }),
+        Err(GraphError::NotPermitted { .. }) => json!({
+            "unknown": "the app may not read the registration report (grant AuditLog.Read.All)",
+            "at": now,
+        }),
+        Err(e) => json!({"unknown": e.to_string(), "at": now}),
+    };
+    if !ctx.dry_run {
+        ctx.store
+            .set_meta(TENANT_KEY, &serde_json::to_string(&value)?)
+            .await?;
+    }
+    Ok(value)
+}
+
 /// People by the strength of what they have registered (the export's `MfaStrength` counted),
-/// with the phone-only people Microsoft blocks at sign-in from 2027-02-01.
-fn strength_section(ctx: &RunCtx, s: &Summary) -> Value {
+/// with the phone-only people Microsoft blocks at sign-in from 2027-02-01; beside them, when
+/// the registration report was read, everyone in the tenant (members, enabled).
+fn strength_section(ctx: &RunCtx, s: &Summary, tenant: &Value) -> Value {
     let n = |k: &str| s.by_strength.get(k).copied().unwrap_or(0);
+    let tenant_counts = tenant.get("byStrength");
+    let t = |k: &str| tenant_counts.map(|c| c.get(k).and_then(Value::as_u64).unwrap_or(0));
     let rows = [
         (
             "Phishing-resistant (passkey, security key, Windows Hello)",
-            n("phishing-resistant"),
+            "phishing-resistant",
         ),
-        ("App (Authenticator push, OATH)", n("app")),
+        ("App (Authenticator push, OATH)", "app"),
         (
             "Phone only (blocked on 1 February 2027 if nothing changes)",
-            n("phone-only"),
+            "phone-only",
         ),
-        ("No method", n("none")),
-        ("Not read yet", n("unknown")),
+        ("No method", "none"),
+        ("Not read yet", "unknown"),
     ];
     json!({
         "target": ctx.settings.campaign.target.as_str(),
-        "rows": rows.iter().map(|(label, count)| json!({"label": label, "count": count})).collect::<Vec<_>>(),
+        "rows": rows.iter().map(|(label, key)| json!({
+            "label": label,
+            "count": n(key),
+            // The report has no "not read yet": everyone in it was read.
+            "tenant": if *key == "unknown" { None } else { t(key) },
+            "tenantKnown": *key != "unknown" && tenant_counts.is_some(),
+        })).collect::<Vec<_>>(),
         "phoneOnly": n("phone-only"),
         "phoneOnlyByDepartment": s.phone_only_by_department,
+        "tenant": tenant_counts.is_some(),
+        "tenantPhoneOnly": t("phone-only"),
+        "tenantUnknown": tenant.get("unknown"),
     })
 }
 
@@ -303,7 +355,7 @@ async fn body(
         "attention": attention,
         "portalUrl": dashboard_url(ctx),
         "detection": super::events::detection_text(ctx).await?,
-        "strength": strength_section(ctx, s),
+        "strength": strength_section(ctx, s, &tenant_strength(ctx, now).await?),
         "registrationCampaign": registration_campaign(ctx, now).await?,
     }))
 }

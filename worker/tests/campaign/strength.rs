@@ -137,6 +137,24 @@ async fn the_report_counts_strengths_as_the_export_does() {
     env.tenant
         .register_passkey(&people[3], Passkey::Synced)
         .expect("passkey");
+    // Not tracked: one more phone-only member, and a guest with SMS the tenant-wide count
+    // leaves out.
+    let untracked = env.add_user("x0", "X 0", None);
+    env.tenant
+        .register_mfa(&untracked, MethodKind::Phone)
+        .expect("sms");
+    let guest = env
+        .tenant
+        .add_user(tenant_sim::NewUser {
+            user_principal_name: env.upn("guest"),
+            account_enabled: Some(true),
+            user_type: Some("Guest".into()),
+            ..tenant_sim::NewUser::default()
+        })
+        .expect("guest");
+    env.tenant
+        .register_mfa(&guest.user_principal_name, MethodKind::Phone)
+        .expect("guest sms");
     env.upload(&people).await;
     env.orchestrate().await;
     env.run(&[PassKind::Report]).await;
@@ -174,6 +192,21 @@ async fn the_report_counts_strengths_as_the_export_does() {
         text.contains("Microsoft's registration campaign:"),
         "{text}"
     );
+    // Tenant-wide, from the registration report: the untracked member counted, the guest not.
+    assert!(
+        text.contains(
+            "Phone only (blocked on 1 February 2027 if nothing changes): 2 (tenant-wide 3)"
+        ) || text.contains(">2</td><td style=\"padding:6px 0 6px 12px;text-align:right\">3</td>"),
+        "{text}"
+    );
+    let state = mfa_core::passes::PassRunner::state(&env.worker)
+        .await
+        .expect("state");
+    let tenant = state.tenant_strength.expect("tenant-wide counts kept");
+    assert_eq!(tenant["byStrength"]["phone-only"], 3, "{tenant}");
+    assert_eq!(tenant["byStrength"]["app"], 1, "{tenant}");
+    assert_eq!(tenant["byStrength"]["phishing-resistant"], 1, "{tenant}");
+    assert_eq!(tenant["guests"], 1, "{tenant}");
     assert!(
         text.contains("Phone only (blocked on 1 February 2027 if nothing changes): 2")
             || text.contains("Phone only (blocked on 1 February 2027 if nothing changes)</td><td style=\"padding:6px 0;text-align:right\">2"),
@@ -345,4 +378,20 @@ async fn without_p1_find_people_reads_each_users_methods() {
     assert_eq!(found.guests, 1);
     assert!(found.disabled >= 1);
     assert_eq!(found.by_strength.get("app"), Some(&1));
+    // Without the report, the daily report cannot count the tenant and says why.
+    env.run(&[PassKind::Report]).await;
+    let report = env
+        .tenant
+        .outbox()
+        .into_iter()
+        .rev()
+        .find(|m| m.subject.contains("MFA Rollout Report"))
+        .expect("report email");
+    assert!(
+        report
+            .body
+            .contains("Tenant-wide: unknown (no registration report without Entra ID P1"),
+        "{}",
+        report.body
+    );
 }

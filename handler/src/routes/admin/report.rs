@@ -67,6 +67,7 @@ pub async fn report(
             "summary": summary,
             "pilot": passes.pilot,
             "registrationCampaign": passes.registration_campaign,
+            "tenantStrength": passes.tenant_strength,
             "needingAttention": {
                 "staleDays": days,
                 "notClicked": not_clicked,

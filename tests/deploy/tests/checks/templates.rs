@@ -103,6 +103,7 @@ fn graph_permissions_are_exactly_the_documented_ones() {
         "AuditLog.Read.All",
         "Sites.Selected",
         "Policy.ReadWrite.AuthenticationMethod",
+        "Policy.Read.All",
     ] {
         assert!(module.contains(&format!("'{role}'")), "Bicep lacks {role}");
         assert!(script.contains(role), "grant-permissions.sh lacks {role}");
