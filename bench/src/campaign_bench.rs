@@ -75,6 +75,12 @@ pub fn kind(r: &RequestRecord) -> String {
         "registration report page"
     } else if p.contains("/auditLogs/directoryAudits") {
         "audit log page"
+    } else if p.ends_with("/users") && r.query.contains("expand") {
+        "managers, 15 per look-up"
+    } else if p.ends_with("/users") {
+        "users, 15 per look-up"
+    } else if p.contains("/groups/") && r.method == "PATCH" {
+        "group add, 20 per PATCH"
     } else if p.contains("/manager") {
         "manager"
     } else if p.contains("/members") {

@@ -48,6 +48,8 @@ pub enum Expr {
     Cmp(String, Op, Lit),
     /// `startswith(field, 'prefix')`
     StartsWith(String, String),
+    /// `field in ('a', 'b')`
+    In(String, Vec<Lit>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -175,6 +177,28 @@ impl Parser {
                 };
                 Ok(Expr::StartsWith(f, v))
             }
+            Some(Tok::Word(field)) if self.peek_word("in") => {
+                self.pos += 1;
+                if self.next() != Some(Tok::Open) {
+                    return Err(format!("expected '(' after '{field} in'"));
+                }
+                let mut values = Vec::new();
+                loop {
+                    match self.next() {
+                        Some(Tok::Str(v)) => values.push(Lit::Str(v)),
+                        Some(Tok::Word(w)) => {
+                            values.push(w.parse::<f64>().map(Lit::Num).unwrap_or(Lit::Raw(w)))
+                        }
+                        _ => return Err(format!("expected a value in '{field} in (…)'")),
+                    }
+                    match self.next() {
+                        Some(Tok::Comma) => continue,
+                        Some(Tok::Close) => break,
+                        _ => return Err(format!("expected ',' or ')' in '{field} in (…)'")),
+                    }
+                }
+                Ok(Expr::In(field, values))
+            }
             Some(Tok::Word(field)) => {
                 let op = match self.next() {
                     Some(Tok::Word(o)) => match o.to_ascii_lowercase().as_str() {
@@ -259,6 +283,10 @@ pub fn eval(e: &Expr, get: &dyn Fn(&str) -> Option<Value>) -> bool {
         Expr::StartsWith(f, p) => {
             matches!(get(f), Some(Value::String(s)) if s.to_lowercase().starts_with(&p.to_lowercase()))
         }
+        Expr::In(f, values) => {
+            let v = get(f);
+            values.iter().any(|lit| compare(v.as_ref(), Op::Eq, lit))
+        }
     }
 }
 
@@ -270,7 +298,7 @@ pub fn fields(e: &Expr, out: &mut Vec<String>) {
             fields(b, out)
         }
         Expr::Not(a) => fields(a, out),
-        Expr::Cmp(f, _, _) | Expr::StartsWith(f, _) => out.push(f.clone()),
+        Expr::Cmp(f, _, _) | Expr::StartsWith(f, _) | Expr::In(f, _) => out.push(f.clone()),
     }
 }
 

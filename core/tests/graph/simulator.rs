@@ -748,3 +748,85 @@ async fn strength_of_every_kind_from_methods_and_from_the_report() {
     assert_eq!(campaign.exclude_targets[0].id, ids[0]);
     assert_no_violations(&sim, false);
 }
+
+#[tokio::test]
+async fn users_are_found_fifteen_a_request_with_managers_and_added_twenty_a_patch() {
+    let Setup { sim, client, .. } = setup().await;
+    let t = sim.tenant();
+    let boss = t.add_user(NewUser::upn("boss@contoso.example")).unwrap();
+    let mut keys = Vec::new();
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        let mut u = NewUser::upn(format!("p{i}@contoso.example"));
+        if i % 2 == 0 {
+            u.manager = Some(boss.id.clone());
+        }
+        let u = t.add_user(u).unwrap();
+        ids.push(u.id.clone());
+        // Half by object id, half by UPN (in another case), as the passes hold them.
+        keys.push(if i % 2 == 0 {
+            u.id.clone()
+        } else {
+            format!("P{i}@Contoso.Example")
+        });
+    }
+    let quoted = t.add_user(NewUser::upn("o'neil@contoso.example")).unwrap();
+    keys.push("o'neil@contoso.example".into());
+    keys.push("ghost@contoso.example".into());
+    let before = t.requests().len();
+    let found = client.find_users(&keys, true).await;
+    assert_eq!(found.len(), keys.len());
+    for (i, id) in ids.iter().enumerate() {
+        let user = found[i].as_ref().unwrap().as_ref().expect("found");
+        assert_eq!(&user.id, id);
+        let manager = user.manager.as_ref().map(|m| m.id.clone());
+        assert_eq!(manager, (i % 2 == 0).then(|| boss.id.clone()), "{i}");
+    }
+    assert_eq!(found[40].as_ref().unwrap().as_ref().unwrap().id, quoted.id);
+    assert_eq!(found[41], Ok(None));
+    let lists: Vec<_> = t.requests()[before..]
+        .iter()
+        .filter(|r| r.path == "/v1.0/users")
+        .cloned()
+        .collect();
+    // 20 ids in 2 requests, 22 UPNs in 2: 4 requests for 42 people, none refused.
+    assert_eq!(lists.len(), 4, "{lists:#?}");
+    assert!(lists.iter().all(|r| r.status == 200 && r.in_batch));
+    let managers = client.find_managers(&ids[..4]).await;
+    assert_eq!(managers[0].as_ref().unwrap().as_ref().unwrap().id, boss.id);
+    assert_eq!(managers[1], Ok(None));
+
+    // More than 15 values in one `in` is refused, as Graph does.
+    let many: Vec<String> = (0..16).map(|i| format!("'x{i}@contoso.example'")).collect();
+    let refused = client
+        .send(
+            mfa_core::graph::GraphRequest::get(format!(
+                "/v1.0/users?$filter=userPrincipalName in ({})",
+                many.join(",")
+            ))
+            .category(mfa_core::graph::Category::Identity),
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(GraphError::BadRequest { .. })),
+        "{refused:?}"
+    );
+
+    // 25 people, one already a member: the first PATCH of 20 is refused whole and redone one
+    // by one; the second PATCH of 5 takes.
+    let group = t.add_group("CA MFA rollout");
+    t.add_group_member(&group.id, &ids[3]).unwrap();
+    let before = t.requests().len();
+    let added = client.add_group_members_bound(&group.id, &ids[..25]).await;
+    assert_eq!(added.len(), 25);
+    assert_eq!(added[3], Ok(AddMember::AlreadyMember));
+    assert!(added.iter().all(Result::is_ok));
+    assert_eq!(t.group_members(&group.id).unwrap().len(), 25);
+    let patches = t.requests()[before..]
+        .iter()
+        .filter(|r| r.method == "PATCH")
+        .map(|r| r.status)
+        .collect::<Vec<_>>();
+    assert_eq!(patches, vec![400, 204]);
+    assert_no_violations(&sim, false);
+}

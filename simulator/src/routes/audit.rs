@@ -48,6 +48,7 @@ fn check(e: &Expr) -> Result<(), GraphError> {
         }
         Expr::StartsWith(f, _) if f.eq_ignore_ascii_case("activityDisplayName") => Ok(()),
         Expr::StartsWith(f, _) => Err(bad_filter(format!("startswith is not supported on {f}"))),
+        Expr::In(f, _) => Err(bad_filter(format!("in is not supported on {f}"))),
     }
 }
 

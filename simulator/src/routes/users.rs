@@ -113,30 +113,119 @@ pub(crate) fn get_user(
     Ok(SimResponse::json(200, Value::Object(body)))
 }
 
-/// `GET /users` with `$filter`, `$select`, `$top` (≤ 999, default 100) and `$skiptoken`.
+/// Values Graph allows in one `in (…)` on directory objects by default.
+const IN_LIMIT: usize = 15;
+
+/// `$expand`: only `manager`, optionally `manager($select=…)`; the manager's selected properties.
+fn expand_manager(req: &SimRequest) -> Result<Option<Vec<String>>, GraphError> {
+    let Some(expand) = req.param("$expand") else {
+        return Ok(None);
+    };
+    let e = expand.trim();
+    if e.eq_ignore_ascii_case("manager") {
+        return Ok(Some(Vec::new()));
+    }
+    let inner = e
+        .strip_prefix("manager(")
+        .and_then(|r| r.strip_suffix(')'))
+        .and_then(|r| r.strip_prefix("$select="));
+    match inner {
+        Some(list) => Ok(Some(odata::select_list(Some(list.to_string())))),
+        None => Err(GraphError::bad_request(format!(
+            "Could not find a property named '{e}' on type 'microsoft.graph.user'."
+        ))),
+    }
+}
+
+/// The user's JSON with `manager` expanded when asked (absent when they have none).
+fn with_manager(
+    t: &crate::state::TenantState,
+    u: &User,
+    select: &[String],
+    manager: Option<&[String]>,
+) -> Value {
+    let mut body = project(u, select);
+    if let Some(msel) = manager {
+        if let Some(m) = u.manager_id.as_deref().and_then(|m| t.user(m)) {
+            let mut mj = Map::new();
+            mj.insert("@odata.type".into(), json!("#microsoft.graph.user"));
+            mj.extend(project(m, msel));
+            body.insert("manager".into(), Value::Object(mj));
+        }
+    }
+    Value::Object(body)
+}
+
+/// Ids or UPNs a filter names when it is exactly `id`/`userPrincipalName` `eq` or `in (…)`:
+/// served by lookup rather than by a scan.
+fn lookup_keys(e: &Expr) -> Option<Vec<String>> {
+    let key_field =
+        |f: &str| f.eq_ignore_ascii_case("id") || f.eq_ignore_ascii_case("userPrincipalName");
+    match e {
+        Expr::Cmp(f, odata::Op::Eq, odata::Lit::Str(v)) if key_field(f) => Some(vec![v.clone()]),
+        Expr::In(f, values) if key_field(f) => values
+            .iter()
+            .map(|v| match v {
+                odata::Lit::Str(s) => Some(s.clone()),
+                _ => None,
+            })
+            .collect(),
+        _ => None,
+    }
+}
+
+/// `GET /users` with `$filter` (`in (…)` up to 15 values), `$select`, `$expand=manager`,
+/// `$top` (≤ 999, default 100; with `$expand` at most 100, as Graph caps expanded directory
+/// objects) and `$skiptoken`.
 pub(crate) fn list_users(shared: &Shared, req: &SimRequest, version: &str) -> GraphResult {
     let select = odata::select_list(req.param("$select"));
     let filter = filter_param(req, GraphError::bad_request)?;
-    let page = Offset::of(req, 100, 999)?;
+    if let Some(Expr::In(_, values)) = &filter {
+        if values.len() > IN_LIMIT {
+            return Err(GraphError::new(
+                400,
+                "Request_UnsupportedQuery",
+                format!(
+                    "Too many child clauses specified in search filter expression containing 'OR' operators: {}. Max allowed: {IN_LIMIT}.",
+                    values.len()
+                ),
+            ));
+        }
+    }
+    let manager = expand_manager(req)?;
+    let page = if manager.is_some() {
+        Offset::of(req, 100, 100)?
+    } else {
+        Offset::of(req, 100, 999)?
+    };
     let t = shared.tenant.lock();
-    let matching: Vec<&User> = t
-        .users_in_order()
-        .filter(|u| {
-            filter.as_ref().is_none_or(|f| {
-                let all = user_json(u);
-                odata::eval(f, &|name| {
-                    all.iter()
-                        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                        .map(|(_, v)| v.clone())
+    let matching: Vec<&User> = match filter.as_ref().and_then(lookup_keys) {
+        Some(keys) => {
+            let mut seen = std::collections::HashSet::new();
+            keys.iter()
+                .filter_map(|k| t.user(k))
+                .filter(|u| seen.insert(u.id.clone()))
+                .collect()
+        }
+        None => t
+            .users_in_order()
+            .filter(|u| {
+                filter.as_ref().is_none_or(|f| {
+                    let all = user_json(u);
+                    odata::eval(f, &|name| {
+                        all.iter()
+                            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                            .map(|(_, v)| v.clone())
+                    })
                 })
             })
-        })
-        .collect();
+            .collect(),
+    };
     let value: Vec<Value> = matching
         .iter()
         .skip(page.skip)
         .take(page.top)
-        .map(|u| Value::Object(project(u, &select)))
+        .map(|u| with_manager(&t, u, &select, manager.as_deref()))
         .collect();
     let mut body =
         json!({"@odata.context": context(shared, version, &select, false), "value": value});

@@ -6,10 +6,11 @@
 //! queued they may use at most `100 - MFA_INVITE_SHARE_PERCENT` % of the run's sending capacity,
 //! so neither starves.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use mfa_core::domain::{InviteStatus, MailKind, ObjectId, OnboardingRecord, StatusEvent, Upn};
+use mfa_core::graph::User;
 use mfa_core::passes::{PassKind, PassOutcome};
 use mfa_core::store::DueQuery;
 
@@ -62,22 +63,30 @@ pub async fn run(ctx: &mut RunCtx, actions: Actions) -> anyhow::Result<Vec<PassO
             limit: ctx.extra.page,
             batch: None,
         };
-        let page = ctx.claim_due(&query).await?;
+        let mut page = ctx.claim_due(&query).await?;
         let Some(last) = page.last() else { break };
         after = last.next_due_at.map(|d| (d, last.upn.clone()));
-        for mut rec in page {
+        // Group adds for the whole page, 20 per request; managers 15 per request.
+        let added = add_to_group(ctx, &mut page, actions, &mut deadline).await?;
+        let managers = if actions.escalation {
+            Managers::read(ctx, &page).await
+        } else {
+            Managers::default()
+        };
+        let mut page = page.into_iter().zip(added);
+        while let Some((mut rec, mut changed)) = page.next() {
             if !ctx.has_time() {
+                // Out of time: keep the group adds already made for the rest of the page.
+                for (mut rec, changed) in std::iter::once((rec, changed)).chain(page) {
+                    if changed {
+                        rec.next_due_at = Some(ctx.next_due(&rec));
+                        RunCtx::release(&mut rec);
+                        ctx.save(&rec).await?;
+                    }
+                }
                 break 'pages;
             }
-            let now = ctx.now();
-            let mut changed = false;
-            if rec.status == InviteStatus::Clicked && !rec.in_group {
-                changed |= add_to_group(ctx, &mut rec, &mut deadline, "after the click").await?;
-            }
-            if actions.deadline && !rec.in_group && past_deadline(ctx, &rec, now) {
-                changed |= add_to_group(ctx, &mut rec, &mut deadline, "deadline reached").await?;
-            }
-            let wants_reminder = now >= ctx.reminder_at(&rec);
+            let wants_reminder = ctx.now() >= ctx.reminder_at(&rec);
             // A reminder first (when due), then the escalation it may make owed, in one visit.
             let mut visit = Visit::Continue;
             if actions.reminder && wants_reminder && !ctx.owes_escalation(&rec) {
@@ -98,7 +107,7 @@ pub async fn run(ctx: &mut RunCtx, actions: Actions) -> anyhow::Result<Vec<PassO
             // The escalation it owes goes into its manager's digest, sent after the walk.
             let mut manager = None;
             if visit == Visit::Continue && actions.escalation && ctx.owes_escalation(&rec) {
-                match escalation_target(ctx, &mut rec, &mut escalations).await? {
+                match escalation_target(ctx, &managers, &mut rec, &mut escalations).await? {
                     Some(target) => manager = Some(target),
                     // Skipped, with a note: saved below.
                     None if rec.escalation_date.is_some() => changed = true,
@@ -328,33 +337,92 @@ fn past_deadline(ctx: &RunCtx, rec: &OnboardingRecord, now: DateTime<Utc>) -> bo
     ctx.deadline_at(rec).is_some_and(|d| d <= now)
 }
 
+/// Adds to the group everyone on `page` who clicked without being added (the click's own add
+/// failed) or whose deadline has come, 20 per request; one flag per person: whether their record
+/// changed.
 async fn add_to_group(
     ctx: &RunCtx,
-    rec: &mut OnboardingRecord,
+    page: &mut [OnboardingRecord],
+    actions: Actions,
     out: &mut PassOutcome,
-    why: &str,
-) -> anyhow::Result<bool> {
+) -> anyhow::Result<Vec<bool>> {
+    let mut changed = vec![false; page.len()];
     let Ok(group) = ctx.settings.group_id.as_ref() else {
-        return Ok(false);
+        return Ok(changed);
     };
-    let Some(id) = object_id(ctx, rec).await? else {
-        return Ok(false);
-    };
-    if ctx.dry_run {
-        out.notes
-            .push(format!("{}: would add to the group ({why})", who(rec)));
-        return Ok(false);
+    let now = ctx.now();
+    let mut wanted = Vec::new();
+    for (i, rec) in page.iter_mut().enumerate() {
+        if rec.in_group {
+            continue;
+        }
+        let why = if rec.status == InviteStatus::Clicked {
+            "after the click"
+        } else if actions.deadline && past_deadline(ctx, rec, now) {
+            "deadline reached"
+        } else {
+            continue;
+        };
+        let Some(id) = object_id(ctx, rec).await? else {
+            continue;
+        };
+        if ctx.dry_run {
+            out.notes
+                .push(format!("{}: would add to the group ({why})", who(rec)));
+            continue;
+        }
+        wanted.push((i, id.to_string()));
     }
-    match ctx.graph.add_group_member(group, id.as_str()).await {
-        Ok(_) => {
-            rec.apply(StatusEvent::GroupAdded, ctx.now())?;
-            out.changed += 1;
-            Ok(true)
+    if wanted.is_empty() {
+        return Ok(changed);
+    }
+    let ids: Vec<String> = wanted.iter().map(|(_, id)| id.clone()).collect();
+    let results = ctx.graph.add_group_members_bound(group, &ids).await;
+    for ((i, _), result) in wanted.into_iter().zip(results) {
+        let rec = &mut page[i];
+        match result {
+            Ok(_) => {
+                rec.apply(StatusEvent::GroupAdded, ctx.now())?;
+                out.changed += 1;
+                changed[i] = true;
+            }
+            Err(e) => {
+                tracing::warn!(upn = who(rec), error = %e, "group add failed; next run retries")
+            }
         }
-        Err(e) => {
-            tracing::warn!(upn = who(rec), error = %e, "group add failed; next run retries");
-            Ok(false)
+    }
+    Ok(changed)
+}
+
+/// The managers of the page's people who owe an escalation, read before the walk, 15 per
+/// request (`$expand=manager`). Someone not read here (no object id yet, a failed read, owed
+/// only after this visit's reminder) is looked up alone.
+#[derive(Debug, Default)]
+struct Managers(HashMap<String, Option<User>>);
+
+impl Managers {
+    async fn read(ctx: &RunCtx, page: &[OnboardingRecord]) -> Self {
+        let ids: Vec<String> = page
+            .iter()
+            .filter(|r| ctx.owes_escalation(r))
+            .filter_map(|r| r.object_id.as_ref().map(ToString::to_string))
+            .collect();
+        if ids.is_empty() {
+            return Self::default();
         }
+        let found = ctx.graph.find_managers(&ids).await;
+        Self(
+            ids.into_iter()
+                .zip(found)
+                .filter_map(|(id, manager)| match manager {
+                    Ok(m) => Some((id, m)),
+                    Err(e) => {
+                        tracing::debug!(user = %id, error = %e, "manager not read with the page");
+                        None
+                    }
+                })
+                .collect(),
+        )
     }
 }
 
@@ -389,6 +457,7 @@ fn reminder(ctx: &RunCtx, rec: &OnboardingRecord) -> anyhow::Result<Email> {
 /// next run retries).
 async fn escalation_target(
     ctx: &RunCtx,
+    managers: &Managers,
     rec: &mut OnboardingRecord,
     out: &mut PassOutcome,
 ) -> anyhow::Result<Option<Target>> {
@@ -396,7 +465,11 @@ async fn escalation_target(
         skip_escalation(ctx, rec, out, NOT_IN_DIRECTORY)?;
         return Ok(None);
     };
-    let manager = match ctx.graph.get_manager(id.as_str()).await {
+    let read = match managers.0.get(id.as_str()) {
+        Some(m) => Ok(m.clone()),
+        None => ctx.graph.get_manager(id.as_str()).await,
+    };
+    let manager = match read {
         Ok(m) => m,
         Err(e) => {
             tracing::warn!(upn = who(rec), error = %e, "manager lookup failed; next run retries");

@@ -159,7 +159,7 @@ async fn resolve(
     out: &mut PassOutcome,
 ) -> anyhow::Result<Vec<OnboardingRecord>> {
     let keys: Vec<String> = page.iter().map(directory_key).collect();
-    let users = ctx.graph.get_users(&keys).await;
+    let users = ctx.graph.find_users(&keys, false).await;
     let mut ready = Vec::with_capacity(page.len());
     let mut ids = Vec::new();
     for (mut rec, user) in page.into_iter().zip(users) {

@@ -145,7 +145,7 @@ async fn provision(
     counts: &mut Counts,
 ) -> anyhow::Result<Step> {
     let keys: Vec<String> = group.iter().map(directory_key).collect();
-    let users = ctx.graph.get_users(&keys).await;
+    let users = ctx.graph.find_users(&keys, false).await;
     let mut found: Vec<(OnboardingRecord, User)> = Vec::new();
     for (rec, user) in group.into_iter().zip(users) {
         match user {

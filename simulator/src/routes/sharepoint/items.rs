@@ -45,6 +45,11 @@ fn normalise(e: Expr, list: &List, unindexed: &mut Vec<String>) -> Result<Expr, 
         ),
         Expr::Not(a) => Expr::Not(Box::new(normalise(*a, list, unindexed)?)),
         Expr::StartsWith(f, p) => Expr::StartsWith(field(&f, unindexed)?.name, p),
+        Expr::In(f, _) => {
+            return Err(GraphError::invalid_request(format!(
+                "The operator 'in' is not supported on list item field '{f}'."
+            )))
+        }
         Expr::Cmp(f, op, lit) => {
             let col = field(&f, unindexed)?;
             let lit = match (&col.kind, lit) {
