@@ -421,6 +421,50 @@ async fn deadline_adds_people_who_did_not_click_to_the_group() {
     assert!(rec.in_group && rec.added_to_group_date.is_some());
 }
 
+/// At the deadline a page's group adds go 20 per `PATCH members@odata.bind`; one already in
+/// the group (added by hand) refuses its `PATCH` whole, which is then redone one by one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deadline_group_adds_go_twenty_per_patch() {
+    let env = spawn(Options {
+        extra: vec![("MFA_DEADLINE_DAYS", "10".into())],
+        ..Options::default()
+    })
+    .await;
+    let people: Vec<String> = (0..45)
+        .map(|i| env.add_user(&format!("late{i}"), &format!("Late {i}"), None))
+        .collect();
+    env.upload(&people).await;
+    env.orchestrate().await;
+    // Someone put one of the first twenty in the group by hand.
+    env.tenant
+        .add_group_member(&env.group_id, &people[5])
+        .expect("by hand");
+    env.advance_days(10);
+    let before = env.tenant.requests().len();
+    env.orchestrate().await;
+    let members = env.tenant.group_members(&env.group_id).expect("group");
+    assert_eq!(members.len(), 45);
+    for upn in &people {
+        let rec = env.record(upn).await;
+        assert!(rec.in_group, "{upn} recorded in the group");
+    }
+    let requests = env.tenant.requests();
+    let patches: Vec<u16> = requests[before..]
+        .iter()
+        .filter(|r| r.method == "PATCH" && r.path.contains("/groups/"))
+        .map(|r| r.status)
+        .collect();
+    let singles = requests[before..]
+        .iter()
+        .filter(|r| r.path.ends_with("/members/$ref"))
+        .count();
+    // Which PATCH meets the hand-added person depends on the due order; exactly one is refused.
+    assert_eq!(patches.len(), 3, "{patches:?}");
+    assert_eq!(patches.iter().filter(|s| **s == 400).count(), 1, "{patches:?}");
+    assert!(singles <= 20, "only the refused PATCH's people one by one: {singles}");
+    env.assert_no_violations();
+}
+
 /// With `MFA_MAIL_FORMAT=mime` the invitation carries a plain-text alternative with the same
 /// personal link, and nothing markup-escaped leaks into the text.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
