@@ -21,4 +21,5 @@ pub mod load;
 pub mod machine;
 pub mod minimal;
 pub mod procstat;
+pub mod sharepoint_bench;
 pub mod upload_bench;

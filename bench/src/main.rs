@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use mfa_bench::{
-    campaign_bench, check_bench, check_events_bench, handler_bench, machine, upload_bench,
+    campaign_bench, check_bench, check_events_bench, handler_bench, machine, sharepoint_bench,
+    upload_bench,
 };
 
 #[derive(Parser)]
@@ -77,6 +78,16 @@ enum Cmd {
         #[arg(long, default_value_t = 30)]
         registered_percent: usize,
     },
+    /// The SharePoint list store at a published RU tier (simulated time): a large upload through
+    /// the real handler and its background import, then the admin reads at that size.
+    Sharepoint {
+        /// Rows in the uploaded file.
+        #[arg(long, default_value_t = 100_000)]
+        rows: usize,
+        /// RU-per-minute tiers, comma-separated (one import each).
+        #[arg(long, value_delimiter = ',', default_values_t = [1250, 5000])]
+        ru: Vec<u64>,
+    },
     /// Internal: the real handler as a child process for `upload` (prints `PORT n`).
     #[command(hide = true)]
     ServeHandler {
@@ -138,6 +149,12 @@ async fn main() {
             seed,
             every_minutes,
             check_mode,
+        })
+        .await
+        .map(Some),
+        Cmd::Sharepoint { rows, ru } => sharepoint_bench::run(sharepoint_bench::Options {
+            rows,
+            tiers: ru,
         })
         .await
         .map(Some),

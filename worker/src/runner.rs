@@ -416,7 +416,8 @@ impl Worker {
         if dry_run {
             return;
         }
-        let deadline = std::time::Instant::now() + self.settings.run_budget;
+        let deadline = self.clock.now()
+            + chrono::Duration::from_std(self.settings.run_budget).unwrap_or_default();
         match self.importer.resume(Some(deadline)).await {
             Ok(done) => {
                 for i in done {

@@ -26,6 +26,17 @@ pub struct Site {
 }
 
 impl Site {
+    /// The site's own properties, without its lists (cloning those would copy every item).
+    pub fn without_lists(&self) -> Site {
+        Site {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            host: self.host.clone(),
+            lists: Vec::new(),
+            created: self.created,
+        }
+    }
+
     /// `https://{host}/sites/{name}`.
     pub fn web_url(&self) -> String {
         format!("https://{}/sites/{}", self.host, self.name)

@@ -29,10 +29,46 @@ pub const RU_WRITE: u32 = 2;
 pub const PAGE: u32 = 5000;
 
 /// A rolling one-minute RU window.
+///
+/// A request's RUs are taken before it is sent ([`Pacer::take`]) and held as in flight until it
+/// is answered; then they count in the window **from the answer**, since SharePoint charged
+/// them somewhere between the two. Counting from the send could free them in our window before
+/// they leave SharePoint's, and the next request would be refused.
 #[derive(Debug)]
 pub struct Pacer {
     budget: u32,
-    spent: Mutex<VecDeque<(DateTime<Utc>, u32)>>,
+    state: Mutex<Window>,
+    /// Woken when a request in flight is answered.
+    answered: tokio::sync::Notify,
+}
+
+#[derive(Debug, Default)]
+struct Window {
+    /// Answered requests' RUs, oldest first.
+    spent: VecDeque<(DateTime<Utc>, u32)>,
+    /// RUs of requests sent and not answered yet.
+    in_flight: u32,
+}
+
+/// RUs taken for one request; they count in the window from when this is dropped (the request
+/// answered, or given up).
+#[must_use = "hold the permit until the request is answered"]
+pub struct Permit<'a> {
+    pacer: &'a Pacer,
+    clock: crate::clock::SharedClock,
+    cost: u32,
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        let now = self.clock.now();
+        {
+            let mut w = self.pacer.state.lock();
+            w.in_flight = w.in_flight.saturating_sub(self.cost);
+            w.spent.push_back((now, self.cost));
+        }
+        self.pacer.answered.notify_waiters();
+    }
 }
 
 impl Pacer {
@@ -40,32 +76,52 @@ impl Pacer {
     pub fn new(budget: u32) -> Self {
         Self {
             budget: budget.max(RU_WRITE * 20),
-            spent: Mutex::new(VecDeque::new()),
+            state: Mutex::new(Window::default()),
+            answered: tokio::sync::Notify::new(),
         }
     }
 
-    pub(super) async fn take(&self, graph: &GraphClient, cost: u32) {
+    /// Waits until `cost` RUs fit in the last minute's budget (answered and in flight), and takes
+    /// them until the returned permit is dropped.
+    pub(super) async fn take(&self, graph: &GraphClient, cost: u32) -> Permit<'_> {
         let clock = graph.clock().clone();
         loop {
+            // Registered before the check, so an answer between the check and the wait wakes us.
+            let answered = self.answered.notified();
             let now = clock.now();
             let wait = {
-                let mut spent = self.spent.lock();
+                let mut w = self.state.lock();
                 let window = now - chrono::Duration::minutes(1);
-                while spent.front().is_some_and(|(t, _)| *t <= window) {
-                    spent.pop_front();
+                while w.spent.front().is_some_and(|(t, _)| *t <= window) {
+                    w.spent.pop_front();
                 }
-                let used: u32 = spent.iter().map(|(_, c)| *c).sum();
-                if used + cost <= self.budget || spent.is_empty() {
-                    spent.push_back((now, cost));
-                    return;
+                let used: u32 = w.spent.iter().map(|(_, c)| *c).sum::<u32>() + w.in_flight;
+                if used + cost <= self.budget || (w.spent.is_empty() && w.in_flight == 0) {
+                    w.in_flight += cost;
+                    return Permit {
+                        pacer: self,
+                        clock,
+                        cost,
+                    };
                 }
-                spent
-                    .front()
-                    .map(|(t, _)| (*t - window).to_std().unwrap_or_default())
-                    .unwrap_or_default()
+                // What frees first: the oldest answered RUs leaving the window, or (when the
+                // window alone would allow it) a request in flight being answered.
+                let in_window: u32 = w.spent.iter().map(|(_, c)| *c).sum();
+                if in_window + cost <= self.budget || w.spent.is_empty() {
+                    None
+                } else {
+                    w.spent
+                        .front()
+                        .map(|(t, _)| (*t - window).to_std().unwrap_or_default())
+                }
             };
-            tracing::debug!(?wait, "pacing SharePoint requests to the RU budget");
-            clock.sleep(wait.max(Duration::from_millis(100))).await;
+            match wait {
+                None => answered.await,
+                Some(wait) => {
+                    tracing::debug!(?wait, "pacing SharePoint requests to the RU budget");
+                    clock.sleep(wait.max(Duration::from_millis(100))).await;
+                }
+            }
         }
     }
 }
@@ -119,11 +175,15 @@ impl SpList {
         };
         let mut pages = Box::pin(self.graph.list_items(&self.site, &self.list, &q)?);
         let mut out = Vec::new();
-        self.pacer.take(&self.graph, RU_WRITE).await;
-        while let Some(page) = pages.try_next().await? {
+        loop {
+            let permit = self.pacer.take(&self.graph, RU_WRITE).await;
+            let page = pages.try_next().await?;
+            drop(permit);
+            let Some(page) = page else { break };
+            let more = page.next_link.is_some();
             out.extend(page.value);
-            if page.next_link.is_some() {
-                self.pacer.take(&self.graph, RU_WRITE).await;
+            if !more {
+                break;
             }
         }
         Ok(out)
@@ -131,7 +191,7 @@ impl SpList {
 
     /// One item by id (`None` when gone).
     pub async fn get(&self, item_id: &str, select: &[String]) -> GraphResult<Option<ListItem>> {
-        self.pacer.take(&self.graph, RU_READ).await;
+        let _permit = self.pacer.take(&self.graph, RU_READ).await;
         self.graph
             .get_list_item(&self.site, &self.list, item_id, select)
             .await
@@ -144,11 +204,13 @@ impl SpList {
         fields: Map<String, Value>,
         etag: Option<&str>,
     ) -> GraphResult<Option<String>> {
-        self.pacer.take(&self.graph, RU_WRITE).await;
+        let permit = self.pacer.take(&self.graph, RU_WRITE).await;
         let echoed = self
             .graph
             .update_list_item(&self.site, &self.list, item_id, fields, etag)
-            .await?;
+            .await;
+        drop(permit);
+        let echoed = echoed?;
         Ok(echoed
             .get("@odata.etag")
             .and_then(Value::as_str)
@@ -157,7 +219,7 @@ impl SpList {
 
     /// Creates an item.
     pub async fn create(&self, fields: Map<String, Value>) -> GraphResult<ListItem> {
-        self.pacer.take(&self.graph, RU_WRITE).await;
+        let _permit = self.pacer.take(&self.graph, RU_WRITE).await;
         self.graph
             .create_list_item(&self.site, &self.list, fields)
             .await
@@ -165,7 +227,7 @@ impl SpList {
 
     /// Deletes an item (optionally only if unchanged); `false` when it was already gone.
     pub async fn delete(&self, item_id: &str, etag: Option<&str>) -> GraphResult<bool> {
-        self.pacer.take(&self.graph, RU_WRITE).await;
+        let _permit = self.pacer.take(&self.graph, RU_WRITE).await;
         self.graph
             .delete_list_item(&self.site, &self.list, item_id, etag)
             .await
@@ -177,14 +239,19 @@ impl SpList {
         requests: Vec<(BatchRequest, u32)>,
     ) -> Vec<GraphResult<BatchResponse>> {
         let mut out = Vec::with_capacity(requests.len());
-        let mut chunk = Vec::new();
         let mut it = requests.into_iter().peekable();
-        while let Some((req, cost)) = it.next() {
-            self.pacer.take(&self.graph, cost).await;
-            chunk.push(req);
-            if chunk.len() == crate::graph::MAX_BATCH || it.peek().is_none() {
-                out.extend(self.graph.batch(std::mem::take(&mut chunk)).await);
-            }
+        while it.peek().is_some() {
+            let chunk: Vec<(BatchRequest, u32)> =
+                it.by_ref().take(crate::graph::MAX_BATCH).collect();
+            // One take for the envelope: taking sub-request by sub-request could wait for
+            // answers to the envelope's own, not yet sent, sub-requests.
+            let cost = chunk.iter().map(|(_, c)| *c).sum();
+            let _permit = self.pacer.take(&self.graph, cost).await;
+            out.extend(
+                self.graph
+                    .batch(chunk.into_iter().map(|(r, _)| r).collect())
+                    .await,
+            );
         }
         out
     }

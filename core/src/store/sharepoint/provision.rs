@@ -59,11 +59,13 @@ async fn ensure_list(
     specs: &[Spec],
     create: bool,
 ) -> anyhow::Result<(ListReport, Vec<Column>)> {
-    pacer.take(graph, RU_READ).await;
+    let permit = pacer.take(graph, RU_READ).await;
     let found = graph
         .get_list(site, list)
         .await
-        .with_context(|| format!("reading list {list} on site {site}"))?;
+        .with_context(|| format!("reading list {list} on site {site}"));
+    drop(permit);
+    let found = found?;
     let mut report = ListReport::default();
     let existing = match found {
         Some(l) => l,
@@ -79,7 +81,7 @@ async fn ensure_list(
                 .filter(|s| s.name != columns::f::TITLE)
                 .map(Spec::definition)
                 .collect();
-            pacer.take(graph, RU_WRITE).await;
+            let _permit = pacer.take(graph, RU_WRITE).await;
             let l = graph
                 .create_list(site, list, defs)
                 .await
@@ -93,11 +95,13 @@ async fn ensure_list(
         .display_name
         .clone()
         .unwrap_or_else(|| list.to_string());
-    pacer.take(graph, RU_WRITE).await;
-    let mut cols = graph
+    let permit = pacer.take(graph, RU_WRITE).await;
+    let cols = graph
         .list_columns(site, &existing.id)
         .await
-        .context("reading the list's columns")?;
+        .context("reading the list's columns");
+    drop(permit);
+    let mut cols = cols?;
     for spec in specs {
         let current = cols
             .iter()
@@ -114,7 +118,7 @@ async fn ensure_list(
                         "the existing list lacked a column of the old system's schema; adding it"
                     );
                 }
-                pacer.take(graph, RU_WRITE).await;
+                let _permit = pacer.take(graph, RU_WRITE).await;
                 let c = graph
                     .create_column(site, &existing.id, spec.definition())
                     .await
@@ -127,7 +131,7 @@ async fn ensure_list(
                     report.columns_found.push(spec.name.to_string());
                 }
                 if spec.indexed && !c.indexed {
-                    pacer.take(graph, RU_WRITE).await;
+                    let _permit = pacer.take(graph, RU_WRITE).await;
                     let key = if c.id.is_empty() { &c.name } else { &c.id };
                     let updated = graph
                         .update_column(site, &existing.id, key, json!({"indexed": true}))

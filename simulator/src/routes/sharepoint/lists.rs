@@ -6,7 +6,7 @@ use crate::errors::{json_body, GraphError, GraphResult};
 use crate::http::{SimRequest, SimResponse};
 use crate::routes::ListRef;
 use crate::shared::{Ctx, Shared};
-use crate::sharepoint::{Column, ColumnKind, List, Site};
+use crate::sharepoint::{Column, ColumnKind, List};
 use serde_json::{json, Value};
 
 /// `GET /sites/{site}`.
@@ -86,10 +86,7 @@ pub(crate) fn lists(
     let mut sp = shared.sharepoint.lock();
     let site = sp.site_mut(key).ok_or_else(|| site_not_found(key))?;
     if !create {
-        let snapshot = Site {
-            lists: Vec::new(),
-            ..site.clone()
-        };
+        let snapshot = site.without_lists();
         let value: Vec<Value> = site
             .lists
             .iter()
@@ -119,10 +116,7 @@ pub(crate) fn lists(
         let col = parse_column(c)?;
         list.add_column(col).map_err(GraphError::invalid_request)?;
     }
-    let snapshot = Site {
-        lists: Vec::new(),
-        ..site.clone()
-    };
+    let snapshot = site.without_lists();
     let mut v = list_json(&snapshot, &list, true);
     site.lists.push(list);
     v["@odata.context"] = json!(format!(

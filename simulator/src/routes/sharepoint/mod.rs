@@ -43,10 +43,7 @@ pub(super) fn with_list<T>(
     let site = sp
         .site_mut(&l.site)
         .ok_or_else(|| site_not_found(&l.site))?;
-    let snapshot = Site {
-        lists: Vec::new(),
-        ..site.clone()
-    };
+    let snapshot = site.without_lists();
     let list = site.list_mut(&l.list).ok_or_else(list_not_found)?;
     f(&snapshot, list)
 }

@@ -1,0 +1,296 @@
+//! `bench sharepoint`: the production store (the SharePoint list, through Graph) on the tenant
+//! simulator at a published RU tier, in simulated time: a large upload through the real handler
+//! (`POST /api/upload-users`, then the background import), then the admin reads at that size
+//! (dashboard summary, a users page, the full CSV export).
+//!
+//! The handler, its SharePoint store and the simulator share a `ManualClock` that only the store's
+//! RU pacing and Graph's waits move, so the simulated time is what the RU budget costs, and the
+//! wall time is this machine's (and the simulator's) own cost. The simulator answers far faster
+//! than SharePoint does; read the simulated column for the budget and the wall column for CPU.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeZone, Utc};
+use futures::StreamExt;
+use mfa_core::bootstrap::{graph_client_with, GraphTokens};
+use mfa_core::clock::{Clock, ManualClock, SharedClock};
+use mfa_core::config::Vars;
+use mfa_core::graph::IssuedTokens;
+use mfa_core::store::sharepoint::{Options as StoreOptions, SharePointStore};
+use mfa_core::store::SharedStore;
+use mfa_handler::settings::HandlerSettings;
+use mfa_handler::startup::{Application, Deps};
+use serde_json::Value;
+use tenant_sim::{Category, Limits, RequestRecord, SimClock, SimConfig, Simulator};
+
+use crate::app::{InstantGroup, GROUP_ID};
+use crate::procstat;
+
+/// Options of `bench sharepoint`.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Rows in the uploaded file.
+    pub rows: usize,
+    /// RU tiers (per minute) to run at, one import each.
+    pub tiers: Vec<u64>,
+}
+
+/// SharePoint RU of one request as Graph charges it (single item read 1; a query page, create,
+/// update or delete 2), from the simulator's request log.
+fn ru(r: &RequestRecord) -> u64 {
+    if r.method != "GET" {
+        return 2;
+    }
+    let p = r.path.as_str();
+    if p.ends_with("/items") || p.contains("/delta") {
+        2
+    } else {
+        1
+    }
+}
+
+/// RU charged from `from` (an index in the request log) on.
+fn ru_since(sim: &Simulator, from: usize) -> (u64, usize, usize) {
+    let log = sim.tenant().requests();
+    let sp: Vec<&RequestRecord> = log[from.min(log.len())..]
+        .iter()
+        .filter(|r| r.category == Category::SharePoint)
+        .collect();
+    let throttled = sp.iter().filter(|r| r.throttled).count();
+    (sp.iter().map(|r| ru(r)).sum(), sp.len(), throttled)
+}
+
+fn minutes(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
+    (to - from).num_milliseconds() as f64 / 60_000.0
+}
+
+struct Row {
+    tier: u64,
+    answered: String,
+    import_min: f64,
+    bound_min: f64,
+    spent_min: f64,
+    ru: u64,
+    requests: usize,
+    throttled: usize,
+    violations: usize,
+    wall_s: f64,
+    reads: Vec<(String, f64, f64, u64, String)>,
+}
+
+async fn one(rows: usize, tier: u64) -> anyhow::Result<Row> {
+    let start = Utc
+        .with_ymd_and_hms(2026, 12, 1, 8, 0, 0)
+        .single()
+        .expect("valid start");
+    let clock = ManualClock::new(start);
+    let follow = clock.clone();
+    let mut config = SimConfig {
+        clock: SimClock::from_fn(Arc::new(move || follow.now())),
+        limits: Limits {
+            sharepoint_ru_per_minute: tier,
+            ..Limits::default()
+        },
+        ..SimConfig::default()
+    };
+    config.request_log_capacity = 4_000_000;
+    let sim = Simulator::start(config).await?;
+    let tenant = sim.tenant();
+    let tokens = GraphTokens::Supplied(Arc::new(IssuedTokens::new(move || tenant.issue_token())));
+    let shared: SharedClock = Arc::new(clock.clone());
+    let vars = Vars::from_pairs([("MFA_GRAPH_BASE_URL", sim.base_url())]);
+    let graph = graph_client_with(&vars, shared.clone(), &tokens, |_| {})?;
+    let site = sim.tenant().add_site("mfa");
+    let store: SharedStore = Arc::new(
+        SharePointStore::open(
+            graph,
+            &site,
+            "MFA Onboarding",
+            StoreOptions {
+                ru_per_minute: u32::try_from(tier)?,
+                provision: true,
+            },
+        )
+        .await?,
+    );
+    let dir = tempfile::tempdir()?;
+    let settings = HandlerSettings::from_vars(&Vars::from_pairs([
+        (
+            "MFA_STORE".to_string(),
+            format!("sqlite:{}", dir.path().join("unused.db").display()),
+        ),
+        ("FUNCTIONS_CUSTOMHANDLER_PORT".into(), "0".into()),
+        ("MFA_GROUP_ID".into(), GROUP_ID.into()),
+        ("MFA_ADMIN_AUTH".into(), "dev".into()),
+        ("MFA_UPLOAD_MAX_ROWS".into(), "200000".into()),
+    ]))?;
+    let app = Application::build(
+        settings,
+        Deps {
+            store,
+            clock: shared,
+            runner: None,
+            group: Arc::new(InstantGroup),
+        },
+    )
+    .await?;
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let shutdown = app.shutdown_handle();
+    let server = tokio::spawn(app.run_until_stopped());
+    let http = reqwest::Client::new();
+
+    let log_from = sim.tenant().requests().len();
+    let wall = Instant::now();
+    let t0 = clock.now();
+    let csv = crate::upload_bench::csv(rows);
+    let resp = http
+        .post(format!("{base}/api/upload-users?batchId=bench"))
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await?;
+    let status = resp.status();
+    let body: Value = resp.json().await?;
+    let answered = format!(
+        "{} in {:.1} s simulated, {} rows written",
+        status.as_u16(),
+        (clock.now() - t0).num_milliseconds() as f64 / 1000.0,
+        body["rowsWritten"]
+            .as_u64()
+            .or(body["inserted"].as_u64())
+            .unwrap_or(0)
+    );
+    if let Some(id) = body["importId"].as_str() {
+        loop {
+            // Real-time polling: a sleep on the shared clock would move simulated time.
+            tokio::time::sleep(Duration::from_millis(1000)).await;
+            let v: Value = http
+                .get(format!("{base}/api/admin/imports/{id}"))
+                .send()
+                .await?
+                .json()
+                .await?;
+            if v["state"] != "running" {
+                anyhow::ensure!(v["state"] == "completed", "import ended {v}");
+                anyhow::ensure!(
+                    v["rowsWritten"].as_u64() == Some(rows as u64),
+                    "import wrote {v}"
+                );
+                break;
+            }
+            eprintln!(
+                "  [{tier} RU/min] {} rows written, {:.1} simulated min",
+                v["rowsWritten"],
+                minutes(t0, clock.now())
+            );
+        }
+    } else {
+        anyhow::ensure!(status.as_u16() == 200, "upload answered {status}: {body}");
+    }
+    let t1 = clock.now();
+    let wall_s = wall.elapsed().as_secs_f64();
+    let (ru_total, requests, throttled) = ru_since(&sim, log_from);
+
+    // The admin's reads at this size.
+    let mut reads = Vec::new();
+    for (label, path) in [
+        ("dashboard summary", "/api/admin/report"),
+        ("users page (first 50)", "/api/admin/users?page=0&pageSize=50"),
+        (
+            "users page (last 50)",
+            &*format!("/api/admin/users?page={}&pageSize=50", rows.div_ceil(50) - 1),
+        ),
+        ("full CSV export", "/api/admin/export"),
+    ] {
+        let from = sim.tenant().requests().len();
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
+        let before = procstat::peak_rss().unwrap_or(0);
+        let s0 = clock.now();
+        let w0 = Instant::now();
+        let resp = http.get(format!("{base}{path}")).send().await?;
+        anyhow::ensure!(resp.status().is_success(), "{path}: {}", resp.status());
+        let mut bytes = 0u64;
+        let mut stream = resp.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            bytes += chunk?.len() as u64;
+        }
+        let wall = w0.elapsed().as_secs_f64();
+        let simulated = (clock.now() - s0).num_milliseconds() as f64 / 1000.0;
+        let (ru, _, _) = ru_since(&sim, from);
+        let peak = procstat::peak_rss().unwrap_or(0);
+        reads.push((
+            format!("{label} ({})", human_bytes(bytes)),
+            simulated,
+            wall,
+            ru,
+            format!("+{}", procstat::mib(peak.saturating_sub(before))),
+        ));
+    }
+    let all = sim.tenant().violations();
+    for v in all.iter().take(5) {
+        eprintln!("  violation: {v:?}");
+    }
+    let violations = all.len();
+    shutdown.shutdown();
+    let _ = server.await;
+    Ok(Row {
+        tier,
+        answered,
+        import_min: minutes(t0, t1),
+        bound_min: (rows as f64 * 2.0) / tier as f64,
+        spent_min: ru_total as f64 / tier as f64,
+        ru: ru_total,
+        requests,
+        throttled,
+        violations,
+        wall_s,
+        reads,
+    })
+}
+
+fn human_bytes(b: u64) -> String {
+    if b >= 1 << 20 {
+        format!("{:.1} MiB", b as f64 / (1 << 20) as f64)
+    } else {
+        format!("{:.1} KiB", b as f64 / 1024.0)
+    }
+}
+
+/// Runs the benchmark and returns the Markdown tables.
+pub async fn run(opts: Options) -> anyhow::Result<String> {
+    let mut out = format!(
+        "### sharepoint: {} rows uploaded through the real handler into the SharePoint list store, simulator at the tier, simulated clock\n\n\
+         | RU/min | upload answered | import, simulated min | lower bound min (2 RU a row) | ratio | RU spent (÷ tier, min) | SharePoint requests | 429/503 | violations | wall s |\n\
+         |---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        opts.rows
+    );
+    let mut reads = String::from(
+        "\nAdmin reads after the import (same run):\n\n\
+         | RU/min | read | simulated s | wall s | RU | peak RSS growth |\n|---:|---|---:|---:|---:|---:|\n",
+    );
+    for &tier in &opts.tiers {
+        let r = one(opts.rows, tier).await?;
+        out.push_str(&format!(
+            "| {} | {} | {:.1} | {:.1} | {:.3} | {} ({:.1}) | {} | {} | {} | {:.1} |\n",
+            r.tier,
+            r.answered,
+            r.import_min,
+            r.bound_min,
+            r.import_min / r.bound_min,
+            r.ru,
+            r.spent_min,
+            r.requests,
+            r.throttled,
+            r.violations,
+            r.wall_s
+        ));
+        for (label, sim_s, wall_s, ru, rss) in r.reads {
+            reads.push_str(&format!(
+                "| {tier} | {label} | {sim_s:.1} | {wall_s:.2} | {ru} | {rss} |\n"
+            ));
+        }
+    }
+    out.push_str(&reads);
+    Ok(out)
+}
