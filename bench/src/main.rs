@@ -152,12 +152,11 @@ async fn main() {
         })
         .await
         .map(Some),
-        Cmd::Sharepoint { rows, ru } => sharepoint_bench::run(sharepoint_bench::Options {
-            rows,
-            tiers: ru,
-        })
-        .await
-        .map(Some),
+        Cmd::Sharepoint { rows, ru } => {
+            sharepoint_bench::run(sharepoint_bench::Options { rows, tiers: ru })
+                .await
+                .map(Some)
+        }
         Cmd::ServeHandler { db } => upload_bench::serve_child(db).await.map(|()| None),
     };
     match result {

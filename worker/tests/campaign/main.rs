@@ -460,8 +460,15 @@ async fn deadline_group_adds_go_twenty_per_patch() {
         .count();
     // Which PATCH meets the hand-added person depends on the due order; exactly one is refused.
     assert_eq!(patches.len(), 3, "{patches:?}");
-    assert_eq!(patches.iter().filter(|s| **s == 400).count(), 1, "{patches:?}");
-    assert!(singles <= 20, "only the refused PATCH's people one by one: {singles}");
+    assert_eq!(
+        patches.iter().filter(|s| **s == 400).count(),
+        1,
+        "{patches:?}"
+    );
+    assert!(
+        singles <= 20,
+        "only the refused PATCH's people one by one: {singles}"
+    );
     env.assert_no_violations();
 }
 

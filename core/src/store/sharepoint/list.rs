@@ -137,6 +137,9 @@ pub struct SpList {
     pub list: String,
     /// Shared RU window.
     pub pacer: Arc<Pacer>,
+    /// Writes this process made to the list (creates, updates, deletes), so a read it keeps
+    /// for a moment knows when it is out of date.
+    pub writes: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Which items a scan reads.
@@ -152,6 +155,16 @@ pub enum Filter {
 }
 
 impl SpList {
+    fn wrote(&self) {
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How many writes this process has made to the list.
+    pub fn write_count(&self) -> u64 {
+        self.writes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     fn items_url(&self) -> String {
         format!(
             "/sites/{}/lists/{}/items",
@@ -204,6 +217,7 @@ impl SpList {
         fields: Map<String, Value>,
         etag: Option<&str>,
     ) -> GraphResult<Option<String>> {
+        self.wrote();
         let permit = self.pacer.take(&self.graph, RU_WRITE).await;
         let echoed = self
             .graph
@@ -219,6 +233,7 @@ impl SpList {
 
     /// Creates an item.
     pub async fn create(&self, fields: Map<String, Value>) -> GraphResult<ListItem> {
+        self.wrote();
         let _permit = self.pacer.take(&self.graph, RU_WRITE).await;
         self.graph
             .create_list_item(&self.site, &self.list, fields)
@@ -227,6 +242,7 @@ impl SpList {
 
     /// Deletes an item (optionally only if unchanged); `false` when it was already gone.
     pub async fn delete(&self, item_id: &str, etag: Option<&str>) -> GraphResult<bool> {
+        self.wrote();
         let _permit = self.pacer.take(&self.graph, RU_WRITE).await;
         self.graph
             .delete_list_item(&self.site, &self.list, item_id, etag)
@@ -245,6 +261,9 @@ impl SpList {
                 it.by_ref().take(crate::graph::MAX_BATCH).collect();
             // One take for the envelope: taking sub-request by sub-request could wait for
             // answers to the envelope's own, not yet sent, sub-requests.
+            if chunk.iter().any(|(r, _)| r.method != reqwest::Method::GET) {
+                self.wrote();
+            }
             let cost = chunk.iter().map(|(_, c)| *c).sum();
             let _permit = self.pacer.take(&self.graph, cost).await;
             out.extend(

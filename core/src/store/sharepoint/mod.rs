@@ -108,6 +108,8 @@ pub struct SharePointStore {
     staged: Arc<Mutex<imports::ChunkIds>>,
     /// The running import's read of the list.
     import_rows: Arc<Mutex<Option<ImportSnapshot>>>,
+    /// The last whole-list read for the admin's reads ([`queries::admin_items`]).
+    admin_read: Arc<tokio::sync::Mutex<Option<queries::AdminRead>>>,
 }
 
 impl std::fmt::Debug for SharePointStore {
@@ -140,12 +142,14 @@ impl SharePointStore {
             site: site.to_string(),
             list: report.list.id.clone(),
             pacer: Arc::clone(&pacer),
+            writes: Arc::default(),
         };
         let meta = SpList {
             graph,
             site: site.to_string(),
             list: report.meta.id.clone(),
             pacer,
+            writes: Arc::default(),
         };
         let store = Self {
             people,
@@ -155,6 +159,7 @@ impl SharePointStore {
             snapshots: Arc::default(),
             staged: Arc::default(),
             import_rows: Arc::default(),
+            admin_read: Arc::default(),
         };
         if store.get_meta(adopt::ADOPTED_KEY).await?.as_deref() != Some(adopt::ADOPT_VERSION) {
             let adopted = store.adopt().await?;

@@ -3,6 +3,7 @@
 //! query needs (status, leases, search) is filtered here, on the rows that came back.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -11,7 +12,7 @@ use super::list::{batch_items, Filter, RU_WRITE};
 use super::mapping::{ts, Row};
 use super::{backend, oldest, SharePointStore};
 use crate::domain::{BatchId, Hold, InviteStatus, OnboardingRecord, Upn};
-use crate::graph::RangeFilter;
+use crate::graph::{ListItem, RangeFilter};
 use crate::store::{
     Attention, BatchCounts, DayCounts, DueQuery, Funnel, PeopleFilter, ReasonCount, StoreResult,
     Summary,
@@ -257,7 +258,11 @@ pub async fn all_rows(store: &SharePointStore) -> StoreResult<Vec<Row>> {
         .scan(Filter::All, &store.select_all())
         .await
         .map_err(backend)?;
-    let mut rows = store.rows(items);
+    Ok(by_upn(store.rows(items)))
+}
+
+/// Rows by UPN, a duplicate resolved to the oldest item.
+fn by_upn(mut rows: Vec<Row>) -> Vec<Row> {
     rows.sort_by(|a, b| {
         a.record.upn.cmp(&b.record.upn).then_with(|| {
             let id = |r: &Row| r.item_id.parse::<u64>().unwrap_or(u64::MAX);
@@ -265,7 +270,49 @@ pub async fn all_rows(store: &SharePointStore) -> StoreResult<Vec<Row>> {
         })
     });
     rows.dedup_by(|later, first| later.record.upn == first.record.upn);
-    Ok(rows)
+    rows
+}
+
+/// How long a whole-list read serves the admin's reads (the dashboard's report asks for the
+/// summary and five attention counts at once, then a page of people): while this process writes
+/// nothing to the list, reads within this time share one read instead of reading 100,000 items
+/// six times. Another process's writes show at most this late.
+pub const ADMIN_READ_FOR: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A whole-list read kept for [`ADMIN_READ_FOR`].
+#[derive(Debug)]
+pub struct AdminRead {
+    at: std::time::Instant,
+    writes: u64,
+    items: Arc<Vec<ListItem>>,
+}
+
+/// Every item with every field, for the admin's reads: the last read when it is younger than
+/// [`ADMIN_READ_FOR`] and this process wrote nothing since, else a new one. Never used to decide
+/// a write.
+pub async fn admin_items(store: &SharePointStore) -> StoreResult<Arc<Vec<ListItem>>> {
+    // One read at a time: reads asked together (the report's) wait for it rather than each
+    // reading the list.
+    let mut kept = store.admin_read.lock().await;
+    let writes = store.people.write_count();
+    if let Some(read) = kept.as_ref() {
+        if read.writes == writes && read.at.elapsed() < ADMIN_READ_FOR {
+            return Ok(Arc::clone(&read.items));
+        }
+    }
+    let items = Arc::new(
+        store
+            .people
+            .scan(Filter::All, &store.select_all())
+            .await
+            .map_err(backend)?,
+    );
+    *kept = Some(AdminRead {
+        at: std::time::Instant::now(),
+        writes,
+        items: Arc::clone(&items),
+    });
+    Ok(items)
 }
 
 /// Every record matching `filter`, by UPN. Reads the list in pages of 5,000 (only the rows of
@@ -276,7 +323,10 @@ pub async fn filtered(
 ) -> StoreResult<Vec<OnboardingRecord>> {
     let rows = match filter.status {
         Some(st) => rows_with_statuses(store, &[st]).await?,
-        None => all_rows(store).await?,
+        None => {
+            let items = admin_items(store).await?;
+            by_upn(store.rows(items.iter().cloned().collect()))
+        }
     };
     Ok(rows
         .into_iter()
@@ -294,38 +344,9 @@ fn add_funnel(fun: &mut Funnel, r: &OnboardingRecord) {
     fun.active += u64::from(r.status == InviteStatus::Active);
 }
 
-/// Aggregates over the whole list, read in pages of 5,000 with only the needed fields.
+/// Aggregates over the whole list, read in pages of 5,000 ([`admin_items`]).
 pub async fn summary(store: &SharePointStore, now: DateTime<Utc>) -> StoreResult<Summary> {
-    let wanted = [
-        f::TITLE,
-        f::STATUS,
-        f::IN_GROUP,
-        f::INVITE_SENT,
-        f::OPENED,
-        f::CLICKED,
-        f::MFA_DATE,
-        f::ESCALATED,
-        f::ERROR,
-        f::NEXT_DUE,
-        f::BATCH,
-        f::CREATED_AT,
-        f::SP_CREATED,
-        f::PHONE_OUTCOME,
-        f::PER_USER_MFA,
-        f::ADMIN_HOLD,
-        f::STRENGTH,
-        f::DEPARTMENT,
-    ];
-    let select: Vec<String> = store
-        .select_all()
-        .into_iter()
-        .filter(|c| wanted.contains(&c.as_str()))
-        .collect();
-    let items = store
-        .people
-        .scan(Filter::All, &select)
-        .await
-        .map_err(backend)?;
+    let items = admin_items(store).await?;
     let mut s = Summary::default();
     for st in InviteStatus::ALL {
         s.by_status.insert(st.as_str().to_string(), 0);
@@ -336,7 +357,7 @@ pub async fn summary(store: &SharePointStore, now: DateTime<Utc>) -> StoreResult
     let mut reasons: HashMap<String, u64> = HashMap::new();
     let mut departments: HashMap<String, u64> = HashMap::new();
     let read_at = store.now();
-    for item in &items {
+    for item in items.iter() {
         let Some(row) = super::mapping::read_row(item, read_at) else {
             continue;
         };
