@@ -61,10 +61,6 @@ const LEFT_TO_DEFAULT_IN_AZURE: &[(&str, &str)] = &[
         "MFA_GRAPH_REPORTS_PER_10_SECONDS",
         "Graph client tuning knob",
     ),
-    (
-        "MFA_SHAREPOINT_RU_PER_MINUTE",
-        "SharePoint store tuning knob (default: the smallest tier)",
-    ),
     ("MFA_INVITE_SHARE_PERCENT", "worker tuning knob"),
     ("MFA_WORKER_PAGE", "worker tuning knob"),
     (
