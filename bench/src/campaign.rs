@@ -179,6 +179,9 @@ pub struct CampaignConfig {
     /// The method person `i` registers: `methods[i % len]` (default: the Authenticator app,
     /// whose audit event names it; Windows Hello's names none, so events mode reads those).
     pub methods: Vec<MethodKind>,
+    /// Run on the SharePoint list store (the simulator's list, at this many RU a minute, the
+    /// store paced to it) instead of SQLite.
+    pub sharepoint_ru: Option<u32>,
 }
 
 impl Default for CampaignConfig {
@@ -197,6 +200,7 @@ impl Default for CampaignConfig {
             kill_percent: 0,
             kill_polls: (1, 400),
             methods: vec![MethodKind::MicrosoftAuthenticator],
+            sharepoint_ru: None,
         }
     }
 }
@@ -289,7 +293,12 @@ impl Campaign {
         let sim = Simulator::start(SimConfig {
             clock: SimClock::from_fn(Arc::new(move || c.now())),
             licence: Licence::P1,
-            limits: Limits::default(),
+            limits: Limits {
+                sharepoint_ru_per_minute: cfg
+                    .sharepoint_ru
+                    .map_or(Limits::default().sharepoint_ru_per_minute, u64::from),
+                ..Limits::default()
+            },
             seed: cfg.seed,
             request_log_capacity: cfg.request_log_capacity,
             ..SimConfig::default()
@@ -357,7 +366,24 @@ impl Campaign {
             &sim_tokens(&sim),
             |_| {},
         )?;
-        let raw_store: SharedStore = Arc::new(SqliteStore::open(db).await?);
+        let raw_store: SharedStore = match cfg.sharepoint_ru {
+            Some(ru) => {
+                let site = tenant.add_site("mfa");
+                Arc::new(
+                    mfa_core::store::sharepoint::SharePointStore::open(
+                        handler_graph.clone(),
+                        &site,
+                        "MFA Onboarding",
+                        mfa_core::store::sharepoint::Options {
+                            ru_per_minute: ru,
+                            provision: true,
+                        },
+                    )
+                    .await?,
+                )
+            }
+            None => Arc::new(SqliteStore::open(db).await?),
+        };
         let store = match &cfg.wrap_store {
             Some(wrap) => wrap(raw_store.clone()),
             None => raw_store.clone(),

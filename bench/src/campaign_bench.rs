@@ -29,6 +29,8 @@ pub struct Options {
     pub every_minutes: i64,
     /// `MFA_CHECK_MODE` of the worker (`auto` = audit events, as the simulator permits them).
     pub check_mode: String,
+    /// On the SharePoint list store at this RU tier instead of SQLite.
+    pub sharepoint_ru: Option<u32>,
 }
 
 /// One campaign's figures.
@@ -69,6 +71,10 @@ pub fn kind(r: &RequestRecord) -> String {
     let p = r.path.as_str();
     let k = if p.ends_with("$batch") {
         "$batch envelope"
+    } else if p.contains("/sites/") && r.method == "GET" {
+        "SharePoint read"
+    } else if p.contains("/sites/") {
+        "SharePoint write"
     } else if p.contains("/sendMail") {
         "sendMail"
     } else if p.contains("userRegistrationDetails") {
@@ -130,6 +136,7 @@ pub async fn one(opts: &Options, mailboxes: usize) -> anyhow::Result<Measured> {
         behaviour: Behaviour::default(),
         run_every_minutes: opts.every_minutes,
         extra_vars: vec![("MFA_CHECK_MODE", opts.check_mode.clone())],
+        sharepoint_ru: opts.sharepoint_ru,
         ..CampaignConfig::default()
     })
     .await?;
@@ -243,9 +250,11 @@ pub async fn run(opts: Options) -> anyhow::Result<String> {
 pub fn render(opts: &Options, rows: &[Measured]) -> String {
     let b = Behaviour::default();
     let mut out = format!(
-        "### campaign: {} people, behaviour seed {}, simulator at published limits, licensed tenant, audit log readable, `MFA_CHECK_MODE={}`, SQLite, worker every {} simulated minutes\n\n\
+        "### campaign: {} people, behaviour seed {}, simulator at published limits, licensed tenant, audit log readable, `MFA_CHECK_MODE={}`, {}, worker every {} simulated minutes\n\n\
          Behaviour: {} % already registered; act on invitation {} %, reminder #1 {} %, #2 {} %, #3 {} %; never {} %; {} % of actors click first; {} % of emails opened; act {}–{} h after the email.\n\n",
-        opts.people, opts.seed, opts.check_mode, opts.every_minutes, b.already_registered, b.after_invitation, b.after_reminder_1,
+        opts.people, opts.seed, opts.check_mode,
+        opts.sharepoint_ru.map_or("SQLite".to_string(), |ru| format!("SharePoint list store at {ru} RU/min")),
+        opts.every_minutes, b.already_registered, b.after_invitation, b.after_reminder_1,
         b.after_reminder_2, b.after_reminder_3, b.ignore, b.click_percent, b.open_percent,
         b.act_after_hours.0, b.act_after_hours.1,
     );

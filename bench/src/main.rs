@@ -56,6 +56,9 @@ enum Cmd {
         /// `MFA_CHECK_MODE` of the worker: auto (audit events), events, report or per-user.
         #[arg(long, default_value = "auto")]
         check_mode: String,
+        /// Run on the SharePoint list store at this RU-per-minute tier instead of SQLite.
+        #[arg(long)]
+        sharepoint_ru: Option<u32>,
     },
     /// Graph requests per person per MFA check pass, report mode and per-user mode.
     CheckPass {
@@ -143,12 +146,14 @@ async fn main() {
             seed,
             every_minutes,
             check_mode,
+            sharepoint_ru,
         } => campaign_bench::run(campaign_bench::Options {
             people,
             mailboxes,
             seed,
             every_minutes,
             check_mode,
+            sharepoint_ru,
         })
         .await
         .map(Some),
