@@ -191,8 +191,13 @@ param mailPerMinute int = 30
 @description('Recipients per rolling 24 h per sender mailbox (Exchange Online limit).')
 param mailPerDay int = 10000
 
-@description('SharePoint resource units per minute one instance may spend on the list (MFA_SHAREPOINT_RU_PER_MINUTE). The app\'s whole budget is the tier by licence count: 1,250 (≤1k), 2,500 (≤5k), 3,750 (≤15k), 5,000 (≤50k), 6,250 (>50k); see docs/deployment.md, "Sizing for 100,000 people".')
+@description('SharePoint resource units per minute of the app\'s tier, shared by every instance (MFA_SHAREPOINT_RU_PER_MINUTE): 1,250 (≤1k licences), 2,500 (≤5k), 3,750 (≤15k), 5,000 (≤50k), 6,250 (>50k); see docs/deployment.md, "Sizing for 100,000 people".')
 param sharePointRuPerMinute int = 1250
+
+@description('Instances expected to use the list at once (MFA_SHAREPOINT_PROCESSES): each keeps a small RU budget of its own and one at a time holds the rest of the tier; more instances than this may go over the tier for a while (SharePoint answers 429 and the requests wait).')
+@minValue(1)
+@maxValue(100)
+param sharePointProcesses int = 4
 
 @description('Longest one worker run may take, seconds (below the Functions timeout).')
 param runBudgetSeconds int = 720
@@ -324,8 +329,9 @@ var productSettings = union(
     // Sending limits
     MFA_MAIL_PER_MINUTE: string(mailPerMinute)
     MFA_MAIL_PER_DAY: string(mailPerDay)
-    // The SharePoint list's budget for this instance
+    // The SharePoint list's RU tier, shared by the instances
     MFA_SHAREPOINT_RU_PER_MINUTE: string(sharePointRuPerMinute)
+    MFA_SHAREPOINT_PROCESSES: string(sharePointProcesses)
     // Worker runs and uploads
     MFA_RUN_BUDGET_SECONDS: string(runBudgetSeconds)
     MFA_UPLOAD_MAX_ROWS: string(uploadMaxRows)

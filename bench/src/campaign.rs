@@ -376,6 +376,7 @@ impl Campaign {
                         "MFA Onboarding",
                         mfa_core::store::sharepoint::Options {
                             ru_per_minute: ru,
+                            processes: 1,
                             provision: true,
                         },
                     )

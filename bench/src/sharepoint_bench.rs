@@ -121,6 +121,7 @@ async fn one(rows: usize, tier: u64) -> anyhow::Result<Row> {
             "MFA Onboarding",
             StoreOptions {
                 ru_per_minute: u32::try_from(tier)?,
+                processes: 1,
                 provision: true,
             },
         )

@@ -93,6 +93,7 @@ pub async fn open_store(
             if let Some(ru) = settings.sharepoint_ru_per_minute {
                 opts.ru_per_minute = ru;
             }
+            opts.processes = settings.sharepoint_processes;
             let store = SharePointStore::open(graph, site_id, list_id, opts)
                 .await
                 .with_context(|| {

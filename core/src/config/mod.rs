@@ -209,6 +209,9 @@ pub struct Settings {
     /// SharePoint resource units per minute the list store may spend
     /// (`MFA_SHAREPOINT_RU_PER_MINUTE`; `None`: the store's default).
     pub sharepoint_ru_per_minute: Option<u32>,
+    /// Processes sharing the list's RU budget: handler instances plus workers
+    /// (`MFA_SHAREPOINT_PROCESSES`, default 1: this process spends the whole budget).
+    pub sharepoint_processes: u32,
 }
 
 impl Settings {

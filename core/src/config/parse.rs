@@ -264,6 +264,15 @@ pub(super) fn load(v: &Vars) -> Result<Settings, ConfigError> {
                 })
             })
             .transpose()?,
+        sharepoint_processes: match number(v, "MFA_SHAREPOINT_PROCESSES", 1u32)? {
+            n @ 1..=100 => n,
+            n => {
+                return Err(ConfigError::new(
+                    "MFA_SHAREPOINT_PROCESSES",
+                    format!("expected 1 to 100 processes sharing the list, got {n}"),
+                ))
+            }
+        },
     })
 }
 

@@ -50,8 +50,12 @@ fn good_values_are_read() {
         ("FUNCTIONS_CUSTOMHANDLER_PORT", "40123"),
         ("MFA_CHECK_MODE", "per-user"),
         ("MFA_BRAND_COLOR", "#112233"),
+        ("MFA_SHAREPOINT_RU_PER_MINUTE", "5000"),
+        ("MFA_SHAREPOINT_PROCESSES", "4"),
     ])
     .expect("loads");
+    assert_eq!(s.sharepoint_ru_per_minute, Some(5000));
+    assert_eq!(s.sharepoint_processes, 4);
     assert_eq!(
         s.store,
         StoreLocation::SharePoint {
@@ -111,6 +115,9 @@ fn bad_values_stop_start_up_naming_the_variable() {
             "auto, events, report or per-user",
         ),
         ("MFA_LOG_FORMAT", "xml", "auto, json or pretty"),
+        ("MFA_SHAREPOINT_RU_PER_MINUTE", "0", "above 0"),
+        ("MFA_SHAREPOINT_PROCESSES", "0", "1 to 100"),
+        ("MFA_SHAREPOINT_PROCESSES", "many", "whole number"),
         ("MFA_BRAND_COLOR", "red", "#rrggbb"),
         ("MFA_ORG_NAME", "line\nbreak", "one line"),
         (

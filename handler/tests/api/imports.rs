@@ -221,6 +221,7 @@ impl SharePointEnv {
                 "MFA Onboarding",
                 Options {
                     ru_per_minute: 5000,
+                    processes: 1,
                     provision: true,
                 },
             )

@@ -15,6 +15,7 @@ mod keys;
 mod local_mode;
 mod portal;
 mod resend;
+mod ru_pool;
 mod simulated;
 mod track_open;
 mod upload;

@@ -51,7 +51,10 @@ fn parts(people: &[NewPerson]) -> Vec<String> {
 }
 
 async fn read_index(store: &SharePointStore) -> StoreResult<(Option<ListItem>, Vec<Import>)> {
-    let item = meta::items(store, INDEX_KEY).await?.into_iter().next();
+    let item = meta::items(&store.meta, INDEX_KEY)
+        .await?
+        .into_iter()
+        .next();
     let headers = match item.as_ref().and_then(meta::value_of) {
         Some(text) if !text.trim().is_empty() => serde_json::from_str(&text)
             .map_err(|e| StoreError::Backend(anyhow::Error::new(e).context("reading imports")))?,
@@ -88,7 +91,7 @@ async fn modify<R>(
         let text = serde_json::to_string(&headers)
             .map_err(|e| StoreError::Backend(anyhow::Error::new(e)))?;
         let written = match item {
-            None => meta::create_key(store, INDEX_KEY, &text).await?,
+            None => meta::create_key(&store.meta, INDEX_KEY, &text).await?,
             Some(it) => {
                 let mut m = Map::new();
                 m.insert(VALUE.into(), json!(text));
@@ -141,7 +144,7 @@ pub async fn stage(
     }
     let ids_text =
         serde_json::to_string(&ids).map_err(|e| StoreError::Backend(anyhow::Error::new(e)))?;
-    meta::set(store, &ids_key(import.id), &ids_text).await?;
+    meta::set(&store.meta, &ids_key(import.id), &ids_text).await?;
     store.staged.lock().insert(import.id, ids);
     let mut fresh = import.clone();
     fresh.version = 0;
@@ -192,7 +195,7 @@ async fn chunk_ids(store: &SharePointStore, id: Uuid) -> StoreResult<Option<Vec<
     if let Some(ids) = store.staged.lock().get(&id) {
         return Ok(Some(ids.clone()));
     }
-    let Some(text) = meta::get(store, &ids_key(id)).await? else {
+    let Some(text) = meta::get(&store.meta, &ids_key(id)).await? else {
         return Ok(None);
     };
     let ids: Vec<Vec<String>> = serde_json::from_str(&text)
@@ -246,8 +249,8 @@ pub async fn drop_staged(store: &SharePointStore, id: Uuid) -> StoreResult<()> {
         }
     }
     let key = ids_key(id);
-    if let Some(current) = meta::get(store, &key).await? {
-        meta::compare_and_set(store, &key, Some(&current), None).await?;
+    if let Some(current) = meta::get(&store.meta, &key).await? {
+        meta::compare_and_set(&store.meta, &key, Some(&current), None).await?;
     }
     store.staged.lock().remove(&id);
     Ok(())

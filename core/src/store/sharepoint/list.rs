@@ -34,11 +34,15 @@ pub const PAGE: u32 = 5000;
 /// is answered; then they count in the window **from the answer**, since SharePoint charged
 /// them somewhere between the two. Counting from the send could free them in our window before
 /// they leave SharePoint's, and the next request would be refused.
+///
+/// When several processes share the list, each has its own budget and one of them at a time
+/// also holds the shared pool ([`super::pool`]): the pool's RUs are added to the holder's
+/// budget while its lease lasts, and its last minute's spend moves with the pool.
 #[derive(Debug)]
 pub struct Pacer {
     budget: u32,
     state: Mutex<Window>,
-    /// Woken when a request in flight is answered.
+    /// Woken when a request in flight is answered, or the pool comes or goes.
     answered: tokio::sync::Notify,
 }
 
@@ -48,6 +52,25 @@ struct Window {
     spent: VecDeque<(DateTime<Utc>, u32)>,
     /// RUs of requests sent and not answered yet.
     in_flight: u32,
+    /// The shared pool's RUs per minute, spendable until the instant given.
+    pool: Option<(u32, DateTime<Utc>)>,
+    /// The pool is being handed over: nothing is sent until the requests in flight are answered.
+    handing_over: bool,
+    /// When a take last had to wait (this process wanted more than it had).
+    waited_at: Option<DateTime<Utc>>,
+}
+
+impl Window {
+    fn expire(&mut self, now: DateTime<Utc>) {
+        let window = now - chrono::Duration::minutes(1);
+        while self.spent.front().is_some_and(|(t, _)| *t <= window) {
+            self.spent.pop_front();
+        }
+    }
+
+    fn in_window(&self) -> u32 {
+        self.spent.iter().map(|(_, c)| *c).sum()
+    }
 }
 
 /// RUs taken for one request; they count in the window from when this is dropped (the request
@@ -71,14 +94,28 @@ impl Drop for Permit<'_> {
     }
 }
 
+/// What a process asked of its pacer lately ([`Pacer::demand`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Demand {
+    /// When a request last had to wait for RUs.
+    pub waited_at: Option<DateTime<Utc>>,
+    /// RUs answered in the last minute.
+    pub spent: u32,
+}
+
 impl Pacer {
     /// A window allowing `budget` RU per minute.
     pub fn new(budget: u32) -> Self {
         Self {
-            budget: budget.max(RU_WRITE * 20),
+            budget: budget.max(1),
             state: Mutex::new(Window::default()),
             answered: tokio::sync::Notify::new(),
         }
+    }
+
+    /// This process's own budget (without the pool).
+    pub fn budget(&self) -> u32 {
+        self.budget
     }
 
     /// Waits until `cost` RUs fit in the last minute's budget (answered and in flight), and takes
@@ -91,12 +128,16 @@ impl Pacer {
             let now = clock.now();
             let wait = {
                 let mut w = self.state.lock();
-                let window = now - chrono::Duration::minutes(1);
-                while w.spent.front().is_some_and(|(t, _)| *t <= window) {
-                    w.spent.pop_front();
-                }
-                let used: u32 = w.spent.iter().map(|(_, c)| *c).sum::<u32>() + w.in_flight;
-                if used + cost <= self.budget || (w.spent.is_empty() && w.in_flight == 0) {
+                w.expire(now);
+                let budget = self.budget
+                    + w.pool
+                        .filter(|(_, until)| now < *until)
+                        .map_or(0, |(ru, _)| ru);
+                let in_window = w.in_window();
+                let used = in_window + w.in_flight;
+                if !w.handing_over
+                    && (used + cost <= budget || (w.spent.is_empty() && w.in_flight == 0))
+                {
                     w.in_flight += cost;
                     return Permit {
                         pacer: self,
@@ -104,12 +145,14 @@ impl Pacer {
                         cost,
                     };
                 }
+                w.waited_at = Some(now);
                 // What frees first: the oldest answered RUs leaving the window, or (when the
-                // window alone would allow it) a request in flight being answered.
-                let in_window: u32 = w.spent.iter().map(|(_, c)| *c).sum();
-                if in_window + cost <= self.budget || w.spent.is_empty() {
+                // window alone would allow it) a request in flight being answered. The pool's
+                // lapse is not waited for: its holder renews or hands it over (and notifies).
+                if w.handing_over || in_window + cost <= budget || w.spent.is_empty() {
                     None
                 } else {
+                    let window = now - chrono::Duration::minutes(1);
                     w.spent
                         .front()
                         .map(|(t, _)| (*t - window).to_std().unwrap_or_default())
@@ -119,10 +162,88 @@ impl Pacer {
                 None => answered.await,
                 Some(wait) => {
                     tracing::debug!(?wait, "pacing SharePoint requests to the RU budget");
-                    clock.sleep(wait.max(Duration::from_millis(100))).await;
+                    // Also woken by the pool arriving.
+                    tokio::select! {
+                        () = clock.sleep(wait.max(Duration::from_millis(100))) => {}
+                        () = answered => {}
+                    }
                 }
             }
         }
+    }
+
+    /// When a request last waited, and the last minute's spend.
+    pub fn demand(&self, now: DateTime<Utc>) -> Demand {
+        let mut w = self.state.lock();
+        w.expire(now);
+        Demand {
+            waited_at: w.waited_at,
+            spent: w.in_window() + w.in_flight,
+        }
+    }
+
+    /// The pool is ours: `ru` more per minute until `until`, with the previous holder's spend
+    /// (`seed`: when each RU was answered) counted in our window.
+    pub(super) fn pool_granted(
+        &self,
+        ru: u32,
+        until: DateTime<Utc>,
+        seed: impl IntoIterator<Item = (DateTime<Utc>, u32)>,
+    ) {
+        {
+            let mut w = self.state.lock();
+            let mut all: Vec<_> = w.spent.drain(..).chain(seed).collect();
+            all.sort_by_key(|(t, _)| *t);
+            w.spent = all.into();
+            w.pool = Some((ru, until));
+        }
+        self.answered.notify_waiters();
+    }
+
+    /// The pool's lease now lasts until `until`.
+    pub(super) fn pool_extended(&self, until: DateTime<Utc>) {
+        if let Some((_, u)) = self.state.lock().pool.as_mut() {
+            *u = until;
+        }
+    }
+
+    /// The pool was lost (its lease lapsed): our spend stays in our window.
+    pub(super) fn pool_lost(&self) {
+        self.state.lock().pool = None;
+    }
+
+    /// Gives the pool up: stops sending, waits for the requests in flight, and returns the last
+    /// minute's spend (which leaves our window with the pool; [`Pacer::restore`] puts it back
+    /// if the hand-over could not be recorded).
+    pub(super) async fn hand_over(
+        &self,
+        clock: &crate::clock::SharedClock,
+    ) -> Vec<(DateTime<Utc>, u32)> {
+        self.state.lock().handing_over = true;
+        loop {
+            let answered = self.answered.notified();
+            {
+                let mut w = self.state.lock();
+                if w.in_flight == 0 {
+                    w.expire(clock.now());
+                    w.pool = None;
+                    w.handing_over = false;
+                    let spent = w.spent.drain(..).collect();
+                    drop(w);
+                    self.answered.notify_waiters();
+                    return spent;
+                }
+            }
+            answered.await;
+        }
+    }
+
+    /// Puts spend taken by [`Pacer::hand_over`] back in the window.
+    pub(super) fn restore(&self, spent: Vec<(DateTime<Utc>, u32)>) {
+        let mut w = self.state.lock();
+        let mut all: Vec<_> = w.spent.drain(..).chain(spent).collect();
+        all.sort_by_key(|(t, _)| *t);
+        w.spent = all.into();
     }
 }
 

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
 use super::columns::meta::{AT, KEY, RECIPIENTS, VALUE};
-use super::list::Filter;
+use super::list::{Filter, SpList};
 use super::mapping::ts;
 use super::{backend, SharePointStore};
 use crate::domain::Upn;
@@ -37,9 +37,8 @@ pub(super) fn value_of(it: &ListItem) -> Option<String> {
 }
 
 /// Items of `key`, oldest first.
-pub(super) async fn items(store: &SharePointStore, key: &str) -> StoreResult<Vec<ListItem>> {
-    let mut items = store
-        .meta
+pub(super) async fn items(meta: &SpList, key: &str) -> StoreResult<Vec<ListItem>> {
+    let mut items = meta
         .scan(
             Filter::Eq(KEY.into(), key_title(key)),
             &[KEY.to_string(), VALUE.to_string()],
@@ -51,15 +50,15 @@ pub(super) async fn items(store: &SharePointStore, key: &str) -> StoreResult<Vec
 }
 
 /// The value of `key`.
-pub async fn get(store: &SharePointStore, key: &str) -> StoreResult<Option<String>> {
-    Ok(items(store, key).await?.first().and_then(value_of))
+pub async fn get(meta: &SpList, key: &str) -> StoreResult<Option<String>> {
+    Ok(items(meta, key).await?.first().and_then(value_of))
 }
 
 /// Writes `key` whatever its current value.
-pub async fn set(store: &SharePointStore, key: &str, value: &str) -> StoreResult<()> {
+pub async fn set(meta: &SpList, key: &str, value: &str) -> StoreResult<()> {
     for _ in 0..ATTEMPTS {
-        let current = get(store, key).await?;
-        if compare_and_set(store, key, current.as_deref(), Some(value)).await? {
+        let current = get(meta, key).await?;
+        if compare_and_set(meta, key, current.as_deref(), Some(value)).await? {
             return Ok(());
         }
     }
@@ -70,34 +69,26 @@ pub async fn set(store: &SharePointStore, key: &str, value: &str) -> StoreResult
 
 /// Replaces `key`'s value if it is `expected` (see [`crate::store::Store::compare_and_set_meta`]).
 pub async fn compare_and_set(
-    store: &SharePointStore,
+    meta: &SpList,
     key: &str,
     expected: Option<&str>,
     new: Option<&str>,
 ) -> StoreResult<bool> {
     for _ in 0..ATTEMPTS {
-        let found = items(store, key).await?;
+        let found = items(meta, key).await?;
         let current = found.first();
         if current.and_then(value_of).as_deref() != expected {
             return Ok(false);
         }
         let result = match (current, new) {
             (None, None) => return Ok(true),
-            (None, Some(v)) => return create_key(store, key, v).await,
+            (None, Some(v)) => return create_key(meta, key, v).await,
             (Some(it), Some(v)) => {
                 let mut m = Map::new();
                 m.insert(VALUE.into(), json!(v));
-                store
-                    .meta
-                    .patch(&it.id, m, it.etag.as_deref())
-                    .await
-                    .map(|_| ())
+                meta.patch(&it.id, m, it.etag.as_deref()).await.map(|_| ())
             }
-            (Some(it), None) => store
-                .meta
-                .delete(&it.id, it.etag.as_deref())
-                .await
-                .map(|_| ()),
+            (Some(it), None) => meta.delete(&it.id, it.etag.as_deref()).await.map(|_| ()),
         };
         match result {
             Ok(()) => return Ok(true),
@@ -109,20 +100,16 @@ pub async fn compare_and_set(
     Ok(false)
 }
 
-pub(super) async fn create_key(
-    store: &SharePointStore,
-    key: &str,
-    value: &str,
-) -> StoreResult<bool> {
+pub(super) async fn create_key(meta: &SpList, key: &str, value: &str) -> StoreResult<bool> {
     let mut m = Map::new();
     m.insert(KEY.into(), json!(key_title(key)));
     m.insert(VALUE.into(), json!(value));
-    let mine = store.meta.create(m).await.map_err(backend)?;
-    let all = items(store, key).await?;
+    let mine = meta.create(m).await.map_err(backend)?;
+    let all = items(meta, key).await?;
     if all.first().is_some_and(|first| first.id == mine.id) {
         return Ok(true);
     }
-    store.meta.delete(&mine.id, None).await.map_err(backend)?;
+    meta.delete(&mine.id, None).await.map_err(backend)?;
     Ok(false)
 }
 

@@ -17,6 +17,7 @@ mod imports;
 mod list;
 mod mapping;
 mod meta;
+mod pool;
 mod provision;
 mod queries;
 mod writes;
@@ -37,6 +38,7 @@ use crate::domain::{BatchId, InviteStatus, NewPerson, OnboardingRecord, Tracking
 use crate::graph::{GraphClient, GraphError};
 
 pub use adopt::AdoptReport;
+pub use pool::{split as split_ru, PoolState, POOL_KEY};
 pub use provision::{ListReport, ProvisionReport};
 
 use list::{Pacer, SpList};
@@ -50,8 +52,11 @@ pub const DEFAULT_LIST_TITLE: &str = "MFA Onboarding";
 /// How to open the store.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// SharePoint RU per minute this process may spend.
+    /// SharePoint RU per minute of the tier (every process sharing the list together).
     pub ru_per_minute: u32,
+    /// Processes sharing the list (handler instances and workers); above 1 they share the
+    /// tier through the pool (see [`pool`]).
+    pub processes: u32,
     /// Create the list (and add missing columns) when needed.
     pub provision: bool,
 }
@@ -60,6 +65,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             ru_per_minute: DEFAULT_RU_PER_MINUTE,
+            processes: 1,
             provision: true,
         }
     }
@@ -110,6 +116,8 @@ pub struct SharePointStore {
     import_rows: Arc<Mutex<Option<ImportSnapshot>>>,
     /// The last whole-list read for the admin's reads ([`queries::admin_items`]).
     admin_read: Arc<tokio::sync::Mutex<Option<queries::AdminRead>>>,
+    /// Held while any clone of the store is open; the RU pool's keeper stops when it is gone.
+    alive: Arc<()>,
 }
 
 impl std::fmt::Debug for SharePointStore {
@@ -135,7 +143,8 @@ impl SharePointStore {
         list: &str,
         opts: Options,
     ) -> anyhow::Result<Self> {
-        let pacer = Arc::new(Pacer::new(opts.ru_per_minute));
+        let (own, pool) = pool::split(opts.ru_per_minute, opts.processes);
+        let pacer = Arc::new(Pacer::new(own));
         let report = provision::provision(&graph, &pacer, site, list, opts.provision).await?;
         let people = SpList {
             graph: graph.clone(),
@@ -160,7 +169,17 @@ impl SharePointStore {
             staged: Arc::default(),
             import_rows: Arc::default(),
             admin_read: Arc::default(),
+            alive: Arc::new(()),
         };
+        if pool > 0 {
+            let me = format!(
+                "{}-{}",
+                std::process::id(),
+                &uuid::Uuid::new_v4().simple().to_string()[..8]
+            );
+            tracing::info!(own, pool, processes = opts.processes, %me, "SharePoint RU budget shared through the pool");
+            pool::PoolKeeper::spawn(store.meta.clone(), me, pool, Arc::downgrade(&store.alive));
+        }
         if store.get_meta(adopt::ADOPTED_KEY).await?.as_deref() != Some(adopt::ADOPT_VERSION) {
             let adopted = store.adopt().await?;
             tracing::info!(?adopted, "adopted the list's existing rows");
@@ -175,7 +194,7 @@ impl SharePointStore {
         list: &str,
         opts: Options,
     ) -> anyhow::Result<ProvisionReport> {
-        let pacer = Pacer::new(opts.ru_per_minute);
+        let pacer = Pacer::new(pool::split(opts.ru_per_minute, opts.processes).0);
         provision::provision(graph, &pacer, site, list, true).await
     }
 
@@ -338,11 +357,11 @@ impl Store for SharePointStore {
     }
 
     async fn get_meta(&self, key: &str) -> StoreResult<Option<String>> {
-        meta::get(self, key).await
+        meta::get(&self.meta, key).await
     }
 
     async fn set_meta(&self, key: &str, value: &str) -> StoreResult<()> {
-        meta::set(self, key, value).await
+        meta::set(&self.meta, key, value).await
     }
 
     async fn compare_and_set_meta(
@@ -351,7 +370,7 @@ impl Store for SharePointStore {
         expected: Option<&str>,
         new: Option<&str>,
     ) -> StoreResult<bool> {
-        meta::compare_and_set(self, key, expected, new).await
+        meta::compare_and_set(&self.meta, key, expected, new).await
     }
 
     async fn log_send(&self, entry: &SendLogEntry) -> StoreResult<()> {

@@ -155,6 +155,10 @@ const AZURE_DEFAULT_DIFFERS: &[(&str, &str)] = &[
         "json, so Application Insights can query fields",
     ),
     ("MFA_ADMIN_AUTH", "entra: the admin API is on in Azure"),
+    (
+        "MFA_SHAREPOINT_PROCESSES",
+        "4: Azure scales the handler out, and its instances share the list's RU budget",
+    ),
 ];
 
 fn bicep_mfa_settings() -> BTreeSet<String> {
