@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use mfa_core::imports::Importer;
-use mfa_core::passes::{PassKind, PassRunner, RunRequest};
+use mfa_core::passes::PassRunner;
 use mfa_core::store::{Import, ImportState, SharedStore};
 use parking_lot::Mutex;
 use tokio::task::JoinHandle;
@@ -72,7 +72,7 @@ impl ImportJobs {
         let me = self.clone();
         self.track(tokio::spawn(async move {
             match me.inner.importer.continue_import(import).await {
-                Ok(done) => me.after(&done).await,
+                Ok(done) => me.after(&done),
                 Err(e) => tracing::error!(error = ?e, "a background import stopped; the next run resumes it"),
             }
         }));
@@ -89,7 +89,7 @@ impl ImportJobs {
             match me.inner.importer.resume(None).await {
                 Ok(done) => {
                     for import in &done {
-                        me.after(import).await;
+                        me.after(import);
                     }
                 }
                 Err(e) => tracing::error!(error = ?e, "resuming imports failed"),
@@ -99,21 +99,12 @@ impl ImportJobs {
     }
 
     /// After an import finished here: the invitation pass when the upload asked for `sendNow`.
-    async fn after(&self, import: &Import) {
-        if import.state != ImportState::Completed || !import.send_now {
-            return;
-        }
-        let Some(runner) = &self.inner.runner else {
-            return;
-        };
-        let request = RunRequest {
-            passes: vec![PassKind::Invitation],
-            now: None,
-            dry_run: false,
-            trigger: "upload".into(),
-        };
-        if let Err(e) = runner.run(request).await {
-            tracing::error!(error = ?e, import = %import.id, "invitation pass after an import failed");
+    fn after(&self, import: &Import) {
+        if import.state == ImportState::Completed && import.send_now {
+            crate::routes::admin::control::start_invitation_pass(
+                self.inner.runner.as_ref(),
+                "upload",
+            );
         }
     }
 

@@ -2,11 +2,13 @@
 //! `POST /api/admin/campaign/pause` and `/resume`, and `POST /api/admin/batches/{id}/release`
 //! (`{"at": "<RFC 3339>", "perDay": 5000}`, both optional: now, all at once).
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use mfa_core::control::{self, Release};
 use mfa_core::domain::BatchId;
-use mfa_core::passes::{PassKind, RunRequest};
+use mfa_core::passes::{PassKind, PassRunner, RunRequest};
 use mfa_core::store::{Attention, PeopleFilter};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -222,19 +224,29 @@ pub async fn release(
 /// Starts the invitation pass in the background (the answer does not wait for it). Returns
 /// whether the worker is there to do it.
 pub fn start_invitations(state: &SharedState) -> bool {
-    let Some(runner) = state.runner.clone() else {
-        tracing::warn!("invitations requested but the worker is not available");
+    start_invitation_pass(state.runner.as_ref(), "admin")
+}
+
+/// Starts the invitation pass with `runner` in the background, marked as started by `trigger`
+/// (an admin action, an upload, an import that finished). The one way the handler starts it.
+pub fn start_invitation_pass(runner: Option<&Arc<dyn PassRunner>>, trigger: &str) -> bool {
+    let Some(runner) = runner.cloned() else {
+        tracing::warn!(
+            trigger,
+            "invitations requested but the worker is not available"
+        );
         return false;
     };
+    let trigger = trigger.to_string();
     tokio::spawn(async move {
         let request = RunRequest {
             passes: vec![PassKind::Invitation],
             now: None,
             dry_run: false,
-            trigger: "admin".into(),
+            trigger: trigger.clone(),
         };
         if let Err(e) = runner.run(request).await {
-            tracing::warn!(error = %format!("{e:#}"), "invitation pass after an admin action did not run");
+            tracing::warn!(error = %format!("{e:#}"), %trigger, "the invitation pass did not run");
         }
     });
     true
