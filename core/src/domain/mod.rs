@@ -67,7 +67,7 @@ mod upn;
 
 pub use directory::{PerUserMfa, PhoneOutcome};
 pub use ids::{BatchId, BatchIdError, ObjectId, ObjectIdError, Source, UnknownSource};
-pub use record::{MailKind, NewPerson, OnboardingRecord, MAX_HISTORY, MAX_TEXT};
+pub use record::{history_line, MailKind, NewPerson, OnboardingRecord, MAX_HISTORY, MAX_TEXT};
 pub use status::{Hold, InviteStatus, MfaState, StatusEvent, TransitionError, UnknownStatus};
 pub use strength::{
     MethodLabel, Strength, TargetStrength, UnknownMethodLabel, UnknownStrength,

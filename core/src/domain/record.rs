@@ -284,12 +284,7 @@ impl OnboardingRecord {
         detail: Option<&str>,
     ) -> Result<(), TransitionError> {
         let next = self.status.apply(&event)?;
-        let mut line = event_line(&event);
-        if let Some(d) = detail.filter(|d| !d.is_empty()) {
-            line.push_str(" (");
-            line.push_str(d);
-            line.push(')');
-        }
+        let line = history_line(&event, detail);
         match event {
             StatusEvent::InvitationSent => self.invite_sent_date = Some(now),
             StatusEvent::LinkClicked => {
@@ -466,6 +461,17 @@ impl OnboardingRecord {
     pub fn is_leased_by_other(&self, owner: &str, now: DateTime<Utc>) -> bool {
         matches!((&self.lease_owner, self.lease_until), (Some(o), Some(until)) if o != owner && until > now)
     }
+}
+
+/// The history line [`OnboardingRecord::apply_with`] writes for `event` with `detail`.
+pub fn history_line(event: &StatusEvent, detail: Option<&str>) -> String {
+    let mut line = event_line(event);
+    if let Some(d) = detail.filter(|d| !d.is_empty()) {
+        line.push_str(" (");
+        line.push_str(d);
+        line.push(')');
+    }
+    line
 }
 
 /// The history line of an event.

@@ -3,7 +3,7 @@
 //! `send-link` (a new link now), `exclude`, `include`, `reset` and `remove`.
 
 use chrono::{DateTime, Utc};
-use mfa_core::domain::{Hold, OnboardingRecord, StatusEvent, Upn};
+use mfa_core::domain::{history_line, Hold, OnboardingRecord, StatusEvent, Upn};
 use mfa_core::store::StoreError;
 use percent_encoding::percent_decode_str;
 use serde::Serialize;
@@ -74,7 +74,8 @@ pub async fn show(
 
 /// What the record and the audit log say happened, oldest first. The record's history has every
 /// lifecycle event (each email with its mailbox); the first open is the record's (opens are
-/// counted in bulk, not one by one).
+/// counted in bulk, not one by one). An admin's action on the person is in both: it shows once,
+/// as the history's line with the admin's name.
 fn timeline(rec: &OnboardingRecord, audit: Vec<mfa_core::store::AuditEntry>) -> Vec<Event> {
     let mut events: Vec<Event> = rec
         .history_entries()
@@ -97,6 +98,20 @@ fn timeline(rec: &OnboardingRecord, audit: Vec<mfa_core::store::AuditEntry>) -> 
         });
     }
     for e in audit {
+        let told = e
+            .action
+            .strip_prefix("person.")
+            .and_then(person_event)
+            .map(|event| history_line(&event, Some(&by(&e.actor))));
+        if let Some(line) = told {
+            let same = events.iter_mut().find(|ev| {
+                ev.by.is_none() && ev.what == line && (ev.at - e.at).num_seconds().abs() <= 60
+            });
+            if let Some(ev) = same {
+                ev.by = Some(e.actor);
+                continue;
+            }
+        }
         let what = match &e.detail {
             Some(d) => format!("admin: {} ({d})", e.action),
             None => format!("admin: {}", e.action),
@@ -109,6 +124,22 @@ fn timeline(rec: &OnboardingRecord, audit: Vec<mfa_core::store::AuditEntry>) -> 
     }
     events.sort_by_key(|e| e.at);
     events
+}
+
+/// The history's note of who acted.
+fn by(admin: &str) -> String {
+    format!("by {admin}")
+}
+
+/// The record event of a person action (`remove` has none: the record goes).
+fn person_event(action: &str) -> Option<StatusEvent> {
+    match action {
+        "send-link" => Some(StatusEvent::Requeued),
+        "exclude" => Some(StatusEvent::Excluded),
+        "include" => Some(StatusEvent::Included),
+        "reset" => Some(StatusEvent::Reset),
+        _ => None,
+    }
 }
 
 /// An action on one person. Each is refused with 409 when it makes no sense for them now.
@@ -136,39 +167,37 @@ pub async fn act(
             &json!({ "ok": true, "action": action, "removed": true }),
         ));
     }
-    let event = match action.as_str() {
-        "send-link" => {
-            if rec.is_held() {
-                return Err(ApiError::Conflict(format!(
-                    "{upn} is {}: include them first",
-                    if rec.hold == Some(Hold::Excluded) {
-                        "excluded"
-                    } else {
-                        "in a held upload"
-                    }
-                ))
-                .into());
-            }
-            if rec.status.is_complete() {
-                return Err(ApiError::Conflict(format!(
-                    "{upn} has registered MFA: reset them first to start over"
-                ))
-                .into());
-            }
-            StatusEvent::Requeued
+    match action.as_str() {
+        "send-link" if rec.is_held() => {
+            return Err(ApiError::Conflict(format!(
+                "{upn} is {}: include them first",
+                if rec.hold == Some(Hold::Excluded) {
+                    "excluded"
+                } else {
+                    "in a held upload"
+                }
+            ))
+            .into());
+        }
+        "send-link" if rec.status.is_complete() => {
+            return Err(ApiError::Conflict(format!(
+                "{upn} has registered MFA: reset them first to start over"
+            ))
+            .into());
         }
         "exclude" if rec.hold == Some(Hold::Excluded) => {
             return Err(ApiError::Conflict(format!("{upn} is already excluded")).into())
         }
-        "exclude" => StatusEvent::Excluded,
         "include" if rec.hold.is_none() => {
             return Err(ApiError::Conflict(format!("{upn} is not excluded or held")).into())
         }
-        "include" => StatusEvent::Included,
-        _ => StatusEvent::Reset,
+        _ => {}
+    }
+    let Some(event) = person_event(&action) else {
+        return Err(ApiError::BadRequest(format!("unknown action {action:?}")).into());
     };
     let mut next = rec.clone();
-    next.apply_with(event, now, Some(&format!("by {}", admin.name)))
+    next.apply_with(event, now, Some(&by(&admin.name)))
         .map_err(|e| ApiError::Conflict(e.to_string()))?;
     if action == "send-link" {
         // A new link: the old one stops working, as with a self-service resend.
