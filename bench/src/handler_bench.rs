@@ -162,6 +162,7 @@ pub async fn run(opts: Options) -> anyhow::Result<String> {
                 duration: opts.duration,
                 warmup: opts.warmup,
                 make,
+                drain: false,
             };
             let base = load::run(spec(
                 minimal.addr,

@@ -28,6 +28,10 @@ pub struct LoadSpec {
     pub warmup: Duration,
     /// The request factory.
     pub make: MakeRequest,
+    /// Count every request sent inside the window, waiting for the answers that come after it
+    /// (for slow paths, where dropping late answers would hide the slowest), instead of only
+    /// those answered inside it.
+    pub drain: bool,
 }
 
 /// What a load run observed.
@@ -51,6 +55,16 @@ impl LoadResult {
     /// Requests per second over the measured window.
     pub fn rps(&self) -> f64 {
         self.requests as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// The share of answers that took longer than `ms` milliseconds.
+    pub fn share_over_ms(&self, ms: f64) -> f64 {
+        let over = self
+            .latencies_us
+            .iter()
+            .filter(|us| f64::from(**us) > ms * 1000.0)
+            .count();
+        over as f64 / self.latencies_us.len().max(1) as f64
     }
 
     /// The `q`-quantile of latency (0.5 = median) in milliseconds.
@@ -146,7 +160,12 @@ async fn connection(
                 out.transport_errors += 1;
                 continue 'reconnect;
             };
-            if sent < measure_from || done > stop_at {
+            let late = if spec.drain {
+                sent >= stop_at
+            } else {
+                done > stop_at
+            };
+            if sent < measure_from || late {
                 continue;
             }
             out.requests += 1;

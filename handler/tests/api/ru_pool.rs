@@ -1,6 +1,6 @@
 //! One SharePoint RU budget across processes (issue #18): three handler instances and a worker,
 //! each with its own Graph client and list store (nothing shared in memory), on one simulator
-//! at the 1,250 RU/min tier, on one clock running 10 times faster than real time. Handler A
+//! at the 1,250 RU/min tier, on one clock running 5 times faster than real time. Handler A
 //! imports 3,000 rows, the worker runs invitation passes, B and C serve clicks: no row lost or
 //! doubled, no SharePoint rule broken, and the list's RUs spent at ≥ 80 % of the tier. It runs
 //! alone (`.config/nextest.toml`): the clock runs on while other tests hold the cores.
@@ -31,7 +31,7 @@ use crate::helpers::{as_host, start_time, FakeGroup};
 const TIER: u32 = 1250;
 const PEOPLE: usize = 3000;
 /// Simulated seconds per real second.
-const SPEED: f64 = 10.0;
+const SPEED: f64 = 5.0;
 
 /// SharePoint RU of one request as Graph charges it.
 fn ru(r: &RequestRecord) -> u64 {
