@@ -88,18 +88,38 @@ pub struct Options {
     pub tiers: Vec<u64>,
 }
 
-/// SharePoint RU of one request as Graph charges it (single item read 1; a query page, create,
-/// update or delete 2), from the simulator's request log.
-fn ru(r: &RequestRecord) -> u64 {
-    if r.method != "GET" {
-        return 2;
-    }
-    let p = r.path.as_str();
-    if p.ends_with("/items") || p.contains("/delta") {
-        2
-    } else {
-        1
-    }
+/// 64 connections clicking `POST /api/enrol` for `seconds` after `warmup`, each click the next
+/// token from `cursor` (a first click while tokens last).
+async fn clicks(
+    base: &str,
+    tokens: &Arc<Vec<String>>,
+    cursor: &Arc<std::sync::atomic::AtomicU64>,
+    seconds: u64,
+    warmup: u64,
+    drain: bool,
+) -> anyhow::Result<crate::load::LoadResult> {
+    let make: crate::load::MakeRequest = {
+        let tokens = Arc::clone(tokens);
+        let cursor = Arc::clone(cursor);
+        Arc::new(move |_| {
+            let i =
+                cursor.fetch_add(1, std::sync::atomic::Ordering::Relaxed) as usize % tokens.len();
+            hyper::Request::post("/api/enrol")
+                .header("host", "127.0.0.1")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(hyper::Body::from(format!("token={}", tokens[i])))
+                .unwrap_or_default()
+        })
+    };
+    crate::load::run(crate::load::LoadSpec {
+        addr: format!("127.0.0.1:{}", base.rsplit(':').next().unwrap_or("0")).parse()?,
+        connections: 64,
+        duration: Duration::from_secs(seconds),
+        warmup: Duration::from_secs(warmup),
+        make,
+        drain,
+    })
+    .await
 }
 
 /// RU charged from `from` (an index in the request log) on.
@@ -110,7 +130,11 @@ fn ru_since(sim: &Simulator, from: usize) -> (u64, usize, usize) {
         .filter(|r| r.category == Category::SharePoint)
         .collect();
     let throttled = sp.iter().filter(|r| r.throttled).count();
-    (sp.iter().map(|r| ru(r)).sum(), sp.len(), throttled)
+    (
+        sp.iter().map(|r| r.sharepoint_ru()).sum(),
+        sp.len(),
+        throttled,
+    )
 }
 
 fn minutes(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
@@ -329,34 +353,12 @@ async fn one(rows: usize, tier: u64) -> anyhow::Result<Row> {
     }
     let tokens = Arc::new(tokens);
     let cursor = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let sent = Arc::clone(&cursor);
     let from = sim.tenant().requests().len();
     let s0 = clock.now();
-    let make: crate::load::MakeRequest = {
-        let tokens = Arc::clone(&tokens);
-        Arc::new(move |_| {
-            let i =
-                cursor.fetch_add(1, std::sync::atomic::Ordering::Relaxed) as usize % tokens.len();
-            hyper::Request::post("/api/enrol")
-                .header("host", "127.0.0.1")
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(hyper::Body::from(format!("token={}", tokens[i])))
-                .unwrap_or_default()
-        })
-    };
-    let load = crate::load::run(crate::load::LoadSpec {
-        addr: format!("127.0.0.1:{}", base.rsplit(':').next().unwrap_or("0")).parse()?,
-        connections: 64,
-        duration: Duration::from_secs(10),
-        warmup: Duration::from_secs(2),
-        make,
-        drain: false,
-    })
-    .await?;
+    let load = clicks(&base, &tokens, &cursor, 10, 2, false).await?;
     let (click_ru, _, _) = ru_since(&sim, from);
     let clicked = kept_store.summary(clock.now()).await?.funnel.clicked;
-    let cursor = Arc::clone(&sent);
-    let sent = sent.load(std::sync::atomic::Ordering::Relaxed);
+    let sent = cursor.load(std::sync::atomic::Ordering::Relaxed);
     anyhow::ensure!(
         sent <= tokens.len() as u64,
         "{sent} clicks for {} people: some were not first clicks; run with more rows",
@@ -367,28 +369,7 @@ async fn one(rows: usize, tier: u64) -> anyhow::Result<Row> {
     let v0 = sim.tenant().violations().len();
     let from = sim.tenant().requests().len();
     let w0 = Instant::now();
-    let make: crate::load::MakeRequest = {
-        let tokens = Arc::clone(&tokens);
-        let cursor = Arc::clone(&cursor);
-        Arc::new(move |_| {
-            let i =
-                cursor.fetch_add(1, std::sync::atomic::Ordering::Relaxed) as usize % tokens.len();
-            hyper::Request::post("/api/enrol")
-                .header("host", "127.0.0.1")
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(hyper::Body::from(format!("token={}", tokens[i])))
-                .unwrap_or_default()
-        })
-    };
-    let real = crate::load::run(crate::load::LoadSpec {
-        addr: format!("127.0.0.1:{}", base.rsplit(':').next().unwrap_or("0")).parse()?,
-        connections: 64,
-        duration: Duration::from_secs(PACED_SECONDS),
-        warmup: Duration::from_secs(5),
-        make,
-        drain: true,
-    })
-    .await?;
+    let real = clicks(&base, &tokens, &cursor, PACED_SECONDS, 5, true).await?;
     let (real_ru, _, _) = ru_since(&sim, from);
     let all_sent = cursor.load(std::sync::atomic::Ordering::Relaxed);
     anyhow::ensure!(

@@ -29,6 +29,22 @@ pub struct RequestRecord {
     pub user_agent: Option<String>,
 }
 
+impl RequestRecord {
+    /// SharePoint resource units this request was charged, as the simulator charges them (and
+    /// Graph documents): a single item, list or site read 1; a query page (items, delta),
+    /// create, update or delete 2. 0 for anything but SharePoint.
+    pub fn sharepoint_ru(&self) -> u64 {
+        if self.category != crate::limits::Category::SharePoint {
+            return 0;
+        }
+        if self.method != "GET" || self.path.ends_with("/items") || self.path.contains("/delta") {
+            2
+        } else {
+            1
+        }
+    }
+}
+
 /// What rule a violation broke.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -24,7 +24,7 @@ use mfa_handler::startup::{Application, Deps};
 use mfa_worker::settings::WorkerSettings;
 use mfa_worker::Worker;
 use serde_json::Value;
-use tenant_sim::{Category, Limits, NewUser, RequestRecord, SimClock, SimConfig, Simulator};
+use tenant_sim::{Category, Limits, NewUser, SimClock, SimConfig, Simulator};
 
 use crate::helpers::{as_host, start_time, FakeGroup};
 
@@ -32,18 +32,6 @@ const TIER: u32 = 1250;
 const PEOPLE: usize = 3000;
 /// Simulated seconds per real second.
 const SPEED: f64 = 5.0;
-
-/// SharePoint RU of one request as Graph charges it.
-fn ru(r: &RequestRecord) -> u64 {
-    if r.method != "GET" {
-        return 2;
-    }
-    if r.path.ends_with("/items") || r.path.contains("/delta") {
-        2
-    } else {
-        1
-    }
-}
 
 struct Env {
     sim: Simulator,
@@ -171,7 +159,7 @@ impl Env {
         let mut total = 0;
         let mut refused = 0;
         for r in sp {
-            total += ru(r);
+            total += r.sharepoint_ru();
             refused += usize::from(r.throttled);
         }
         (total, refused)
