@@ -100,6 +100,23 @@ pub async fn compare_and_set(
     Ok(false)
 }
 
+/// Replaces the value of the meta item `item_id` if its eTag is still `etag`: `None` when it
+/// changed (or is gone), else the new eTag when the answer echoed it.
+pub(super) async fn replace(
+    meta: &SpList,
+    item_id: &str,
+    etag: &str,
+    value: &str,
+) -> StoreResult<Option<Option<String>>> {
+    let mut m = Map::new();
+    m.insert(VALUE.into(), json!(value));
+    match meta.patch(item_id, m, Some(etag)).await {
+        Ok(etag) => Ok(Some(etag)),
+        Err(GraphError::PreconditionFailed | GraphError::NotFound { .. }) => Ok(None),
+        Err(e) => Err(backend(e)),
+    }
+}
+
 pub(super) async fn create_key(meta: &SpList, key: &str, value: &str) -> StoreResult<bool> {
     let mut m = Map::new();
     m.insert(KEY.into(), json!(key_title(key)));

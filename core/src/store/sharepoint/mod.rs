@@ -17,6 +17,7 @@ mod imports;
 mod list;
 mod mapping;
 mod meta;
+mod pacer;
 mod pool;
 mod provision;
 mod queries;
@@ -41,8 +42,9 @@ pub use adopt::AdoptReport;
 pub use pool::{split as split_ru, PoolState, POOL_KEY};
 pub use provision::{ListReport, ProvisionReport};
 
-use list::{Pacer, SpList};
+use list::SpList;
 use mapping::Row;
+use pacer::{Class, Pacer};
 
 /// Default RU budget per minute (the smallest published tier, ≤ 1,000 licences).
 pub const DEFAULT_RU_PER_MINUTE: u32 = 1250;
@@ -144,13 +146,14 @@ impl SharePointStore {
         opts: Options,
     ) -> anyhow::Result<Self> {
         let (own, pool) = pool::split(opts.ru_per_minute, opts.processes);
-        let pacer = Arc::new(Pacer::new(own));
+        let pacer = Arc::new(Pacer::new(own, pacer::reserve(own, pool > 0)));
         let report = provision::provision(&graph, &pacer, site, list, opts.provision).await?;
         let people = SpList {
             graph: graph.clone(),
             site: site.to_string(),
             list: report.list.id.clone(),
             pacer: Arc::clone(&pacer),
+            class: Class::Regular,
             writes: Arc::default(),
         };
         let meta = SpList {
@@ -158,6 +161,7 @@ impl SharePointStore {
             site: site.to_string(),
             list: report.meta.id.clone(),
             pacer,
+            class: Class::Regular,
             writes: Arc::default(),
         };
         let store = Self {
@@ -178,7 +182,11 @@ impl SharePointStore {
                 &uuid::Uuid::new_v4().simple().to_string()[..8]
             );
             tracing::info!(own, pool, processes = opts.processes, %me, "SharePoint RU budget shared through the pool");
-            pool::PoolKeeper::spawn(store.meta.clone(), me, pool, Arc::downgrade(&store.alive));
+            let keeper = SpList {
+                class: Class::Keeper,
+                ..store.meta.clone()
+            };
+            pool::PoolKeeper::spawn(keeper, me, pool, Arc::downgrade(&store.alive));
         }
         if store.get_meta(adopt::ADOPTED_KEY).await?.as_deref() != Some(adopt::ADOPT_VERSION) {
             let adopted = store.adopt().await?;
@@ -194,7 +202,7 @@ impl SharePointStore {
         list: &str,
         opts: Options,
     ) -> anyhow::Result<ProvisionReport> {
-        let pacer = Pacer::new(pool::split(opts.ru_per_minute, opts.processes).0);
+        let pacer = Pacer::new(pool::split(opts.ru_per_minute, opts.processes).0, 0);
         provision::provision(graph, &pacer, site, list, true).await
     }
 

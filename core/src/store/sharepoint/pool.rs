@@ -5,20 +5,26 @@
 //! spend one budget. A static split would leave the import (or the worker's pass) a fraction of
 //! the tier; instead the pool goes where the work is:
 //!
-//! - [`split`]: each of `processes` keeps a tenth of its even share for itself, at least 40
-//!   RU/min (one `$batch` of 20 writes) while that leaves half the tier to the pool (clicks,
-//!   admin reads); the pool is the rest.
-//! - A process whose requests wait for RUs takes the pool when it is free (a compare-and-set on
-//!   the meta value [`POOL_KEY`]) and spends it while its lease lasts ([`LEASE`], renewed every
-//!   half lease). It spends the pool only until [`MARGIN`] before the lease ends.
-//! - A busy process that finds the pool held asks for it; the holder hands it over after
-//!   [`HOLD_AT_LEAST`] (at once when the holder is not short of RUs itself), and gives it up
-//!   when its own budget is enough again. A free pool someone asked for is theirs to take. Handing over waits for the
-//!   requests in flight, then writes the holder's last minute's spend (per second) with the
-//!   pool; the next holder counts it in its own window, so the pool never spends more than its
-//!   share of any minute across holders.
+//! - [`split`]: each of `processes` keeps a tenth of its even share for itself, at least 60
+//!   RU/min (one `$batch` of 20 writes plus the keeper's reserve) while that leaves half the
+//!   tier to the pool; the pool is the rest.
+//! - A process whose requests wait for RUs (*busy*) takes the pool when it is free (a write with
+//!   the eTag it read, on the meta value [`POOL_KEY`]) and spends it while its lease lasts
+//!   ([`LEASE`], renewed every half lease, every tick when it is not short of RUs). It spends
+//!   the pool only until [`MARGIN`] before the lease ends.
+//! - A busy process that finds the pool held asks for it (the ask changes the value, so the
+//!   holder's next renewal fails and reads it). The holder hands it over after
+//!   [`HOLD_AT_LEAST`], or at once when it is not short of RUs itself or spends less than ¾ of
+//!   the pool's rate; it gives the pool up unasked when it has charged nothing to it for a
+//!   while. A free pool someone asked for is theirs to take.
+//! - Handing over waits for the requests in flight charged to the pool, then writes the pool's
+//!   last minute of spend (per second) into the value; the next holder counts it in its pool
+//!   window ([`super::pacer`]), so the pool never spends more than its share of any minute
+//!   across holders.
 //! - A holder that dies stops spending at its lease's end: whoever takes a lapsed pool counts
 //!   the whole pool as spent at that instant, so it waits at most a minute.
+//! - The keeper's reads and writes spend the own budget's reserve, so a process whose queue has
+//!   filled its budget still renews and hands over in time.
 //!
 //! Together: at most `processes × own + pool = tier` RUs in any minute, as long as no more than
 //! `processes` processes share the list and their clocks agree within a second. The Graph client
@@ -31,8 +37,9 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::list::{SpList, RU_WRITE};
+use super::list::SpList;
 use super::meta;
+use super::pacer::{KEEPER_RESERVE, LARGEST};
 use crate::store::StoreResult;
 
 /// Meta key of the pool's state.
@@ -45,8 +52,10 @@ pub const MARGIN: Duration = Duration::seconds(5);
 pub const HOLD_AT_LEAST: Duration = Duration::seconds(45);
 /// An ask older than this is forgotten.
 const ASK_FRESH: Duration = Duration::seconds(30);
-/// How often a process looks at its demand (and, when busy, at the pool).
+/// How often a process looks at its demand.
 const TICK: StdDuration = StdDuration::from_secs(5);
+/// How often a busy process that does not hold the pool reads its state.
+const LOOK: Duration = Duration::seconds(10);
 /// A process "needs more" when a request waited for RUs this recently.
 const BUSY: Duration = Duration::seconds(10);
 
@@ -57,7 +66,7 @@ pub fn split(tier: u32, processes: u32) -> (u32, u32) {
         return (tier, 0);
     }
     let own = (tier / (10 * processes))
-        .max((RU_WRITE * 20).min(tier / (2 * processes)))
+        .max((LARGEST + KEEPER_RESERVE).min(tier / (2 * processes)))
         .max(1);
     (own, tier.saturating_sub(own * processes))
 }
@@ -131,14 +140,29 @@ fn buckets(spent: &[(DateTime<Utc>, u32)]) -> Vec<(i64, u32)> {
     out
 }
 
-/// The loop that takes, renews, asks for and hands over the pool for one process.
+/// The pool's state item as last read or written by us.
+#[derive(Debug, Clone, Default)]
+struct Known {
+    /// The meta item's id and eTag (none before the key exists, or when a write's answer did not
+    /// echo the new eTag).
+    item: Option<(String, String)>,
+    /// The value as stored.
+    raw: Option<String>,
+    state: PoolState,
+}
+
+/// The loop that takes, renews, asks for and hands over the pool for one process. Its requests
+/// spend the own budget's reserve ([`super::pacer::reserve`]), so a process whose queue fills
+/// its budget still renews and hands over in time. It writes with the eTag of what it last read
+/// or wrote, so a renewal costs one update (2 RU), and reads only to learn what changed.
 pub(super) struct PoolKeeper {
     meta: SpList,
     me: String,
     pool: u32,
-    /// The state as last read or written by us.
-    known: Option<String>,
+    known: Known,
     held_since: Option<DateTime<Utc>>,
+    /// When a busy process that does not hold the pool last looked at it.
+    looked_at: Option<DateTime<Utc>>,
 }
 
 impl PoolKeeper {
@@ -148,8 +172,9 @@ impl PoolKeeper {
             meta,
             me,
             pool,
-            known: None,
+            known: Known::default(),
             held_since: None,
+            looked_at: None,
         };
         tokio::spawn(async move {
             let clock = keeper.meta.graph.clock().clone();
@@ -157,72 +182,120 @@ impl PoolKeeper {
                 clock.sleep(TICK).await;
                 if alive.upgrade().is_none() {
                     if keeper.held_since.is_some() {
-                        keeper.release(clock.now()).await;
+                        keeper.release().await;
                     }
                     return;
                 }
-                if let Err(e) = keeper.tick(clock.now()).await {
+                if let Err(e) = keeper.tick().await {
                     tracing::warn!(error = ?e, "SharePoint RU pool: could not read or write its state");
                 }
             }
         });
     }
 
+    fn now(&self) -> DateTime<Utc> {
+        self.meta.graph.clock().now()
+    }
+
     async fn read(&mut self) -> StoreResult<PoolState> {
-        self.known = meta::get(&self.meta, POOL_KEY).await?;
-        Ok(PoolState::parse(self.known.as_deref()))
+        let found = meta::items(&self.meta, POOL_KEY).await?;
+        let first = found.first();
+        let raw = first.and_then(meta::value_of);
+        self.known = Known {
+            item: first.and_then(|it| Some((it.id.clone(), it.etag.clone()?))),
+            state: PoolState::parse(raw.as_deref()),
+            raw,
+        };
+        Ok(self.known.state.clone())
     }
 
-    /// Writes `next` if the state is still what we knew.
-    async fn write(&mut self, next: &PoolState) -> StoreResult<bool> {
+    /// Writes `next` if the state is still what we last read or wrote.
+    async fn write(&mut self, next: PoolState) -> StoreResult<bool> {
         let text = next.text();
-        let ok =
-            meta::compare_and_set(&self.meta, POOL_KEY, self.known.as_deref(), Some(&text)).await?;
-        if ok {
-            self.known = Some(text);
+        let written = match self.known.item.clone() {
+            Some((id, etag)) => meta::replace(&self.meta, &id, &etag, &text)
+                .await?
+                .map(|etag| etag.map(|e| (id, e))),
+            // No eTag known: settle it by comparing the value.
+            None => {
+                let expected = self.known.raw.clone();
+                let ok =
+                    meta::compare_and_set(&self.meta, POOL_KEY, expected.as_deref(), Some(&text))
+                        .await?;
+                ok.then_some(None)
+            }
+        };
+        match written {
+            Some(item) => {
+                self.known = Known {
+                    item,
+                    raw: Some(text),
+                    state: next,
+                };
+                Ok(true)
+            }
+            None => Ok(false),
         }
-        Ok(ok)
     }
 
-    async fn tick(&mut self, now: DateTime<Utc>) -> StoreResult<()> {
+    async fn tick(&mut self) -> StoreResult<()> {
         let pacer = Arc::clone(&self.meta.pacer);
-        let demand = pacer.demand(now);
-        let busy = demand.waited_at.is_some_and(|t| now - t < BUSY);
+        let now = self.now();
+        let demand = pacer.demand();
+        let recent = |t: Option<DateTime<Utc>>| t.is_some_and(|t| now - t < BUSY);
+        let busy = recent(demand.waited_at);
         if let Some(since) = self.held_since {
-            let until = PoolState::parse(self.known.as_deref()).until.unwrap_or(now);
-            if !busy && demand.spent <= pacer.budget() {
+            if !busy && !recent(demand.pool_used_at) {
                 // Done with it: our own budget is enough.
-                self.release(now).await;
+                self.release().await;
                 return Ok(());
             }
-            let renew = until - now < LEASE / 2;
-            if busy && !renew {
+            let until = self.known.state.until.unwrap_or(now);
+            if busy && until - now >= LEASE / 2 {
                 return Ok(());
             }
-            // Renewing, or not needing all of it: someone may have asked.
+            // Renew (a holder that is not short of RUs every tick, so that it hears an ask at
+            // once); a write that finds the state changed means someone asked (or took a
+            // lapsed pool).
+            let mut next = self.known.state.clone();
+            next.until = Some(self.now() + LEASE);
+            if self.write(next.clone()).await? {
+                pacer.pool_extended(next.until.unwrap_or(now) - MARGIN);
+                return Ok(());
+            }
             let mut state = self.read().await?;
+            let now = self.now();
             if state.holder.as_deref() != Some(&self.me) {
                 tracing::warn!("SharePoint RU pool: our lease lapsed and the pool was taken");
                 pacer.pool_lost();
                 self.held_since = None;
                 return Ok(());
             }
-            if state.fresh_ask_by_other(&self.me, now) && (!busy || now - since >= HOLD_AT_LEAST) {
-                self.release(now).await;
+            if state.fresh_ask_by_other(&self.me, now)
+                && (!busy || now - since >= HOLD_AT_LEAST || self.spends_little(since, now))
+            {
+                self.release().await;
                 return Ok(());
             }
-            if renew {
-                state.until = Some(now + LEASE);
-                if self.write(&state).await? {
-                    pacer.pool_extended(now + LEASE - MARGIN);
-                }
+            state.until = Some(now + LEASE);
+            if self.write(state.clone()).await? {
+                pacer.pool_extended(now + LEASE - MARGIN);
             }
             return Ok(());
         }
-        if !busy {
+        // Having asked, look every tick: the pool may be ours.
+        let asked = self.known.state.asked_by.as_deref() == Some(&self.me)
+            && self
+                .known
+                .state
+                .asked_at
+                .is_some_and(|at| now - at < ASK_FRESH);
+        if !busy || !asked && self.looked_at.is_some_and(|t| now - t < LOOK) {
             return Ok(());
         }
+        self.looked_at = Some(now);
         let mut state = self.read().await?;
+        let now = self.now();
         let ours_to_take = state.holder.as_deref() == Some(&self.me)
             || !state.held_by_other(&self.me, now) && !state.fresh_ask_by_other(&self.me, now);
         if ours_to_take {
@@ -239,8 +312,9 @@ impl PoolKeeper {
                 asked_by,
                 spent: Vec::new(),
             };
-            if self.write(&next).await? {
-                tracing::info!(pool = self.pool, "SharePoint RU pool taken");
+            if self.write(next).await? {
+                let seeded: u32 = seed.iter().map(|(_, ru)| ru).sum();
+                tracing::info!(pool = self.pool, seeded, me = %self.me, "SharePoint RU pool taken");
                 pacer.pool_granted(self.pool, now + LEASE - MARGIN, seed);
                 self.held_since = Some(now);
             }
@@ -250,19 +324,31 @@ impl PoolKeeper {
             if !fresh_mine {
                 state.asked_by = Some(self.me.clone());
                 state.asked_at = Some(now);
-                self.write(&state).await?;
+                if self.write(state).await? {
+                    tracing::debug!(me = %self.me, "SharePoint RU pool asked for");
+                }
             }
         }
         Ok(())
     }
 
+    /// Whether, holding the pool since `since`, we spent less than ¾ of its rate (after a first
+    /// [`HOLD_AT_LEAST`]/4, while the previous holder's spend leaves the window): our queue is
+    /// short, so a process that asked should have it now rather than after [`HOLD_AT_LEAST`].
+    fn spends_little(&self, since: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+        let held = now - since;
+        let rate = f64::from(self.pool) * held.num_milliseconds() as f64 / 60_000.0;
+        held >= HOLD_AT_LEAST / 4 && f64::from(self.meta.pacer.demand().pool_charged) < rate * 0.75
+    }
+
     /// Hands the pool over (to the process that asked, when its ask is fresh; else to nobody).
-    async fn release(&mut self, now: DateTime<Utc>) {
+    async fn release(&mut self) {
         let clock = self.meta.graph.clock().clone();
         let spent = self.meta.pacer.hand_over(&clock).await;
         self.held_since = None;
+        let now = self.now();
         for _ in 0..3 {
-            let state = PoolState::parse(self.known.as_deref());
+            let state = self.known.state.clone();
             if state.holder.as_deref() != Some(&self.me) {
                 break;
             }
@@ -273,9 +359,10 @@ impl PoolKeeper {
                 asked_at: state.asked_at,
                 spent: buckets(&spent),
             };
-            match self.write(&next).await {
+            match self.write(next).await {
                 Ok(true) => {
-                    tracing::info!("SharePoint RU pool handed over");
+                    let spent: u32 = spent.iter().map(|(_, ru)| ru).sum();
+                    tracing::info!(spent, me = %self.me, "SharePoint RU pool handed over");
                     return;
                 }
                 Ok(false) => {
@@ -289,8 +376,8 @@ impl PoolKeeper {
                 }
             }
         }
-        // Not recorded: our spend stays ours, and the lease lapses (the next holder then counts
-        // the whole pool as spent).
+        // Not recorded: the pool's spend stays with us, and the lease lapses (the next holder
+        // then counts the whole pool as spent).
         self.meta.pacer.restore(spent);
     }
 }
@@ -303,7 +390,7 @@ mod tests {
     fn split_keeps_the_tier() {
         assert_eq!(split(5000, 1), (5000, 0));
         assert_eq!(split(5000, 4), (125, 4500));
-        assert_eq!(split(1250, 4), (40, 1090));
+        assert_eq!(split(1250, 4), (60, 1010));
         assert_eq!(split(6250, 4), (156, 5626));
         // Many instances: smaller own budgets, the pool still half the tier or more.
         assert_eq!(split(1250, 40), (15, 650));

@@ -9,7 +9,8 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::columns::{self, Spec};
-use super::list::{Pacer, RU_READ, RU_WRITE};
+use super::list::{RU_READ, RU_WRITE};
+use super::pacer::{Class, Pacer};
 use super::DEFAULT_LIST_TITLE;
 use crate::graph::{Column, GraphClient};
 
@@ -59,7 +60,7 @@ async fn ensure_list(
     specs: &[Spec],
     create: bool,
 ) -> anyhow::Result<(ListReport, Vec<Column>)> {
-    let permit = pacer.take(graph, RU_READ).await;
+    let permit = pacer.take(graph.clock(), RU_READ, Class::Regular).await;
     let found = graph
         .get_list(site, list)
         .await
@@ -81,7 +82,7 @@ async fn ensure_list(
                 .filter(|s| s.name != columns::f::TITLE)
                 .map(Spec::definition)
                 .collect();
-            let _permit = pacer.take(graph, RU_WRITE).await;
+            let _permit = pacer.take(graph.clock(), RU_WRITE, Class::Regular).await;
             let l = graph
                 .create_list(site, list, defs)
                 .await
@@ -95,7 +96,7 @@ async fn ensure_list(
         .display_name
         .clone()
         .unwrap_or_else(|| list.to_string());
-    let permit = pacer.take(graph, RU_WRITE).await;
+    let permit = pacer.take(graph.clock(), RU_WRITE, Class::Regular).await;
     let cols = graph
         .list_columns(site, &existing.id)
         .await
@@ -118,7 +119,7 @@ async fn ensure_list(
                         "the existing list lacked a column of the old system's schema; adding it"
                     );
                 }
-                let _permit = pacer.take(graph, RU_WRITE).await;
+                let _permit = pacer.take(graph.clock(), RU_WRITE, Class::Regular).await;
                 let c = graph
                     .create_column(site, &existing.id, spec.definition())
                     .await
@@ -131,7 +132,7 @@ async fn ensure_list(
                     report.columns_found.push(spec.name.to_string());
                 }
                 if spec.indexed && !c.indexed {
-                    let _permit = pacer.take(graph, RU_WRITE).await;
+                    let _permit = pacer.take(graph.clock(), RU_WRITE, Class::Regular).await;
                     let key = if c.id.is_empty() { &c.name } else { &c.id };
                     let updated = graph
                         .update_column(site, &existing.id, key, json!({"indexed": true}))
