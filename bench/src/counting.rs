@@ -136,7 +136,7 @@ impl Store for CountingStore {
     ) -> StoreResult<bool> {
         self.inner.compare_and_set_meta(key, expected, new).await
     }
-    async fn log_send(&self, entry: &SendLogEntry) -> StoreResult<()> {
+    async fn log_send(&self, entry: &SendLogEntry) -> StoreResult<DateTime<Utc>> {
         self.inner.log_send(entry).await
     }
     async fn sends_since(&self, since: DateTime<Utc>) -> StoreResult<Vec<SendLogEntry>> {

@@ -136,7 +136,7 @@ impl Store for FlakyStore {
         self.fail("compare_and_set_meta")?;
         self.inner.compare_and_set_meta(key, expected, new).await
     }
-    async fn log_send(&self, entry: &SendLogEntry) -> StoreResult<()> {
+    async fn log_send(&self, entry: &SendLogEntry) -> StoreResult<DateTime<Utc>> {
         self.fail("log_send")?;
         self.inner.log_send(entry).await
     }

@@ -388,11 +388,14 @@ impl RunCtx {
         if self.paused().await? {
             return Ok(SendOutcome::Deferred);
         }
-        let sent_at = self.now().max(at);
-        self.store
+        // The entry carries the time its write left (the SharePoint store may wait for RUs
+        // first): the next run's limiter, primed from the log, must not count the send earlier
+        // than it happened.
+        let sent_at = self
+            .store
             .log_send(&SendLogEntry {
                 mailbox: mailbox.clone(),
-                at: sent_at,
+                at: self.now().max(at),
                 recipients,
             })
             .await?;

@@ -453,3 +453,48 @@ async fn due_query_on_50k_items_reads_only_due_rows() {
     let s = store.summary(base).await.expect("summary");
     assert_eq!(s.funnel.uploaded, 50_000);
 }
+
+/// A mail log entry carries the time its write left, after the wait for RUs: the next run's
+/// limiter, primed from the log, never counts a send earlier than it happened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mail_log_entry_is_stamped_when_its_write_leaves() {
+    let g = env(Limits::default()).await;
+    let store = SharePointStore::open(
+        g.client.clone(),
+        &g.site,
+        "MFA Onboarding",
+        Options {
+            ru_per_minute: 40,
+            ..Options::default()
+        },
+    )
+    .await
+    .expect("open store");
+    // Spend the minute's budget (each look-up is a query page, 2 RU).
+    let mut n = 0;
+    let before_wait = loop {
+        let at = mfa_core::clock::Clock::now(&g.clock);
+        store.get_meta("spend").await.expect("read");
+        n += 1;
+        if mfa_core::clock::Clock::now(&g.clock) > at || n > 40 {
+            break at;
+        }
+    };
+    assert!(n <= 40, "the budget never ran out");
+    // The budget is spent again by the next look-ups; the entry waits for RUs before it leaves.
+    for _ in 0..19 {
+        store.get_meta("spend").await.expect("read");
+    }
+    let planned = mfa_core::clock::Clock::now(&g.clock);
+    let entry = mfa_core::store::SendLogEntry {
+        mailbox: upn("mfa@contoso.test"),
+        at: planned,
+        recipients: 1,
+    };
+    let stamped = store.log_send(&entry).await.expect("log");
+    assert!(stamped > planned, "stamped {stamped}, planned {planned}");
+    assert!(stamped > before_wait + Duration::seconds(50));
+    let logged = store.sends_since(planned).await.expect("sends");
+    assert_eq!(logged.len(), 1);
+    assert_eq!(logged[0].at, stamped);
+}

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use reqwest::Method;
 use serde_json::{json, Map, Value};
@@ -138,6 +139,25 @@ impl SpList {
         self.graph
             .create_list_item(&self.site, &self.list, fields)
             .await
+    }
+
+    /// Creates an item whose `column` is the time its request leaves (after the wait for RUs),
+    /// never before `at`; returns the item and that time.
+    pub async fn create_stamped(
+        &self,
+        mut fields: Map<String, Value>,
+        column: &str,
+        at: DateTime<Utc>,
+    ) -> GraphResult<(ListItem, DateTime<Utc>)> {
+        self.wrote();
+        let _permit = self.pace(RU_WRITE).await;
+        let stamped = at.max(self.graph.clock().now());
+        fields.insert(column.to_string(), json!(super::mapping::ts(stamped)));
+        let item = self
+            .graph
+            .create_list_item(&self.site, &self.list, fields)
+            .await?;
+        Ok((item, stamped))
     }
 
     /// Deletes an item (optionally only if unchanged); `false` when it was already gone.

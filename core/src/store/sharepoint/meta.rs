@@ -130,14 +130,18 @@ pub(super) async fn create_key(meta: &SpList, key: &str, value: &str) -> StoreRe
     Ok(false)
 }
 
-/// Appends a mail log entry.
-pub async fn log_send(store: &SharePointStore, e: &SendLogEntry) -> StoreResult<()> {
+/// Appends a mail log entry, stamped when its request leaves (after any wait for RUs); returns
+/// that time.
+pub async fn log_send(store: &SharePointStore, e: &SendLogEntry) -> StoreResult<DateTime<Utc>> {
     let mut m = Map::new();
     m.insert(KEY.into(), json!(format!("send:{}", e.mailbox)));
-    m.insert(AT.into(), json!(ts(e.at)));
     m.insert(RECIPIENTS.into(), json!(e.recipients));
-    store.meta.create(m).await.map_err(backend)?;
-    Ok(())
+    let (_, at) = store
+        .meta
+        .create_stamped(m, AT, e.at)
+        .await
+        .map_err(backend)?;
+    Ok(at)
 }
 
 /// Entries at or after `since`, oldest first; older ones are deleted (20 per `$batch`).

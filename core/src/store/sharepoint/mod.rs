@@ -381,7 +381,7 @@ impl Store for SharePointStore {
         meta::compare_and_set(&self.meta, key, expected, new).await
     }
 
-    async fn log_send(&self, entry: &SendLogEntry) -> StoreResult<()> {
+    async fn log_send(&self, entry: &SendLogEntry) -> StoreResult<DateTime<Utc>> {
         meta::log_send(self, entry).await
     }
 

@@ -311,9 +311,11 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn log_send(&self, entry: &SendLogEntry) -> StoreResult<()> {
+    async fn log_send(&self, entry: &SendLogEntry) -> StoreResult<DateTime<Utc>> {
+        let at = entry.at;
         let entry = entry.clone();
-        self.write(move |c| queries::log_send(c, &entry)).await
+        self.write(move |c| queries::log_send(c, &entry)).await?;
+        Ok(at)
     }
 
     async fn sends_since(&self, since: DateTime<Utc>) -> StoreResult<Vec<SendLogEntry>> {
