@@ -146,7 +146,7 @@ impl SharePointStore {
         opts: Options,
     ) -> anyhow::Result<Self> {
         let (own, pool) = pool::split(opts.ru_per_minute, opts.processes);
-        let pacer = Arc::new(Pacer::new(own, pacer::reserve(own, pool > 0)));
+        let pacer = Arc::new(Pacer::new(own, pool > 0));
         let report = provision::provision(&graph, &pacer, site, list, opts.provision).await?;
         let people = SpList {
             graph: graph.clone(),
@@ -202,7 +202,7 @@ impl SharePointStore {
         list: &str,
         opts: Options,
     ) -> anyhow::Result<ProvisionReport> {
-        let pacer = Pacer::new(pool::split(opts.ru_per_minute, opts.processes).0, 0);
+        let pacer = Pacer::new(pool::split(opts.ru_per_minute, opts.processes).0, false);
         provision::provision(graph, &pacer, site, list, true).await
     }
 

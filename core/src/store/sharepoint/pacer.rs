@@ -51,13 +51,9 @@ pub fn slice_cap(budget: u32) -> u32 {
 }
 
 /// The part of an own budget only the pool's keeper spends: [`KEEPER_RESERVE`], at most half
-/// of it. None without a pool (one process has nothing to keep).
-pub fn reserve(own: u32, shared: bool) -> u32 {
-    if shared {
-        KEEPER_RESERVE.min(own / 2)
-    } else {
-        0
-    }
+/// of it.
+pub fn reserve(own: u32) -> u32 {
+    KEEPER_RESERVE.min(own / 2)
 }
 
 /// Who is asking: the store's requests, or the pool's keeper (which may spend the reserve).
@@ -163,6 +159,9 @@ struct State {
 #[derive(Debug)]
 pub struct Pacer {
     own: u32,
+    /// Shared with other processes through the pool (else this process has the whole tier).
+    shared: bool,
+    /// The part of `own` only the keeper spends ([`reserve`]; 0 when not shared).
     reserve: u32,
     state: Mutex<State>,
     /// Woken when a request in flight is answered, or the pool comes or goes.
@@ -204,12 +203,14 @@ pub struct Demand {
 }
 
 impl Pacer {
-    /// A pacer allowing `own` RU per minute, of which `reserve` only for the pool's keeper.
-    pub fn new(own: u32, reserve: u32) -> Self {
+    /// A pacer allowing `own` RU per minute; when `shared` with other processes (through the
+    /// pool), [`reserve`] of it only for the pool's keeper.
+    pub fn new(own: u32, shared: bool) -> Self {
         let own = own.max(1);
         Self {
             own,
-            reserve: reserve.min(own - 1),
+            shared,
+            reserve: if shared { reserve(own) } else { 0 },
             state: Mutex::new(State::default()),
             answered: tokio::sync::Notify::new(),
         }
@@ -232,11 +233,11 @@ impl Pacer {
                 s.own.expire(now);
                 s.pool.expire(now);
                 let own_fit = match s.own.fit(now, cost, own) {
-                    // Larger than the whole budget with nothing else to use: one process alone
-                    // (no pool) sends it when its window is empty.
+                    // Larger than the whole budget: a process alone (no pool to wait for)
+                    // sends it when its window is empty.
                     Fit::Later(_)
                         if cost > own
-                            && s.grant.is_none()
+                            && !self.shared
                             && s.own.spent.is_empty()
                             && s.own.in_flight == 0 =>
                     {
@@ -389,9 +390,8 @@ mod tests {
         assert_eq!(slice_cap(40), 40);
         assert_eq!(slice_cap(60), 50);
         assert_eq!(slice_cap(1), 1);
-        assert_eq!(reserve(60, true), 20);
-        assert_eq!(reserve(15, true), 7);
-        assert_eq!(reserve(5000, false), 0);
+        assert_eq!(reserve(60), 20);
+        assert_eq!(reserve(15), 7);
     }
 
     /// Runs `n` requests of `cost` one after another, each answered 200 ms after it is sent;
@@ -425,7 +425,7 @@ mod tests {
     #[tokio::test]
     async fn a_deep_queue_spends_the_budget_evenly() {
         let clock: SharedClock = Arc::new(ManualClock::new(start()));
-        let pacer = Pacer::new(1130, 0);
+        let pacer = Pacer::new(1130, false);
         let at = queue(
             &pacer,
             &clock,
@@ -454,7 +454,7 @@ mod tests {
     #[tokio::test]
     async fn own_budget_then_pool_and_the_keeper_gets_its_reserve() {
         let clock: SharedClock = Arc::new(ManualClock::new(start()));
-        let pacer = Pacer::new(60, 20);
+        let pacer = Pacer::new(60, true);
         let minute = chrono::Duration::minutes(1);
         pacer.pool_granted(1000, start() + minute * 5, []);
         let at = queue(&pacer, &clock, start() + minute * 3, LARGEST).await;
@@ -484,5 +484,28 @@ mod tests {
         )
         .await;
         assert!(waiting.is_err(), "a request larger than the budget went");
+    }
+
+    /// A request larger than the own budget: a process alone sends it when its window is empty;
+    /// a process sharing the tier waits for the pool, even with an empty window (its own budget
+    /// is all it may spend without it).
+    #[tokio::test]
+    async fn a_request_over_the_budget_waits_for_the_pool_when_shared() {
+        let clock: SharedClock = Arc::new(ManualClock::new(start()));
+        let alone = Pacer::new(30, false);
+        drop(alone.take(&clock, LARGEST, Class::Regular).await);
+        let shared = Pacer::new(30, true);
+        let waiting = tokio::time::timeout(
+            Duration::from_millis(50),
+            shared.take(&clock, LARGEST, Class::Regular),
+        )
+        .await;
+        assert!(
+            waiting.is_err(),
+            "went over the own budget without the pool"
+        );
+        shared.pool_granted(1000, start() + chrono::Duration::minutes(1), []);
+        let permit = shared.take(&clock, LARGEST, Class::Regular).await;
+        assert!(permit.pool, "charged to the pool");
     }
 }
