@@ -586,9 +586,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Appends to the mail log: `mailbox` is about to send to `recipients` people at `at`.
     /// Written before the send, so sending limits are never under-counted, even after a crash.
-    /// Returns the time the entry carries: `at`, or later when the store had to wait before
+    /// Returns the time the send counts from: `at`, or later when the store had to wait before
     /// writing it (the SharePoint store stamps it when its request leaves, after waiting for
-    /// RUs), so an entry is never earlier than the send that follows it.
+    /// RUs), so an entry is never earlier than the send that follows it. A store that keeps
+    /// coarser times (SharePoint: whole seconds) rounds the entry up, never down.
     async fn log_send(&self, entry: &SendLogEntry) -> StoreResult<DateTime<Utc>>;
 
     /// Mail log entries at or after `since`, oldest first. Entries older than `since` may be

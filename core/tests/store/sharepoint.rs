@@ -496,5 +496,38 @@ async fn a_mail_log_entry_is_stamped_when_its_write_leaves() {
     assert!(stamped > before_wait + Duration::seconds(50));
     let logged = store.sends_since(planned).await.expect("sends");
     assert_eq!(logged.len(), 1);
-    assert_eq!(logged[0].at, stamped);
+    assert!(logged[0].at >= stamped && logged[0].at < stamped + Duration::seconds(1));
+}
+
+/// SharePoint keeps whole seconds: an entry made at 10.550 reads back as 11, not 10, so the
+/// next run's limiter never lets a mailbox's minute end before Exchange's does (seen in the
+/// campaign bench as `LimitExceeded` 0.5 s early, at 09:20:10.050 for sends at 09:19:10.550).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mail_log_entry_is_rounded_up_to_the_second() {
+    let g = env(Limits::default()).await;
+    let store = SharePointStore::open(
+        g.client.clone(),
+        &g.site,
+        "MFA Onboarding",
+        Options::default(),
+    )
+    .await
+    .expect("open store");
+    let now = mfa_core::clock::Clock::now(&g.clock);
+    let planned = now - Duration::nanoseconds(i64::from(now.timestamp_subsec_nanos()))
+        + Duration::seconds(5)
+        + Duration::milliseconds(550);
+    let entry = mfa_core::store::SendLogEntry {
+        mailbox: upn("mfa@contoso.test"),
+        at: planned,
+        recipients: 1,
+    };
+    let counted = store.log_send(&entry).await.expect("log");
+    assert_eq!(counted, planned);
+    let logged = store.sends_since(now).await.expect("sends");
+    assert_eq!(logged.len(), 1);
+    assert_eq!(
+        logged[0].at,
+        planned - Duration::milliseconds(550) + Duration::seconds(1)
+    );
 }

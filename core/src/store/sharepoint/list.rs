@@ -142,7 +142,8 @@ impl SpList {
     }
 
     /// Creates an item whose `column` is the time its request leaves (after the wait for RUs),
-    /// never before `at`; returns the item and that time.
+    /// never before `at`; returns the item and that time. The column keeps whole seconds, so the
+    /// time is rounded up: what a later reader sees is never earlier than what happened.
     pub async fn create_stamped(
         &self,
         mut fields: Map<String, Value>,
@@ -152,7 +153,10 @@ impl SpList {
         self.wrote();
         let _permit = self.pace(RU_WRITE).await;
         let stamped = at.max(self.graph.clock().now());
-        fields.insert(column.to_string(), json!(super::mapping::ts(stamped)));
+        fields.insert(
+            column.to_string(),
+            json!(super::mapping::ts(super::mapping::ceil_second(stamped))),
+        );
         let item = self
             .graph
             .create_list_item(&self.site, &self.list, fields)

@@ -6,7 +6,7 @@
 //! `TrackingToken` reads with `token: None` so adoption can give it one. Writing always uses our
 //! own values and never touches columns we do not model (`UserType`, `Notes`).
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
@@ -40,6 +40,16 @@ pub struct Row {
 /// Timestamps as SharePoint stores them: UTC, whole seconds.
 pub fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// `t` rounded up to a whole second (what [`ts`] keeps without moving it earlier).
+pub fn ceil_second(t: DateTime<Utc>) -> DateTime<Utc> {
+    let whole = t - Duration::nanoseconds(i64::from(t.timestamp_subsec_nanos()));
+    if whole < t {
+        whole + Duration::seconds(1)
+    } else {
+        whole
+    }
 }
 
 fn text(fields: &Map<String, Value>, name: &str) -> Option<String> {
