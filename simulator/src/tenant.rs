@@ -365,6 +365,11 @@ impl Tenant {
         self.shared.log.lock().iter().cloned().collect()
     }
 
+    /// How many requests are in the log (without copying it).
+    pub fn request_count(&self) -> usize {
+        self.shared.log.lock().len()
+    }
+
     /// Every recorded violation, oldest first.
     pub fn violations(&self) -> Vec<Violation> {
         self.shared.violations.lock().clone()

@@ -531,3 +531,125 @@ async fn a_mail_log_entry_is_rounded_up_to_the_second() {
         planned - Duration::milliseconds(550) + Duration::seconds(1)
     );
 }
+
+/// The due reads made since request `from`: `(whole, incremental)` — a whole read asks for
+/// `NextDueAt le now` only, an incremental one also `gt <last read − overlap>`.
+fn due_reads(g: &Guard, from: usize) -> (usize, usize) {
+    let reads: Vec<String> = g.sim.tenant().requests()[from..]
+        .iter()
+        .filter(|r| r.method == "GET" && r.query.contains("NextDueAt"))
+        .map(|r| r.query.clone())
+        .collect();
+    let incremental = reads
+        .iter()
+        .filter(|q| q.replace("%20", " ").contains(" gt "))
+        .count();
+    (reads.len() - incremental, incremental)
+}
+
+/// A run's due queries share one read of the due rows: a new sequence within `DUE_REUSE` reads
+/// only what became due since the last read (a minute's overlap included), this process's own
+/// writes are applied to what it read, and a row another process wrote with a due time before
+/// that read shows once the reuse ends (the next whole read).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn due_queries_share_one_read_and_follow_own_writes() {
+    use mfa_core::store::sharepoint::DUE_REUSE;
+    let g = env(Limits::default()).await;
+    let worker = open(&g).await;
+    let other = open(&g).await;
+    let start = mfa_core::clock::Clock::now(&g.clock);
+    let people = (0..30)
+        .map(|i| NewPerson::new(upn(&format!("p{i:02}@contoso.com"))))
+        .collect();
+    other
+        .upsert_people(&batch("b1", start, UpsertMode::KeepHistory), people)
+        .await
+        .expect("upload");
+    let pending = |now| DueQuery {
+        statuses: vec![InviteStatus::Pending],
+        now,
+        after: None,
+        limit: 100,
+        batch: None,
+    };
+    let upns = |recs: Vec<mfa_core::domain::OnboardingRecord>| -> Vec<String> {
+        recs.into_iter().map(|r| r.upn.to_string()).collect()
+    };
+    let mark = g.sim.tenant().requests().len();
+    assert_eq!(worker.due(&pending(start)).await.expect("due").len(), 30);
+    assert_eq!(
+        due_reads(&g, mark),
+        (1, 0),
+        "the first query reads every due row"
+    );
+
+    // This process invites p00 (due again in 7 days); another uploads p30 (due now) and p31
+    // (its upload stamped 10 minutes ago, before the worker's read).
+    g.clock.advance(std::time::Duration::from_secs(60));
+    let now = mfa_core::clock::Clock::now(&g.clock);
+    let mut p00 = worker
+        .get_by_upn(&upn("p00@contoso.com"))
+        .await
+        .expect("read")
+        .expect("p00");
+    p00.apply(StatusEvent::InvitationSent, now).expect("invite");
+    p00.next_due_at = Some(now + Duration::days(7));
+    worker.update(&p00).await.expect("write");
+    other
+        .upsert_people(
+            &batch("b2", now, UpsertMode::KeepHistory),
+            vec![NewPerson::new(upn("p30@contoso.com"))],
+        )
+        .await
+        .expect("upload p30");
+    other
+        .upsert_people(
+            &batch("b3", start - Duration::minutes(10), UpsertMode::KeepHistory),
+            vec![NewPerson::new(upn("p31@contoso.com"))],
+        )
+        .await
+        .expect("upload p31");
+
+    let mark = g.sim.tenant().requests().len();
+    let due = upns(worker.due(&pending(now)).await.expect("due"));
+    assert_eq!(
+        due_reads(&g, mark),
+        (0, 1),
+        "a new sequence reads only what became due"
+    );
+    assert!(
+        !due.contains(&"p00@contoso.com".to_string()),
+        "own write applied"
+    );
+    assert!(
+        due.contains(&"p30@contoso.com".to_string()),
+        "newly due seen at once"
+    );
+    assert!(
+        !due.contains(&"p31@contoso.com".to_string()),
+        "due before the read: not yet"
+    );
+    assert_eq!(due.len(), 30);
+    assert_eq!(
+        worker
+            .due_batches(&[InviteStatus::Pending], now)
+            .await
+            .expect("batches")
+            .len(),
+        2,
+        "b1 and b2, from the same read"
+    );
+
+    g.clock.advance(DUE_REUSE.to_std().expect("positive"));
+    let later = mfa_core::clock::Clock::now(&g.clock);
+    let mark = g.sim.tenant().requests().len();
+    let due = upns(worker.due(&pending(later)).await.expect("due"));
+    assert_eq!(
+        due_reads(&g, mark),
+        (1, 0),
+        "after the reuse, every due row again"
+    );
+    assert!(due.contains(&"p31@contoso.com".to_string()));
+    assert!(!due.contains(&"p00@contoso.com".to_string()));
+    assert_eq!(due.len(), 31);
+}

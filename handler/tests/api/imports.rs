@@ -390,14 +390,18 @@ async fn a_recycled_instance_import_is_completed_by_the_next_without_duplicates(
     assert_eq!(titles.len(), 3000);
     let dupes: Vec<_> = titles.iter().filter(|(_, n)| **n > 1).collect();
     assert!(dupes.is_empty(), "duplicate items: {dupes:?}");
-    // Finished: its staged rows are gone from the meta list and the file may be uploaded again.
-    assert_eq!(
-        b.store
-            .staged_chunk(id.parse().expect("uuid"), 0)
-            .await
-            .expect("read"),
-        None
-    );
+    // Finished: its staged rows are gone from the meta list (dropped right after the header
+    // says completed, so the test waits for it) and the file may be uploaded again.
+    let uuid = id.parse().expect("uuid");
+    let mut staged = b.store.staged_chunk(uuid, 0).await.expect("read");
+    for _ in 0..100 {
+        if staged.is_none() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        staged = b.store.staged_chunk(uuid, 0).await.expect("read");
+    }
+    assert_eq!(staged, None, "staged rows left after the import completed");
     let third = b.upload(file).await;
     assert_eq!(
         third.status(),

@@ -156,39 +156,37 @@ async fn report_read_recently(ctx: &mut RunCtx, out: &mut PassOutcome) -> anyhow
 }
 
 /// Matches the whole report against unfinished records; returns how many became Active.
+///
+/// The unfinished records are read first (one status-indexed walk) and each report row is
+/// matched in memory: a tenant's report lists everyone registered — most of them Active here,
+/// or never in the campaign — and looking each of them up would cost the SharePoint store a
+/// query per registered person on every read of the report (80,000 look-ups, 160,000 RU, at
+/// the end of a 100,000-person campaign, against one read of the people still unfinished).
 pub(super) async fn by_report(ctx: &mut RunCtx, out: &mut PassOutcome) -> anyhow::Result<u64> {
     let mut activated = 0;
     let started = ctx.now();
+    let mut unfinished: std::collections::HashMap<String, OnboardingRecord> =
+        std::collections::HashMap::new();
+    let mut walk = super::StatusWalk::new(&UNFINISHED);
+    while let Some(page) = walk.next(ctx).await? {
+        unfinished.extend(page.into_iter().map(|r| (r.upn.to_string(), r)));
+    }
     let mut pages = Box::pin(
         ctx.graph
             .registration_details(Some("isMfaRegistered eq true")),
     );
     while let Some(page) = pages.next().await {
         let page = page?;
-        let upns: Vec<Upn> = page
-            .value
-            .iter()
-            .filter(|r| r.is_mfa_registered)
-            .filter_map(|r| r.user_principal_name.as_deref())
-            .filter_map(|u| Upn::parse(u).ok())
-            .collect();
-        if upns.is_empty() {
-            continue;
-        }
-        let seen: std::collections::HashMap<String, MethodsRead> = page
-            .value
-            .iter()
-            .filter_map(|r| {
-                let upn = Upn::parse(r.user_principal_name.as_deref()?).ok()?;
-                Some((upn.to_string(), MethodsRead::of_report(r)))
-            })
-            .collect();
-        let recs = ctx.store.get_many(&upns).await?;
-        for rec in ctx.keep_in_scope(recs) {
-            let Some(seen) = seen.get(rec.upn.as_str()) else {
+        for row in page.value.iter().filter(|r| r.is_mfa_registered) {
+            let Some(rec) = row
+                .user_principal_name
+                .as_deref()
+                .and_then(|u| Upn::parse(u).ok())
+                .and_then(|u| unfinished.remove(u.as_str()))
+            else {
                 continue;
             };
-            if rec.status != InviteStatus::Active && observe(ctx, rec, seen, out).await? {
+            if observe(ctx, rec, &MethodsRead::of_report(row), out).await? {
                 activated += 1;
             }
         }

@@ -86,7 +86,7 @@ impl SharePointStore {
             match res {
                 Ok(_) => {
                     report.written += 1;
-                    self.known.lock().remove(rec.upn.as_str());
+                    self.forget(rec.upn.as_str());
                 }
                 Err(crate::graph::GraphError::PreconditionFailed) => {
                     report.skipped_conflicts += 1;

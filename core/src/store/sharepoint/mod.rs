@@ -41,6 +41,7 @@ use crate::graph::{GraphClient, GraphError};
 pub use adopt::AdoptReport;
 pub use pool::{split as split_ru, PoolState, POOL_KEY};
 pub use provision::{ListReport, ProvisionReport};
+pub use queries::DUE_REUSE;
 
 use list::SpList;
 use mapping::Row;
@@ -84,7 +85,7 @@ struct Known {
 /// Rows read for a paging sequence, reused while the caller pages with `after`.
 #[derive(Debug, Default)]
 struct Snapshots {
-    due: HashMap<Vec<InviteStatus>, (DateTime<Utc>, Vec<Row>)>,
+    due: queries::DueSnapshot,
     by_status: HashMap<Vec<InviteStatus>, Vec<Row>>,
 }
 
@@ -285,12 +286,8 @@ impl Store for SharePointStore {
 
     async fn due(&self, query: &DueQuery) -> StoreResult<Vec<OnboardingRecord>> {
         check_limit(query.limit)?;
-        let rows = queries::due_rows(self, query).await?;
-        Ok(rows
-            .into_iter()
-            .take(query.limit)
-            .map(|r| r.record)
-            .collect())
+        let rows = queries::due_rows(self, query, query.limit).await?;
+        Ok(rows.into_iter().map(|r| r.record).collect())
     }
 
     async fn due_batches(

@@ -3,9 +3,10 @@
 //! query needs (status, leases, search) is filtered here, on the rows that came back.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::columns::{f, LEGACY_ERROR, LEGACY_SKIPPED};
 use super::list::{batch_items, Filter, RU_WRITE};
@@ -62,36 +63,88 @@ pub async fn get_many(store: &SharePointStore, upns: &[Upn]) -> StoreResult<Hash
         .collect())
 }
 
-fn due_key(r: &Row) -> (Option<DateTime<Utc>>, String) {
-    (r.record.next_due_at, r.record.upn.as_str().to_string())
+/// How long a new paging sequence may build on the last read of due rows (adding what became due
+/// since) instead of reading every due row again. Rows written by other processes with a due
+/// time before the last read (an import's rows carry the upload's time) wait at most this long.
+pub const DUE_REUSE: Duration = Duration::minutes(5);
+/// Each incremental read goes back this far before the last read: a click stamped just before
+/// it but written just after (another process, another clock), or a due time the list keeps in
+/// whole seconds, is not missed.
+const DUE_OVERLAP: Duration = Duration::seconds(60);
+
+/// Every row due (any status) as this process last read it, ordered by (due, UPN), kept true to
+/// this process's own writes (see [`DueSnapshot::put`]).
+#[derive(Debug, Default)]
+pub struct DueSnapshot {
+    /// (last read, last whole read); `None` before the first read.
+    read: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    rows: BTreeMap<(DateTime<Utc>, String), Row>,
+    due_of: HashMap<String, DateTime<Utc>>,
 }
 
-/// Rows due at `q.now` in the asked statuses (and batch) after the keyset cursor, oldest due
-/// first (no limit applied). A new paging sequence (`after == None`) reads `NextDueAt le now` —
-/// only due rows, never the whole list; following pages reuse those rows and read only what
-/// became due since (`NextDueAt gt <previous now> and le <now>`). The rows of every batch are
-/// kept, so a batch's sequence also starts from the latest read (made by
-/// [`Store::due_batches`](crate::store::Store::due_batches) before the batches are paged).
-pub async fn due_rows(store: &SharePointStore, q: &DueQuery) -> StoreResult<Vec<Row>> {
-    if q.statuses.is_empty() {
-        return Ok(Vec::new());
+impl DueSnapshot {
+    /// Forgets `upn`'s row.
+    pub fn remove(&mut self, upn: &str) {
+        if let Some(due) = self.due_of.remove(upn) {
+            self.rows.remove(&(due, upn.to_string()));
+        }
     }
-    let mut statuses = q.statuses.clone();
-    statuses.sort();
-    statuses.dedup();
-    let cached = if q.after.is_some() || q.batch.is_some() {
-        store.snapshots.lock().due.remove(&statuses)
-    } else {
-        None
-    };
-    let (since, mut rows) = match cached {
-        Some((at, rows)) if at <= q.now => (Some(at), rows),
-        _ => (None, Vec::new()),
+
+    /// Replaces `upn`'s row with `row` as written: kept when due by the last read, else left
+    /// for the read that finds it due (its new due time is later than the last read).
+    pub fn put(&mut self, row: Row) {
+        let upn = row.record.upn.as_str().to_string();
+        self.remove(&upn);
+        let Some((read_at, _)) = self.read else {
+            return;
+        };
+        if let Some(due) = row.record.next_due_at.filter(|d| *d <= read_at) {
+            self.due_of.insert(upn.clone(), due);
+            self.rows.insert((due, upn), row);
+        }
+    }
+
+    /// Rows due at or before `now`, after `after`, in (due, UPN) order.
+    fn from<'a>(
+        &'a self,
+        after: Option<&(DateTime<Utc>, Upn)>,
+        now: DateTime<Utc>,
+    ) -> impl Iterator<Item = &'a Row> + 'a {
+        let start = match after {
+            Some((at, upn)) => Bound::Excluded((*at, upn.as_str().to_string())),
+            None => Bound::Unbounded,
+        };
+        self.rows
+            .range((start, Bound::Unbounded))
+            .take_while(move |((due, _), _)| *due <= now)
+            .map(|(_, r)| r)
+    }
+}
+
+/// Runs `f` on the due snapshot, first brought up to `q.now`. A new paging sequence
+/// (`after == None`, no batch) reads every due row (`NextDueAt le now` — only due rows, never the
+/// whole list) unless the last such read is younger than [`DUE_REUSE`]; otherwise only what
+/// became due since the last read is read (`NextDueAt gt <last read − DUE_OVERLAP> and le now`).
+/// The snapshot keeps every status and batch, so the invitation pass's batches, the follow-up
+/// passes and the "anyone due?" checks of a run share one read; `f` is lent the snapshot under
+/// its lock (a page costs what it returns, not the whole snapshot).
+async fn with_due_rows<T>(
+    store: &SharePointStore,
+    q: &DueQuery,
+    f: impl FnOnce(&DueSnapshot) -> T,
+) -> StoreResult<T> {
+    let new_sequence = q.after.is_none() && q.batch.is_none();
+    let read = store.snapshots.lock().due.read;
+    let since = match read {
+        Some((at, whole)) if !(new_sequence && q.now - whole >= DUE_REUSE) && whole <= q.now => {
+            Some(at)
+        }
+        _ => None,
     };
     if since.is_none_or(|s| s < q.now) {
         let range = RangeFilter {
             column: f::NEXT_DUE.into(),
-            gt: since.map(ts),
+            gt: since.map(|s| ts(s - DUE_OVERLAP)),
             le: Some(ts(q.now)),
             ..RangeFilter::default()
         };
@@ -101,31 +154,44 @@ pub async fn due_rows(store: &SharePointStore, q: &DueQuery) -> StoreResult<Vec<
             .await
             .map_err(backend)?;
         let fresh = store.rows(items);
-        let fresh_upns: HashMap<String, ()> = fresh
-            .iter()
-            .map(|r| (r.record.upn.as_str().to_string(), ()))
-            .collect();
-        rows.retain(|r| !fresh_upns.contains_key(r.record.upn.as_str()));
-        rows.extend(fresh);
-        rows.retain(|r| {
-            statuses.contains(&r.record.status) && r.record.next_due_at.is_some_and(|d| d <= q.now)
-        });
-        rows.sort_by_key(due_key);
+        let mut snap = store.snapshots.lock();
+        let due = &mut snap.due;
+        match since {
+            None => {
+                *due = DueSnapshot {
+                    read: Some((q.now, q.now)),
+                    ..DueSnapshot::default()
+                };
+            }
+            Some(_) => {
+                let whole = due.read.map_or(q.now, |(_, w)| w);
+                let at = due.read.map_or(q.now, |(a, _)| a.max(q.now));
+                due.read = Some((at, whole));
+            }
+        }
+        for row in fresh {
+            due.put(row);
+        }
     }
-    store
-        .snapshots
-        .lock()
-        .due
-        .insert(statuses, (q.now, rows.clone()));
-    Ok(rows
-        .into_iter()
-        .filter(|r| q.batch.as_ref().is_none_or(|b| r.record.batch_id == *b))
-        .filter(|r| match (&q.after, r.record.next_due_at) {
-            (None, _) => true,
-            (Some((at, upn)), Some(d)) => (d, r.record.upn.as_str()) > (*at, upn.as_str()),
-            (Some(_), None) => false,
-        })
-        .collect())
+    let snap = store.snapshots.lock();
+    Ok(f(&snap.due))
+}
+
+/// Up to `take` rows due at `q.now` in the asked statuses (and batch) after the keyset cursor,
+/// oldest due first (see [`with_due_rows`] for what is read).
+pub async fn due_rows(store: &SharePointStore, q: &DueQuery, take: usize) -> StoreResult<Vec<Row>> {
+    if q.statuses.is_empty() {
+        return Ok(Vec::new());
+    }
+    with_due_rows(store, q, |due| {
+        due.from(q.after.as_ref(), q.now)
+            .filter(|r| q.statuses.contains(&r.record.status))
+            .filter(|r| q.batch.as_ref().is_none_or(|b| r.record.batch_id == *b))
+            .take(take)
+            .cloned()
+            .collect()
+    })
+    .await
 }
 
 /// Batches with due rows, the batch of the oldest due row first; refreshes the due snapshot.
@@ -134,23 +200,25 @@ pub async fn due_batches(
     statuses: &[InviteStatus],
     now: DateTime<Utc>,
 ) -> StoreResult<Vec<BatchId>> {
-    let rows = due_rows(
-        store,
-        &DueQuery {
-            statuses: statuses.to_vec(),
-            now,
-            after: None,
-            limit: 1,
-            batch: None,
-        },
-    )
-    .await?;
-    let mut seen = std::collections::HashSet::new();
-    Ok(rows
-        .into_iter()
-        .filter(|r| seen.insert(r.record.batch_id.clone()))
-        .map(|r| r.record.batch_id)
-        .collect())
+    let q = DueQuery {
+        statuses: statuses.to_vec(),
+        now,
+        after: None,
+        limit: 1,
+        batch: None,
+    };
+    if statuses.is_empty() {
+        return Ok(Vec::new());
+    }
+    with_due_rows(store, &q, |due| {
+        let mut seen = std::collections::HashSet::new();
+        due.from(None, now)
+            .filter(|r| statuses.contains(&r.record.status))
+            .filter(|r| seen.insert(&r.record.batch_id))
+            .map(|r| r.record.batch_id.clone())
+            .collect()
+    })
+    .await
 }
 
 /// The `InviteStatus` values stored for a status (legacy values included).
@@ -185,7 +253,8 @@ async fn rows_with_statuses(
 }
 
 /// Records with the given statuses by UPN after `after` (one `InviteStatus` query per status
-/// for a new sequence; following pages reuse the rows read).
+/// for a new sequence; following pages reuse the rows read, found by binary search, so a page
+/// costs what it returns).
 pub async fn page_by_status(
     store: &SharePointStore,
     statuses: &[InviteStatus],
@@ -195,24 +264,23 @@ pub async fn page_by_status(
     let mut key = statuses.to_vec();
     key.sort();
     key.dedup();
-    let cached = match after {
-        Some(_) => store.snapshots.lock().by_status.get(&key).cloned(),
-        None => None,
+    let page = |rows: &[Row]| -> Vec<OnboardingRecord> {
+        let start = after.map_or(0, |a| rows.partition_point(|r| r.record.upn <= *a));
+        rows[start..]
+            .iter()
+            .take(limit)
+            .map(|r| r.record.clone())
+            .collect()
     };
-    let rows = match cached {
-        Some(rows) => rows,
-        None => {
-            let rows = rows_with_statuses(store, &key).await?;
-            store.snapshots.lock().by_status.insert(key, rows.clone());
-            rows
+    if after.is_some() {
+        if let Some(rows) = store.snapshots.lock().by_status.get(&key) {
+            return Ok(page(rows));
         }
-    };
-    Ok(rows
-        .into_iter()
-        .filter(|r| after.is_none_or(|a| r.record.upn > *a))
-        .take(limit)
-        .map(|r| r.record)
-        .collect())
+    }
+    let rows = rows_with_statuses(store, &key).await?;
+    let out = page(&rows);
+    store.snapshots.lock().by_status.insert(key, rows);
+    Ok(out)
 }
 
 fn matches(r: &OnboardingRecord, f: &PeopleFilter) -> bool {

@@ -29,7 +29,22 @@ fn echoed_etag(resp: &BatchResponse) -> Option<String> {
 }
 
 impl SharePointStore {
+    /// What this process wrote: the eTag for the next write, and the due snapshot's row.
     fn remember(&self, rec: &OnboardingRecord, item_id: &str, etag: Option<String>) {
+        let mut snapshots = self.snapshots.lock();
+        match &etag {
+            // Without an eTag the row could not be claimed safely: the next read brings it back.
+            None => snapshots.due.remove(rec.upn.as_str()),
+            Some(tag) => snapshots.due.put(Row {
+                record: rec.clone(),
+                item_id: item_id.to_string(),
+                etag: Some(tag.clone()),
+                has_token: true,
+                legacy_status: None,
+                has_version: true,
+            }),
+        }
+        drop(snapshots);
         self.known.lock().insert(
             rec.upn.as_str().to_string(),
             Known {
@@ -38,6 +53,12 @@ impl SharePointStore {
                 version: rec.version,
             },
         );
+    }
+
+    /// A row gone (deleted, or not found when written).
+    pub(super) fn forget(&self, upn: &str) {
+        self.snapshots.lock().due.remove(upn);
+        self.known.lock().remove(upn);
     }
 
     async fn reread(&self, item_id: &str) -> StoreResult<Option<Row>> {
@@ -97,7 +118,7 @@ pub async fn update(
                 etag = fresh.etag;
             }
             Err(GraphError::NotFound { .. }) => {
-                store.known.lock().remove(rec.upn.as_str());
+                store.forget(rec.upn.as_str());
                 return Err(StoreError::NotFound(rec.upn.clone()));
             }
             Err(e) => return Err(backend(e)),
@@ -343,7 +364,7 @@ async fn create_all(store: &SharePointStore, records: &[OnboardingRecord]) -> St
         .filter(|r| r.is_ok())
         .count();
     for rec in records {
-        store.known.lock().remove(rec.upn.as_str());
+        store.forget(rec.upn.as_str());
     }
     Err(StoreError::Backend(anyhow::Error::new(e).context(format!(
         "upload failed creating {upn}; {undone} of the {} items it had created were deleted again",
@@ -366,20 +387,39 @@ pub async fn claim_due(
     q: &DueQuery,
     lease: &Lease,
 ) -> StoreResult<Vec<OnboardingRecord>> {
-    let candidates: Vec<Row> = queries::due_rows(store, q)
-        .await?
-        .into_iter()
-        .filter(|r| !r.record.is_leased_by_other(&lease.owner, q.now))
-        .collect();
     let mut claimed = Vec::new();
-    let mut rest = candidates.into_iter();
+    let mut cursor = q.clone();
+    let mut rest = Vec::new().into_iter();
+    let mut exhausted = false;
     while claimed.len() < q.limit {
+        let want = q.limit - claimed.len();
+        if rest.as_slice().is_empty() {
+            if exhausted {
+                break;
+            }
+            // The next rows after the last one seen: a page costs what it claims, not the whole
+            // snapshot of due rows.
+            let page = queries::due_rows(store, &cursor, want).await?;
+            exhausted = page.len() < want;
+            let Some(last) = page.last() else {
+                break;
+            };
+            cursor.after = Some((
+                last.record.next_due_at.unwrap_or(q.now),
+                last.record.upn.clone(),
+            ));
+            rest = page
+                .into_iter()
+                .filter(|r| !r.record.is_leased_by_other(&lease.owner, q.now))
+                .collect::<Vec<Row>>()
+                .into_iter();
+        }
         let chunk: Vec<Row> = rest
             .by_ref()
-            .take((q.limit - claimed.len()).min(crate::graph::MAX_BATCH))
+            .take(want.min(crate::graph::MAX_BATCH))
             .collect();
         if chunk.is_empty() {
-            break;
+            continue;
         }
         let requests = chunk
             .iter()
@@ -527,6 +567,6 @@ pub async fn delete(store: &SharePointStore, upn: &Upn) -> StoreResult<bool> {
     for it in &items {
         any |= store.people.delete(&it.id, None).await.map_err(backend)?;
     }
-    store.known.lock().remove(upn.as_str());
+    store.forget(upn.as_str());
     Ok(any)
 }
