@@ -142,6 +142,9 @@ impl Store for CountingStore {
     async fn sends_since(&self, since: DateTime<Utc>) -> StoreResult<Vec<SendLogEntry>> {
         self.inner.sends_since(since).await
     }
+    async fn prune_sends(&self, before: DateTime<Utc>, max: usize) -> StoreResult<u64> {
+        self.inner.prune_sends(before, max).await
+    }
     async fn delete(&self, upn: &Upn) -> StoreResult<bool> {
         self.inner.delete(upn).await
     }

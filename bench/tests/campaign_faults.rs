@@ -143,6 +143,10 @@ impl Store for FlakyStore {
     async fn sends_since(&self, since: DateTime<Utc>) -> StoreResult<Vec<SendLogEntry>> {
         self.inner.sends_since(since).await
     }
+    async fn prune_sends(&self, before: DateTime<Utc>, max: usize) -> StoreResult<u64> {
+        self.fail("prune_sends")?;
+        self.inner.prune_sends(before, max).await
+    }
     async fn delete(&self, upn: &Upn) -> StoreResult<bool> {
         self.inner.delete(upn).await
     }

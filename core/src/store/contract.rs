@@ -937,7 +937,7 @@ pub async fn meta_compare_and_set(store: SharedStore) {
     assert_eq!(wins, 1);
 }
 
-/// The mail log returns the window asked for, oldest first.
+/// The mail log returns the window asked for, oldest first; pruning removes only older entries.
 pub async fn send_log_window(store: SharedStore) {
     let mbx = upn("mfa@contoso.com");
     for m in 0..5 {
@@ -960,8 +960,33 @@ pub async fn send_log_window(store: SharedStore) {
     );
     assert_eq!(
         store.sends_since(t0()).await.expect("window").len(),
-        3,
-        "older entries were pruned"
+        5,
+        "reading prunes nothing"
+    );
+    // Pruning deletes only what is older than asked, at most `max` per call, 0 when done.
+    let before = t0() + Duration::minutes(2);
+    assert_eq!(store.prune_sends(before, 1).await.expect("prune"), 1);
+    assert_eq!(store.sends_since(t0()).await.expect("window").len(), 4);
+    let mut pruned = 0;
+    loop {
+        match store.prune_sends(before, 10).await.expect("prune") {
+            0 => break,
+            n => pruned += n,
+        }
+    }
+    assert_eq!(pruned, 1);
+    assert_eq!(
+        store
+            .sends_since(t0())
+            .await
+            .expect("window")
+            .iter()
+            .map(|e| e.at)
+            .collect::<Vec<_>>(),
+        (2..5)
+            .map(|m| t0() + Duration::minutes(m))
+            .collect::<Vec<_>>(),
+        "the entries still counted are kept"
     );
 }
 

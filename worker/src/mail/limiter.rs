@@ -77,6 +77,12 @@ pub struct SendLimiter {
 }
 
 impl SendLimiter {
+    /// The oldest mail log entry a limiter primed at `now` can still count: entries before it
+    /// are out of every window (the day's included), so they may be pruned.
+    pub fn log_needed_since(now: DateTime<Utc>) -> DateTime<Utc> {
+        now - Duration::days(1) - EDGE
+    }
+
     /// A limiter for `mailboxes`, primed with the mail log of the last 24 hours.
     pub fn new(
         limits: MailLimits,

@@ -76,6 +76,26 @@ impl SpList {
 
     /// Every item matching `filter`, with `select`ed fields, page by page ($top = 5000).
     pub async fn scan(&self, filter: Filter, select: &[String]) -> GraphResult<Vec<ListItem>> {
+        self.read_pages(filter, select, PAGE, usize::MAX).await
+    }
+
+    /// At most `top` items matching `filter` (one request; which ones is SharePoint's choice).
+    pub async fn first(
+        &self,
+        filter: Filter,
+        select: &[String],
+        top: u32,
+    ) -> GraphResult<Vec<ListItem>> {
+        self.read_pages(filter, select, top.clamp(1, PAGE), 1).await
+    }
+
+    async fn read_pages(
+        &self,
+        filter: Filter,
+        select: &[String],
+        top: u32,
+        pages_at_most: usize,
+    ) -> GraphResult<Vec<ListItem>> {
         let (filter_eq, filter_range) = match filter {
             Filter::All => (None, None),
             Filter::Eq(c, v) => (Some((c, v)), None),
@@ -85,11 +105,11 @@ impl SpList {
             select: select.to_vec(),
             filter_eq,
             filter_range,
-            top: Some(PAGE),
+            top: Some(top),
         };
         let mut pages = Box::pin(self.graph.list_items(&self.site, &self.list, &q)?);
         let mut out = Vec::new();
-        loop {
+        for _ in 0..pages_at_most {
             let permit = self.pace(RU_WRITE).await;
             let page = pages.try_next().await?;
             drop(permit);

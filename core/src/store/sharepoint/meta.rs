@@ -144,36 +144,47 @@ pub async fn log_send(store: &SharePointStore, e: &SendLogEntry) -> StoreResult<
     Ok(at)
 }
 
-/// Entries at or after `since`, oldest first; older ones are deleted (20 per `$batch`).
+/// Deletes at most `max` entries older than `before` (one read of at most `max`, then deletes
+/// 20 per `$batch`); returns how many it deleted. An entry someone else deleted meanwhile counts.
+pub async fn prune_sends(
+    store: &SharePointStore,
+    before: DateTime<Utc>,
+    max: usize,
+) -> StoreResult<u64> {
+    let old = store
+        .meta
+        .first(
+            Filter::Range(RangeFilter {
+                column: AT.into(),
+                lt: Some(ts(before)),
+                ..RangeFilter::default()
+            }),
+            &[KEY.to_string()],
+            u32::try_from(max).unwrap_or(u32::MAX),
+        )
+        .await
+        .map_err(backend)?;
+    let deletes = old
+        .iter()
+        .take(max)
+        .map(|it| (store.meta.delete_request(&it.id), super::list::RU_WRITE))
+        .collect::<Vec<_>>();
+    let n = deletes.len() as u64;
+    for r in store.meta.batch(deletes).await {
+        match r {
+            Ok(_) | Err(GraphError::NotFound { .. }) => {}
+            Err(e) => return Err(backend(e)),
+        }
+    }
+    Ok(n)
+}
+
+/// Entries at or after `since`, oldest first (older ones are left to [`prune_sends`]).
 pub async fn sends_since(
     store: &SharePointStore,
     since: DateTime<Utc>,
 ) -> StoreResult<Vec<SendLogEntry>> {
     let select = [KEY.to_string(), AT.to_string(), RECIPIENTS.to_string()];
-    let old = store
-        .meta
-        .scan(
-            Filter::Range(RangeFilter {
-                column: AT.into(),
-                lt: Some(ts(since)),
-                ..RangeFilter::default()
-            }),
-            &select,
-        )
-        .await
-        .map_err(backend)?;
-    if !old.is_empty() {
-        let deletes = old
-            .iter()
-            .map(|it| (store.meta.delete_request(&it.id), super::list::RU_WRITE))
-            .collect();
-        for r in store.meta.batch(deletes).await {
-            match r {
-                Ok(_) | Err(GraphError::NotFound { .. }) => {}
-                Err(e) => return Err(backend(e)),
-            }
-        }
-    }
     let items = store
         .meta
         .scan(

@@ -386,6 +386,10 @@ impl Store for SharePointStore {
         meta::sends_since(self, since).await
     }
 
+    async fn prune_sends(&self, before: DateTime<Utc>, max: usize) -> StoreResult<u64> {
+        meta::prune_sends(self, before, max).await
+    }
+
     async fn delete(&self, upn: &Upn) -> StoreResult<bool> {
         writes::delete(self, upn).await
     }

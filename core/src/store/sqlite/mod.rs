@@ -319,7 +319,12 @@ impl Store for SqliteStore {
     }
 
     async fn sends_since(&self, since: DateTime<Utc>) -> StoreResult<Vec<SendLogEntry>> {
-        self.write(move |c| queries::sends_since(c, since)).await
+        self.read(move |c| queries::sends_since(c, since)).await
+    }
+
+    async fn prune_sends(&self, before: DateTime<Utc>, max: usize) -> StoreResult<u64> {
+        self.write(move |c| queries::prune_sends(c, before, max))
+            .await
     }
 
     async fn delete(&self, upn: &Upn) -> StoreResult<bool> {

@@ -558,10 +558,18 @@ pub fn log_send(c: &mut Connection, e: &SendLogEntry) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn sends_since(c: &mut Connection, since: DateTime<Utc>) -> anyhow::Result<Vec<SendLogEntry>> {
+pub fn prune_sends(c: &mut Connection, before: DateTime<Utc>, max: usize) -> anyhow::Result<u64> {
+    let n = c
+        .prepare_cached(
+            "DELETE FROM send_log WHERE id IN \
+             (SELECT id FROM send_log WHERE at < ?1 ORDER BY at, id LIMIT ?2)",
+        )?
+        .execute(params![ts(before), i64::try_from(max).unwrap_or(i64::MAX)])?;
+    Ok(n as u64)
+}
+
+pub fn sends_since(c: &Connection, since: DateTime<Utc>) -> anyhow::Result<Vec<SendLogEntry>> {
     let since = ts(since);
-    c.prepare_cached("DELETE FROM send_log WHERE at < ?1")?
-        .execute([&since])?;
     let mut stmt = c.prepare_cached(
         "SELECT mailbox, at, recipients FROM send_log WHERE at >= ?1 ORDER BY at, id",
     )?;
