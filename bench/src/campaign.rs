@@ -26,6 +26,7 @@ use mfa_core::passes::{PassKind, RunReport, RunRequest};
 use mfa_core::store::sqlite::SqliteStore;
 use mfa_core::store::{SharedStore, StoreError, UploadBatch, UpsertMode};
 use mfa_handler::group::{GraphGroup, GroupMembership};
+use mfa_handler::settings::defaults::{OPEN_FLUSH_BATCH, OPEN_FLUSH_MS};
 use mfa_worker::settings::WorkerSettings;
 use mfa_worker::Worker;
 use rand::rngs::StdRng;
@@ -33,6 +34,9 @@ use rand::{Rng, SeedableRng};
 use tenant_sim::{
     Licence, Limits, MethodKind, NewUser, SentMail, SimClock, SimConfig, Simulator, Tenant,
 };
+
+/// How long the handler buffers email opens before writing them (`MFA_OPEN_FLUSH_MS` default).
+const OPEN_FLUSH: Duration = Duration::milliseconds(OPEN_FLUSH_MS as i64);
 
 /// Graph tokens from the simulator's in-process issuer (azure_identity talks only to real
 /// authorities).
@@ -245,6 +249,8 @@ pub struct Campaign {
     group: GraphGroup,
     /// Worker runs so far (including failed ones).
     pub runs: u64,
+    /// Each run's start and end on the simulated clock (kills included).
+    pub run_spans: Vec<(DateTime<Utc>, DateTime<Utc>)>,
     /// Worker runs that returned an error (kills and refused restarts included).
     pub failed_runs: u64,
     /// Runs killed mid-way.
@@ -439,6 +445,7 @@ impl Campaign {
             group: GraphGroup::new(handler_graph, group.id),
             cfg,
             runs: 0,
+            run_spans: Vec::new(),
             failed_runs: 0,
             kills: 0,
             kills_holding_lease: 0,
@@ -466,12 +473,21 @@ impl Campaign {
         }
     }
 
-    /// Applies every behaviour event due up to `until`, moving the clock to each in turn.
+    /// Applies every behaviour event due up to `until`, moving the clock to each in turn. Opens
+    /// are written as the handler writes them: buffered, and flushed once the oldest is
+    /// [`OPEN_FLUSH`] old (the handler's `MFA_OPEN_FLUSH_MS` default) or 500 are waiting.
     pub async fn act_until(&mut self, until: DateTime<Utc>) -> anyhow::Result<()> {
-        let mut opens = Vec::new();
+        let mut opens: Vec<(TrackingToken, DateTime<Utc>)> = Vec::new();
         while let Some(Reverse((at, who, action))) = self.queue.peek().copied() {
             if at > until {
                 break;
+            }
+            if opens
+                .first()
+                .is_some_and(|(_, first)| at - *first >= OPEN_FLUSH)
+            {
+                self.raw_store.record_opens(&opens).await?;
+                opens.clear();
             }
             self.queue.pop();
             self.clock.advance_to(at);
@@ -489,7 +505,7 @@ impl Campaign {
                     self.registered_people[who] = true;
                 }
             }
-            if opens.len() >= 500 {
+            if opens.len() >= OPEN_FLUSH_BATCH {
                 self.raw_store.record_opens(&opens).await?;
                 opens.clear();
             }
@@ -623,6 +639,13 @@ impl Campaign {
     /// again) after a random number of polls, like a process killed at an await point; right
     /// after a kill a restart is tried, which the dead run's lease must refuse.
     pub async fn run_once(&mut self) -> Option<RunReport> {
+        let started = self.now();
+        let report = self.run_once_inner().await;
+        self.run_spans.push((started, self.now()));
+        report
+    }
+
+    async fn run_once_inner(&mut self) -> Option<RunReport> {
         self.runs += 1;
         let kill_after = (self.kill_rng.gen_range(0..100) < self.cfg.kill_percent).then(|| {
             self.kill_rng

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use tenant_sim::RequestRecord;
+use tenant_sim::{RequestRecord, SentMail};
 
 use crate::campaign::{campaign_start, mail_kind, Behaviour, Campaign, CampaignConfig};
 use crate::procstat;
@@ -46,6 +46,8 @@ pub struct Measured {
     pub lower_bound_days: f64,
     /// Days from the first to the last invitation, and its own bound.
     pub invitation_days: (f64, f64),
+    /// How the invitation phase's runs used their time ([`sending_duty`]).
+    pub invitation_runs: String,
     /// Graph requests by kind over the whole campaign.
     pub requests: BTreeMap<String, u64>,
     /// 429 answers.
@@ -117,6 +119,48 @@ pub fn send_bound_days(emails: u64, mailboxes: usize) -> f64 {
         return 0.0;
     };
     (k / 10_000) as f64 + (k % 10_000) as f64 / 30.0 / 1_440.0
+}
+
+/// How the runs of the invitation phase (`from`..=`to`) used their time: per run, when the
+/// first and last email left after the run's start, and how many went. Where a run spends the
+/// time it does not send is where the phase loses against its bound.
+pub fn sending_duty(
+    spans: &[(DateTime<Utc>, DateTime<Utc>)],
+    outbox: &[SentMail],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> String {
+    let (mut runs, mut sending, mut sends) = (0usize, 0usize, 0usize);
+    let (mut first, mut last, mut length) = (0.0f64, 0.0f64, 0.0f64);
+    let (mut quiet, mut longest) = (0usize, 0.0f64);
+    for (start, end) in spans.iter().filter(|(s, _)| *s >= from && *s <= to) {
+        runs += 1;
+        let took = (*end - *start).num_milliseconds() as f64 / 1e3;
+        length += took;
+        longest = longest.max(took);
+        let at: Vec<_> = outbox
+            .iter()
+            .filter(|m| m.at >= *start && m.at <= *end)
+            .map(|m| m.at)
+            .collect();
+        let (Some(f), Some(l)) = (at.iter().min(), at.iter().max()) else {
+            quiet += 1;
+            continue;
+        };
+        sending += 1;
+        sends += at.len();
+        first += (*f - *start).num_milliseconds() as f64 / 1e3;
+        last += (*l - *start).num_milliseconds() as f64 / 1e3;
+    }
+    let per = |x: f64, n: usize| x / n.max(1) as f64;
+    format!(
+        "{runs} runs ({quiet} sent nothing), mean run {:.0} s, longest {longest:.0} s; runs that sent: \
+         first email after {:.1} s, last at {:.1} s, {:.1} emails each",
+        per(length, runs),
+        per(first, sending),
+        per(last, sending),
+        per(sends as f64, sending),
+    )
 }
 
 fn days(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
@@ -201,6 +245,10 @@ pub async fn one(opts: &Options, mailboxes: usize) -> anyhow::Result<Measured> {
         }
         _ => (0.0, 0.0),
     };
+    let invitation_runs = match (invites.first(), invites.last()) {
+        (Some(a), Some(b)) => sending_duty(&c.run_spans, &outbox, *a, *b),
+        _ => "no invitations".to_string(),
+    };
     let mut requests = BTreeMap::new();
     let (mut t429, mut t503) = (0, 0);
     let mut harness = c.harness_requests.iter().peekable();
@@ -225,6 +273,7 @@ pub async fn one(opts: &Options, mailboxes: usize) -> anyhow::Result<Measured> {
         emails,
         lower_bound_days: send_bound_days(total, mailboxes),
         invitation_days,
+        invitation_runs,
         requests,
         throttled_429: t429,
         unavailable_503: t503,
@@ -273,7 +322,7 @@ pub fn render(opts: &Options, rows: &[Measured]) -> String {
         let total: u64 = m.emails.values().sum();
         let kinds: Vec<String> = m.emails.iter().map(|(k, v)| format!("{k} {v}")).collect();
         out.push_str(&format!(
-            "| {} | {:.2} | {} ({}) | {:.2} | {:.2} | {:.2} / {:.2} / {:.2} | {} ({}) | {} / {} | {} | {:.1} ({:.1}) | {:.1} | {} |\n",
+            "| {} | {:.2} | {} ({}) | {:.2} | {:.2} | {:.3} / {:.3} / {:.3} | {} ({}) | {} / {} | {} | {:.1} ({:.1}) | {:.1} | {} |\n",
             m.mailboxes,
             m.length_days,
             total,
@@ -292,6 +341,13 @@ pub fn render(opts: &Options, rows: &[Measured]) -> String {
             m.wall_s.1,
             m.cpu_s,
             m.peak_rss,
+        ));
+    }
+    out.push('\n');
+    for m in rows {
+        out.push_str(&format!(
+            "Invitation phase, {} mailbox(es): {}.\n",
+            m.mailboxes, m.invitation_runs
         ));
     }
     out.push_str("\nGraph requests per person (whole campaign, all kinds; request log of the simulator):\n\n");
@@ -326,7 +382,40 @@ pub fn render(opts: &Options, rows: &[Measured]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::send_bound_days;
+    use super::{send_bound_days, sending_duty};
+    use chrono::{DateTime, Duration, Utc};
+    use tenant_sim::SentMail;
+
+    fn sent(at: DateTime<Utc>) -> SentMail {
+        SentMail {
+            sender: "mfa@contoso.test".into(),
+            to: Vec::new(),
+            cc: Vec::new(),
+            bcc: Vec::new(),
+            subject: String::new(),
+            content_type: "HTML".into(),
+            body: String::new(),
+            text_alternative: None,
+            mime: false,
+            headers: Vec::new(),
+            save_to_sent_items: false,
+            at,
+        }
+    }
+
+    #[test]
+    fn the_invitation_runs_say_when_their_emails_went() {
+        let t = crate::campaign::campaign_start();
+        let s = |secs: i64| t + Duration::seconds(secs);
+        let spans = [(s(0), s(600)), (s(900), s(1000)), (s(1800), s(1900))];
+        // The third run starts after the phase: not counted.
+        let outbox = [sent(s(10)), sent(s(500)), sent(s(1850))];
+        assert_eq!(
+            sending_duty(&spans, &outbox, s(0), s(1000)),
+            "2 runs (1 sent nothing), mean run 350 s, longest 600 s; runs that sent: \
+             first email after 10.0 s, last at 500.0 s, 2.0 emails each"
+        );
+    }
 
     #[test]
     fn the_send_bound_follows_both_exchange_limits() {
