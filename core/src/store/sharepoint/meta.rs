@@ -166,7 +166,6 @@ pub async fn prune_sends(
         .map_err(backend)?;
     let deletes = old
         .iter()
-        .take(max)
         .map(|it| (store.meta.delete_request(&it.id), super::list::RU_WRITE))
         .collect::<Vec<_>>();
     let n = deletes.len() as u64;
